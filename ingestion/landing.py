@@ -1,0 +1,163 @@
+"""Atomic, idempotent Parquet landing (DESIGN.md, "Data flow").
+
+Layout: `<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>.parquet` for event data and
+`<data_dir>/landing/<dataset>/<source>-<pool>.parquet` for configuration tables. Each file is written
+under a temporary name and renamed, so a crash never leaves a partial file, and re-writing a day for
+the same source and pool replaces that day's file (no duplicates).
+
+Rows that break the contract (a null key, a value outside the accepted set) are not landed: they go to
+`<data_dir>/quarantine/<dataset>/date=.../<source>-<pool>.jsonl` with the reason, field and record
+number, and the rest of the day lands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ingestion import contracts, paths
+from ingestion.contracts import DATASETS, Dataset
+
+# Accepted values per (dataset, column): a row with anything else is quarantined.
+ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("jobs", "workload_type"): contracts.WORKLOAD_TYPES,
+    ("jobs", "status"): contracts.JOB_STATUSES,
+    ("job_events", "event"): contracts.JOB_EVENT_TYPES,
+    ("inference_requests", "status"): contracts.REQUEST_STATUSES,
+}
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    dataset: str
+    path: Path
+    rows: int
+    quarantined: int
+    day: dt.date | None
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def conform(dataset: Dataset, table: pa.Table) -> pa.Table:
+    """Select and cast the contract columns in contract order (extra columns are kept after them)."""
+    missing = [f.name for f in dataset.schema if f.name not in table.column_names]
+    if missing:
+        raise ValueError(f"{dataset.name}: missing contract columns {missing}")
+    columns = [table[f.name].cast(f.type) for f in dataset.schema]
+    names = [f.name for f in dataset.schema]
+    extras = [n for n in table.column_names if n not in names]
+    return pa.table(columns + [table[n] for n in extras], names=names + extras)
+
+
+def split_valid(dataset: Dataset, table: pa.Table) -> tuple[pa.Table, list[dict]]:
+    """Return (valid rows, quarantine records) for a conformed table."""
+    bad_reasons: dict[int, list[str]] = {}
+    for column in dataset.key:
+        for i in pc.indices_nonzero(pc.is_null(table[column])).to_pylist():
+            bad_reasons.setdefault(i, []).append(f"field '{column}': null key value")
+    for (name, column), accepted in ACCEPTED_VALUES.items():
+        if name != dataset.name:
+            continue
+        values = table[column]
+        outside = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=pa.array(accepted))))
+        for i in pc.indices_nonzero(outside).to_pylist():
+            bad_reasons.setdefault(i, []).append(
+                f"field '{column}': {values[i].as_py()!r} is not one of {list(accepted)}"
+            )
+    if not bad_reasons:
+        return table, []
+    bad = sorted(bad_reasons)
+    mask = pa.array([i not in bad_reasons for i in range(table.num_rows)])
+    rows = table.take(pa.array(bad)).to_pylist()
+    records = [
+        {"record": i + 1, "reason": "; ".join(bad_reasons[i]), "row": row}
+        for i, row in zip(bad, rows, strict=True)
+    ]
+    return table.filter(mask), records
+
+
+def _file_name(source: str, pool: str) -> str:
+    return f"{source}-{pool}"
+
+
+def write_quarantine(
+    dataset: str, records: list[dict], *, source: str, pool: str, origin: str, day: dt.date | None,
+    base: Path | None = None,
+) -> Path | None:
+    """Write quarantine records (JSONL, one object per bad record) for one day; None when there are none."""
+    target_dir = paths.quarantine_dir(base) / dataset
+    if day is not None:
+        target_dir = target_dir / f"date={day.isoformat()}"
+    path = target_dir / f"{_file_name(source, pool)}.jsonl"
+    if not records:
+        path.unlink(missing_ok=True)
+        return None
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps({"origin": origin, **record}, default=str, ensure_ascii=False) + "\n")
+
+    _atomic_write(path, write)
+    return path
+
+
+def write_day(
+    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str,
+    origin: str = "", base: Path | None = None,
+) -> LandedFile:
+    """Land one day of one dataset for one source and pool, replacing what was there.
+
+    Every row must fall on `day` (UTC) by the dataset's partition column. An empty table still writes
+    a file: the partition arrived, with no rows.
+    """
+    dataset = DATASETS[dataset_name]
+    if dataset.partition_column is None:
+        raise ValueError(f"{dataset_name} is not date-partitioned; use write_table")
+    table = conform(dataset, table)
+    dates = pc.unique(pc.cast(table[dataset.partition_column], pa.date32())).to_pylist()
+    stray = [d for d in dates if d is not None and d != day]
+    if stray:
+        raise ValueError(f"{dataset_name}: rows for {stray[:3]} passed to write_day({day})")
+    valid, rejected = split_valid(dataset, table)
+    write_quarantine(dataset_name, rejected, source=source, pool=pool, origin=origin or source, day=day,
+                     base=base)
+    day_dir = paths.landing_dir(base) / dataset_name / f"date={day.isoformat()}"
+    path = day_dir / f"{_file_name(source, pool)}.parquet"
+    _atomic_write(path, lambda tmp: pq.write_table(valid, tmp, compression="zstd"))
+    return LandedFile(dataset_name, path, valid.num_rows, len(rejected), day)
+
+
+def write_table(
+    dataset_name: str, table: pa.Table, *, source: str, pool: str, base: Path | None = None
+) -> LandedFile:
+    """Land a configuration table (stage calendar, inventory) for one source and pool, replacing it."""
+    dataset = DATASETS[dataset_name]
+    table = conform(dataset, table)
+    valid, rejected = split_valid(dataset, table)
+    write_quarantine(dataset_name, rejected, source=source, pool=pool, origin=source, day=None, base=base)
+    path = paths.landing_dir(base) / dataset_name / f"{_file_name(source, pool)}.parquet"
+    _atomic_write(path, lambda tmp: pq.write_table(valid, tmp, compression="zstd"))
+    return LandedFile(dataset_name, path, valid.num_rows, len(rejected), None)
+
+
+def empty_table(dataset_name: str) -> pa.Table:
+    return DATASETS[dataset_name].schema.empty_table()
