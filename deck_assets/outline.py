@@ -1,0 +1,149 @@
+"""Parse ``outline.yaml`` (the deck as data) into typed records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_OUTLINE = Path(__file__).with_name("outline.yaml")
+SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards")
+NUMBER_FORMATS = ("int", "d1", "d2", "sig3")
+
+
+class OutlineError(ValueError):
+    """The outline file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    label: str
+    unit: str
+    format: str
+    zh_scale: bool = False
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    mark: str
+    color: str
+    note: str
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    label: str
+    simulated: bool = False
+
+
+@dataclass(frozen=True)
+class Fonts:
+    latin: str
+    east_asian: str
+    east_asian_fallback: str
+    min_size_pt: int
+
+
+@dataclass(frozen=True)
+class SlideSpec:
+    id: str
+    kind: str
+    title: str
+    points: tuple[str, ...]
+    binds: dict[str, Any]
+    notes: str
+    subtitle: str = ""
+
+
+@dataclass(frozen=True)
+class Outline:
+    simulated_notice: str
+    footer: str
+    missing_value: str
+    focus_pool_note: str
+    tier_legend_title: str
+    no_mark: str
+    fonts: Fonts
+    keep_together: tuple[str, ...]
+    sources: dict[str, SourceSpec]
+    tiers: tuple[Tier, ...]
+    metrics: dict[str, MetricSpec]
+    slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
+
+    def tier(self, name: str) -> Tier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        return Tier(name=name, mark="?", color="8A8A8A", note="")
+
+    def weakest_tier(self, names: list[str]) -> str:
+        """The weakest of several tiers (later in the outline's list is weaker)."""
+        order = {t.name: i for i, t in enumerate(self.tiers)}
+        return max(names, key=lambda n: order.get(n, len(order)))
+
+    def metric(self, key: str, fallback_unit: str = "") -> MetricSpec:
+        return self.metrics.get(key) or MetricSpec(key=key, label=key, unit=fallback_unit, format="sig3")
+
+
+def _require(data: dict[str, Any], key: str, where: str) -> Any:
+    if key not in data or data[key] is None:
+        raise OutlineError(f"{where}: missing field '{key}'")
+    return data[key]
+
+
+def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise OutlineError(f"{path}: top level must be a mapping")
+    deck = _require(raw, "deck", str(path))
+    fonts = _require(raw, "fonts", str(path))
+    metrics: dict[str, MetricSpec] = {}
+    for key, spec in _require(raw, "metrics", str(path)).items():
+        where = f"{path}: metrics.{key}"
+        fmt = str(spec.get("format", "sig3"))
+        if fmt not in NUMBER_FORMATS:
+            raise OutlineError(f"{where}.format: '{fmt}' is not one of {NUMBER_FORMATS}")
+        metrics[key] = MetricSpec(key, str(_require(spec, "label", where)), str(spec.get("unit", "")), fmt,
+                                  zh_scale=spec.get("scale") == "zh")
+    slides = []
+    for i, entry in enumerate(_require(raw, "slides", str(path))):
+        where = f"{path}: slides[{i}]"
+        kind = str(_require(entry, "kind", where))
+        if kind not in SLIDE_KINDS:
+            raise OutlineError(f"{where}.kind: '{kind}' is not one of {SLIDE_KINDS}")
+        slides.append(
+            SlideSpec(
+                id=str(entry.get("id", f"slide{i + 1}")),
+                kind=kind,
+                title=str(_require(entry, "title", where)),
+                subtitle=str(entry.get("subtitle", "")),
+                points=tuple(str(p) for p in entry.get("points") or ()),
+                binds=dict(_require(entry, "binds", where)),
+                notes=str(entry.get("notes", "")),
+            )
+        )
+    return Outline(
+        simulated_notice=str(_require(deck, "simulated_notice", f"{path}: deck")),
+        footer=str(_require(deck, "footer", f"{path}: deck")),
+        missing_value=str(_require(deck, "missing_value", f"{path}: deck")),
+        focus_pool_note=str(deck.get("focus_pool_note", "")),
+        tier_legend_title=str(deck.get("tier_legend_title", "")),
+        no_mark=str(deck.get("no_mark", "")),
+        fonts=Fonts(
+            latin=str(fonts["latin"]),
+            east_asian=str(fonts["east_asian"]),
+            east_asian_fallback=str(fonts["east_asian_fallback"]),
+            min_size_pt=int(fonts["min_size_pt"]),
+        ),
+        keep_together=tuple(str(w) for w in (raw.get("typography") or {}).get("keep_together") or ()),
+        sources={k: SourceSpec(str(v["label"]), bool(v.get("simulated", False)))
+                 for k, v in _require(raw, "sources", str(path)).items()},
+        tiers=tuple(Tier(str(t["name"]), str(t.get("mark", "")), str(t.get("color", "000000")),
+                         str(t.get("note", ""))) for t in _require(raw, "tiers", str(path))),
+        metrics=metrics,
+        slides=tuple(slides),
+    )

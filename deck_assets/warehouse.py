@@ -1,0 +1,168 @@
+"""Read the deck's marts from the DuckDB warehouse, read-only, into typed records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mart_data_coverage": ("pool", "sources", "first_ts", "last_ts", "days", "gpus", "sample_rows"),
+    "mart_stage_metrics": ("pool", "stage_id", "stage_key", "stage_name_zh"),
+    "mart_stage_comparison": (
+        "pool", "stage_id", "stage_key", "stage_name_zh", "metric", "value", "unit", "higher_is_better",
+        "baseline_value", "ratio_to_baseline", "change_vs_baseline_percent", "value_source",
+        "evidence_tier", "source_ref",
+    ),
+}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse lacks a mart, a column or rows the deck needs."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    pool: str
+    sources: tuple[str, ...]
+    first_ts: dt.datetime | None
+    last_ts: dt.datetime | None
+    days: float | None
+    gpus: float | None
+    sample_rows: float | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage_id: int
+    stage_key: str
+    name_zh: str
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    pool: str
+    stage: Stage
+    metric: str
+    value: float | None
+    unit: str
+    higher_is_better: bool | None
+    baseline_value: float | None
+    ratio_to_baseline: float | None
+    change_vs_baseline_percent: float | None
+    value_source: str
+    evidence_tier: str
+    source_ref: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the deck reads, for every pool."""
+
+    warehouse_path: Path
+    coverage: tuple[Coverage, ...]
+    stage_metrics: dict[str, dict[int, dict[str, Any]]]  # pool -> stage_id -> column -> value
+    comparison: dict[str, dict[tuple[str, int], MetricValue]]  # pool -> (metric, stage_id) -> value
+
+    @property
+    def pools(self) -> list[str]:
+        return sorted(c.pool for c in self.coverage)
+
+    def stages(self, pool: str) -> list[Stage]:
+        rows = self.stage_metrics.get(pool, {})
+        return [Stage(sid, str(r["stage_key"]), str(r["stage_name_zh"])) for sid, r in sorted(rows.items())]
+
+    def value(self, pool: str, metric: str, stage_id: int) -> MetricValue | None:
+        return self.comparison.get(pool, {}).get((metric, stage_id))
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    raise WarehouseError(f"expected a timestamp, got {value!r}")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> list[dict[str, Any]]:
+    cursor = con.execute(f"select * from main.{table} order by {order_by}")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    found: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = 'main'"
+    ).fetchall():
+        found.setdefault(table, set()).add(column)
+    for table, columns in REQUIRED_COLUMNS.items():
+        if table not in found:
+            raise WarehouseError(f"{path}: table main.{table} is missing")
+        missing = [c for c in columns if c not in found[table]]
+        if missing:
+            raise WarehouseError(f"{path}: main.{table} lacks columns {missing}")
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Open the warehouse read-only, read the marts, close it."""
+    if not path.exists():
+        raise WarehouseError(f"{path}: warehouse file not found")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        _check_columns(con, path)
+        coverage_rows = _rows(con, "mart_data_coverage", "pool")
+        metric_rows = _rows(con, "mart_stage_metrics", "pool, stage_id")
+        comparison_rows = _rows(con, "mart_stage_comparison", "pool, stage_id, metric")
+    finally:
+        con.close()
+    if not coverage_rows:
+        raise WarehouseError(f"{path}: main.mart_data_coverage has no rows")
+
+    coverage = tuple(
+        Coverage(
+            pool=str(r["pool"]),
+            sources=tuple(s.strip() for s in str(r["sources"] or "").split(",") if s.strip()),
+            first_ts=_utc(r["first_ts"]),
+            last_ts=_utc(r["last_ts"]),
+            days=_num(r["days"]),
+            gpus=_num(r["gpus"]),
+            sample_rows=_num(r["sample_rows"]),
+        )
+        for r in coverage_rows
+    )
+    stage_metrics: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in metric_rows:
+        stage_metrics.setdefault(str(r["pool"]), {})[int(r["stage_id"])] = r
+    comparison: dict[str, dict[tuple[str, int], MetricValue]] = {}
+    for r in comparison_rows:
+        stage = Stage(int(r["stage_id"]), str(r["stage_key"]), str(r["stage_name_zh"]))
+        hib = r["higher_is_better"]
+        comparison.setdefault(str(r["pool"]), {})[(str(r["metric"]), stage.stage_id)] = MetricValue(
+            pool=str(r["pool"]),
+            stage=stage,
+            metric=str(r["metric"]),
+            value=_num(r["value"]),
+            unit=str(r["unit"] or ""),
+            higher_is_better=None if hib is None else bool(hib),
+            baseline_value=_num(r["baseline_value"]),
+            ratio_to_baseline=_num(r["ratio_to_baseline"]),
+            change_vs_baseline_percent=_num(r["change_vs_baseline_percent"]),
+            value_source=str(r["value_source"] or "missing"),
+            evidence_tier=str(r["evidence_tier"] or "估算"),
+            source_ref=str(r["source_ref"] or ""),
+        )
+    return Snapshot(path, coverage, stage_metrics, comparison)
