@@ -81,7 +81,7 @@ def set_fonts(rpr: etree._Element, fonts: Fonts) -> None:
 def add_run(paragraph: _Paragraph, text: str, fonts: Fonts, size: float, *, bold: bool = False,
             color: RGBColor = INK, single_line: bool = True) -> None:
     run = paragraph.add_run()
-    run.text = sanitize(text, single_line=single_line)
+    run.text = sanitize(text, single_line=single_line, strip=False)
     run.font.size = Pt(max(size, fonts.min_size_pt))
     run.font.bold = bold
     run.font.color.rgb = color

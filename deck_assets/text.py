@@ -14,11 +14,13 @@ _SPACES = re.compile(r"[\t\r\n]+")
 MINUS = "\u2212"
 
 
-def sanitize(text: object, *, max_len: int | None = None, single_line: bool = True) -> str:
+def sanitize(text: object, *, max_len: int | None = None, single_line: bool = True,
+             strip: bool = True) -> str:
     """Make text from data safe to put on a slide: no XML-illegal or control characters."""
     cleaned = _ILLEGAL.sub("", str(text))
     cleaned = _SPACES.sub(" ", cleaned) if single_line else cleaned.replace("\r\n", "\n").replace("\r", "\n")
-    cleaned = cleaned.strip()
+    if strip:
+        cleaned = cleaned.strip()
     if max_len is not None and len(cleaned) > max_len:
         cleaned = cleaned[: max_len - 1].rstrip() + "…"
     return cleaned

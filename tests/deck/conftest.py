@@ -1,107 +1,16 @@
-"""A small hand-made warehouse: one pool, seven stages, the three marts the deck reads."""
+"""Fixtures for the deck tests."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pytest
-
-STAGES = [
-    (0, "baseline", "传统裸金属"),
-    (1, "sharing", "GPU共享与虚拟化"),
-    (2, "orchestration", "智能工作负载编排"),
-    (3, "data_infra", "高性能数据基础设施"),
-    (4, "software", "软件定义优化"),
-    (5, "resilience", "增强弹性与容错"),
-    (6, "load_mgmt", "战略性负载管理"),
-]
-
-# metric -> (unit, higher_is_better, value per stage 0..6). Hand-made, with distinct digits so a
-# test can find each one on a slide.
-METRICS: dict[str, tuple[str, bool, list[float | None]]] = {
-    "throughput_tokens_per_sec": ("tokens/s", True, [8123.0, 10450.0, 13780.0, 15020.0, 21340.0, 22110.0,
-                                                      24870.0]),
-    "ttft_milliseconds": ("ms", False, [851.0, 742.0, 633.0, 588.0, 312.0, 305.0, 298.0]),
-    "tbt_milliseconds": ("ms", False, [42.7, 39.1, 35.6, 34.2, 21.8, 21.5, 21.1]),
-    "prefill_efficiency_percent": ("percent", True, [55.2, 61.4, 67.3, 70.9, 82.6, 83.1, 84.4]),
-    "decoding_parallelism": ("sequences", True, [4.1, 6.6, 9.2, 9.8, 15.3, 15.9, 17.2]),
-    "gpu_utilization_percent": ("percent", True, [23.4, 35.7, 48.2, 55.1, 61.9, 66.3, 78.6]),
-    "memory_overhead_gb": ("GB", False, [38.2, 21.5, 19.7, None, 12.4, 12.1, 11.3]),
-    "cluster_throughput_per_watt": ("tokens/J", True, [0.913, 1.27, 1.58, 1.76, 2.43, 2.51, 2.94]),
-    "throughput_per_watt": ("tokens/J", True, [1.52, 1.98, 2.35, 2.41, 3.62, 3.70, 3.81]),
-    "throughput_per_dollar": ("tokens/$", True, [1_234_000.0, 1_610_000.0, 2_050_000.0, 2_170_000.0,
-                                                  3_020_000.0, 3_110_000.0, 3_480_000.0]),
-}
-ALLOCATION = [61.5, 72.3, 83.8, 85.2, 86.4, 88.1, 93.7]
-# Cells that are not cluster measurements: (metric, stage_id) -> (value_source, evidence_tier, source_ref)
-NOT_MEASURED = {
-    ("prefill_efficiency_percent", 3): ("benchmark", "行业基准", "industry_benchmarks:B03-EXAMPLE"),
-    ("tbt_milliseconds", 4): ("lab", "实验室实测", "experiments:h200_lab"),
-    ("memory_overhead_gb", 3): ("missing", "估算", "estimate:none"),
-}
-
-WarehouseFactory = Callable[..., Path]
-
-
-def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator") -> Path:
-    con = duckdb.connect(str(path))
-    try:
-        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        metric_cols = list(METRICS)
-        con.execute(f"""
-            create table main.mart_stage_metrics (
-                pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar,
-                window_start timestamptz, window_end timestamptz, window_hours double,
-                gpus_provisioned bigint, {", ".join(f"{c} double" for c in metric_cols)},
-                allocation_percent double, sm_active_percent double)""")
-        con.execute("""
-            create table main.mart_stage_comparison (
-                pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar, metric varchar,
-                value double, unit varchar, higher_is_better boolean, baseline_value double,
-                previous_value double, ratio_to_baseline double, ratio_to_previous double,
-                change_vs_baseline_percent double, value_source varchar, evidence_tier varchar,
-                source_ref varchar)""")
-        con.execute("""
-            create table main.mart_data_coverage (
-                pool varchar, sources varchar, first_ts timestamptz, last_ts timestamptz, days double,
-                gpus bigint, sample_rows bigint)""")
-        for stage_id, key, name in STAGES:
-            w_start = start + dt.timedelta(days=8 * stage_id)
-            values = [METRICS[m][2][stage_id] for m in metric_cols]
-            con.execute(
-                f"insert into main.mart_stage_metrics values (?, ?, ?, ?, ?, ?, ?, ?, "
-                f"{', '.join('?' for _ in metric_cols)}, ?, ?)",
-                [pool, stage_id, key, name, w_start, w_start + dt.timedelta(days=8), 192.0, 64, *values,
-                 ALLOCATION[stage_id], None],
-            )
-            for metric, (unit, hib, series) in METRICS.items():
-                value, base = series[stage_id], series[0]
-                prev = series[stage_id - 1] if stage_id else None
-                source, tier, ref = NOT_MEASURED.get(
-                    (metric, stage_id), ("measured", "集群实测", f"mart_stage_metrics.{metric}"))
-                ratio = value / base if value is not None and base else None
-                con.execute(
-                    "insert into main.mart_stage_comparison values "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [pool, stage_id, key, name, metric, value, unit, hib, base, prev, ratio,
-                     value / prev if value is not None and prev else None,
-                     (ratio - 1) * 100 if ratio is not None else None, source, tier, ref],
-                )
-        con.execute(
-            "insert into main.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?)",
-            [pool, sources, start, start + dt.timedelta(days=56), 56.0, 64, 1_234_567],
-        )
-    finally:
-        con.close()
-    return path
+from deck_warehouse import WarehouseFactory, make_warehouse
 
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> WarehouseFactory:
-    def factory(pool: str = "pool-a", sources: str = "simulator") -> Path:
-        return make_warehouse(tmp_path / "warehouse.duckdb", pool=pool, sources=sources)
+    def factory(pool: str = "pool-a", sources: str = "simulator", extra_pools: tuple[str, ...] = ()) -> Path:
+        return make_warehouse(tmp_path / "warehouse.duckdb", pool, sources, extra_pools)
 
     return factory
