@@ -1,0 +1,60 @@
+-- GPU model names as reported (inventory, job requests) matched to the gpu_catalog seed:
+-- the exact model_name first, else the most specific (longest) match_pattern (case-insensitive).
+-- A view, so it never lags behind a new inventory.
+{{ config(materialized='view') }}
+
+with reported as (
+
+    select model_name from {{ ref('stg_landing__gpu_inventory') }}
+    union
+    select gpu_model from {{ ref('stg_landing__jobs') }}
+    union
+    select model_name from {{ ref('gpu_catalog') }}
+
+),
+
+gpu_catalog as (
+
+    select * from {{ ref('gpu_catalog') }}
+
+),
+
+candidates as (
+
+    select
+        reported.model_name,
+        gpu_catalog.model_name                                   as catalog_model_name,
+        gpu_catalog.memory_gb,
+        gpu_catalog.tdp_w,
+        gpu_catalog.hourly_price,
+        gpu_catalog.currency,
+        row_number() over (
+            partition by reported.model_name
+            order by
+                case when reported.model_name = gpu_catalog.model_name then 0 else 1 end,
+                length(gpu_catalog.match_pattern) desc,
+                gpu_catalog.model_name
+        )                                                        as match_rank
+    from reported
+    inner join gpu_catalog
+        on reported.model_name = gpu_catalog.model_name
+        or lower(reported.model_name) like lower(gpu_catalog.match_pattern)
+    where reported.model_name is not null
+
+),
+
+final as (
+
+    select
+        model_name,
+        catalog_model_name,
+        memory_gb,
+        tdp_w,
+        hourly_price,
+        currency
+    from candidates
+    where match_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,291 @@
+-- One row per pool and stage: the ten metrics of DESIGN.md's metric dictionary, exactly named,
+-- with their p95 companions and the raw totals they are built from.
+--
+-- Decisions (see README.md):
+--   * the window is the calendar window clipped to the pool's landed days (int_stage_windows);
+--     requests count by arrival_ts in the window, training tokens pro rata to running time.
+--   * gpu_utilization_percent: mean activity over provisioned GPU-minutes that have a sample;
+--     GPU-minutes without one are missing (missing_gpu_minutes_percent), not zero.
+--   * memory_overhead_gb: mean over allocated GPU-minutes with a memory reading of
+--     max(reserved_gb - fb_used_gb, 0).
+--   * decoding_parallelism: decode seconds of requests / replica-seconds of inference jobs in the window.
+--   * throughput_per_watt: energy of each GPU-minute x the inference share of its allocation.
+--   * cost: provisioned GPUs x window hours x hourly price (gpu_catalog) + energy x energy_price.
+--   * request-based metrics are null (missing) when the stage has no request log at all.
+
+with windows as (
+
+    select * from {{ ref('int_stage_windows') }}
+
+),
+
+gpu_minutes as (
+
+    select * from {{ ref('int_gpu_minutes') }}
+
+),
+
+requests as (
+
+    select requests.*
+    from {{ ref('int_inference_requests') }} as requests
+    inner join windows
+        on requests.pool = windows.pool
+        and requests.stage_id = windows.stage_id
+        and requests.arrival_ts >= windows.window_start
+        and requests.arrival_ts < windows.window_end
+
+),
+
+job_overlap as (
+
+    select * from {{ ref('int_job_stage_overlap') }}
+
+),
+
+inventory as (
+
+    select * from {{ ref('stg_landing__gpu_inventory') }}
+
+),
+
+gpu_catalog as (
+
+    select * from {{ ref('int_gpu_catalog_matched') }}
+
+),
+
+energy_price as (
+
+    select
+        max(price_per_kwh)                                                         as price_per_kwh,
+        max(pue)                                                                   as pue
+    from {{ ref('energy_price') }}
+
+),
+
+inventory_counts as (
+
+    select pool, count(distinct gpu_uuid) as inventory_gpus
+    from inventory
+    group by pool
+
+),
+
+inventory_prices as (
+
+    select
+        inventory.pool,
+        sum(gpu_catalog.hourly_price)                                              as hourly_price_sum,
+        count(case when gpu_catalog.hourly_price is null then 1 end)          as unpriced_gpus
+    from inventory
+    left join gpu_catalog
+        on inventory.model_name = gpu_catalog.model_name
+    group by inventory.pool
+
+),
+
+-- GPUs present in the stage's grid (inventory plus any GPU that reported without being in it)
+stage_gpus as (
+
+    select distinct pool, stage_id, gpu_uuid, model_name
+    from gpu_minutes
+
+),
+
+stage_gpu_prices as (
+
+    select
+        stage_gpus.pool,
+        stage_gpus.stage_id,
+        count(*)                                                                   as grid_gpus,
+        sum(gpu_catalog.hourly_price)                                              as hourly_price_sum,
+        count(case when gpu_catalog.hourly_price is null then 1 end)          as unpriced_gpus
+    from stage_gpus
+    left join gpu_catalog
+        on stage_gpus.model_name = gpu_catalog.model_name
+    group by stage_gpus.pool, stage_gpus.stage_id
+
+),
+
+gpu_stats as (
+
+    select
+        pool,
+        stage_id,
+        count(*)                                                                   as gpu_minutes,
+        count(case when activity_pct is null then 1 end)                      as missing_gpu_minutes,
+        avg(activity_pct)                                                          as gpu_utilization_percent,
+        {{ percentile('activity_pct', 0.95) }}                                     as gpu_utilization_p95_percent,
+        100.0 * avg(allocated_share)                                               as allocation_percent,
+        avg(sm_active_pct)                                                         as sm_active_percent,
+        avg(
+            case when allocated_share > 0 and fb_used_gb is not null
+                then greatest(reserved_gb - fb_used_gb, 0) end
+        )                                                                          as memory_overhead_gb,
+        {{ percentile(
+            'case when allocated_share > 0 and fb_used_gb is not null then greatest(reserved_gb - fb_used_gb, 0) end',
+            0.95
+        ) }}                                                                       as memory_overhead_p95_gb,
+        sum(energy_j)                                                              as energy_joules,
+        sum(energy_j * {{ safe_divide('inference_share', 'allocated_share') }})    as inference_energy_joules
+    from gpu_minutes
+    group by pool, stage_id
+
+),
+
+request_stats as (
+
+    select
+        pool,
+        stage_id,
+        count(*)                                                                   as requests_total,
+        count(case when is_ok then 1 end)                                     as requests_ok,
+        sum(case when is_ok then coalesce(output_tokens, 0) else 0 end)            as inference_output_tokens,
+        {{ percentile('ttft_ms', 0.5) }}                                           as ttft_milliseconds,
+        {{ percentile('ttft_ms', 0.95) }}                                          as ttft_p95_milliseconds,
+        {{ percentile('tbt_ms', 0.5) }}                                            as tbt_milliseconds,
+        {{ percentile('tbt_ms', 0.95) }}                                           as tbt_p95_milliseconds,
+        sum(case when prefill_ms is not null and ttft_ms is not null then prefill_ms end) as prefill_ms_sum,
+        sum(case when prefill_ms is not null and ttft_ms is not null then ttft_ms end)    as ttft_ms_sum,
+        sum(decode_seconds)                                                        as decode_seconds
+    from requests
+    group by pool, stage_id
+
+),
+
+job_stats as (
+
+    select
+        pool,
+        stage_id,
+        sum(case when workload_type = 'training' then attributed_tokens end)       as training_tokens,
+        sum(case when workload_type = 'inference' then overlap_seconds else 0 end) as serving_replica_seconds
+    from job_overlap
+    group by pool, stage_id
+
+),
+
+joined as (
+
+    select
+        windows.pool,
+        windows.stage_id,
+        windows.stage_key,
+        windows.stage_name_zh,
+        windows.stage_name_en,
+        windows.window_start,
+        windows.window_end,
+        windows.window_seconds,
+        windows.window_hours,
+        coalesce(nullif(stage_gpu_prices.grid_gpus, 0), inventory_counts.inventory_gpus, 0) as gpus_provisioned,
+        coalesce(gpu_stats.gpu_minutes, 0)                                         as gpu_minutes,
+        gpu_stats.missing_gpu_minutes,
+        gpu_stats.gpu_utilization_percent,
+        gpu_stats.gpu_utilization_p95_percent,
+        gpu_stats.allocation_percent,
+        gpu_stats.sm_active_percent,
+        gpu_stats.memory_overhead_gb,
+        gpu_stats.memory_overhead_p95_gb,
+        gpu_stats.energy_joules,
+        gpu_stats.inference_energy_joules,
+        coalesce(request_stats.requests_total, 0)                                  as requests_total,
+        coalesce(request_stats.requests_ok, 0)                                     as requests_ok,
+        coalesce(request_stats.inference_output_tokens, 0)                         as inference_output_tokens,
+        request_stats.ttft_milliseconds,
+        request_stats.ttft_p95_milliseconds,
+        request_stats.tbt_milliseconds,
+        request_stats.tbt_p95_milliseconds,
+        request_stats.prefill_ms_sum,
+        request_stats.ttft_ms_sum,
+        request_stats.decode_seconds,
+        coalesce(job_stats.training_tokens, 0)                                     as training_tokens,
+        coalesce(job_stats.serving_replica_seconds, 0)                             as serving_replica_seconds,
+        coalesce(stage_gpu_prices.hourly_price_sum, inventory_prices.hourly_price_sum) as provisioned_hourly_price,
+        coalesce(stage_gpu_prices.unpriced_gpus, inventory_prices.unpriced_gpus, 0) as unpriced_gpus,
+        energy_price.price_per_kwh,
+        energy_price.pue
+    from windows
+    left join gpu_stats
+        on windows.pool = gpu_stats.pool and windows.stage_id = gpu_stats.stage_id
+    left join request_stats
+        on windows.pool = request_stats.pool and windows.stage_id = request_stats.stage_id
+    left join job_stats
+        on windows.pool = job_stats.pool and windows.stage_id = job_stats.stage_id
+    left join stage_gpu_prices
+        on windows.pool = stage_gpu_prices.pool and windows.stage_id = stage_gpu_prices.stage_id
+    left join inventory_counts
+        on windows.pool = inventory_counts.pool
+    left join inventory_prices
+        on windows.pool = inventory_prices.pool
+    cross join energy_price
+
+),
+
+costed as (
+
+    select
+        *,
+        gpus_provisioned * window_hours                                            as provisioned_gpu_hours,
+        provisioned_hourly_price * window_hours                                    as gpu_cost_usd,
+        energy_joules / 3600000.0 * price_per_kwh * pue                            as energy_cost_usd,
+        provisioned_hourly_price * window_hours
+            + coalesce(energy_joules / 3600000.0 * price_per_kwh * pue, 0)         as cost_usd,
+        inference_output_tokens + training_tokens                                  as total_tokens
+    from joined
+
+),
+
+final as (
+
+    select
+        pool,
+        stage_id,
+        stage_key,
+        stage_name_zh,
+        stage_name_en,
+        window_start,
+        window_end,
+        window_hours,
+        gpus_provisioned,
+        gpu_minutes,
+
+        -- the ten metrics of the dictionary
+        case when requests_total > 0
+            then {{ safe_divide('inference_output_tokens', 'window_seconds') }} end as throughput_tokens_per_sec,
+        ttft_milliseconds,
+        tbt_milliseconds,
+        100.0 * {{ safe_divide('prefill_ms_sum', 'ttft_ms_sum') }}                  as prefill_efficiency_percent,
+        {{ safe_divide('decode_seconds', 'serving_replica_seconds') }}              as decoding_parallelism,
+        gpu_utilization_percent,
+        memory_overhead_gb,
+        {{ safe_divide('total_tokens', 'energy_joules') }}                          as cluster_throughput_per_watt,
+        case when requests_total > 0
+            then {{ safe_divide('inference_output_tokens', 'inference_energy_joules') }} end as throughput_per_watt,
+        {{ safe_divide('total_tokens', 'cost_usd') }}                               as throughput_per_dollar,
+
+        -- companions
+        ttft_p95_milliseconds,
+        tbt_p95_milliseconds,
+        gpu_utilization_p95_percent,
+        memory_overhead_p95_gb,
+        allocation_percent,
+        sm_active_percent,
+        100.0 * {{ safe_divide('missing_gpu_minutes', 'gpu_minutes') }}             as missing_gpu_minutes_percent,
+        requests_total,
+        requests_ok,
+        inference_output_tokens,
+        training_tokens,
+        energy_joules,
+        inference_energy_joules,
+        serving_replica_seconds,
+        provisioned_gpu_hours,
+        gpu_cost_usd,
+        energy_cost_usd,
+        cost_usd,
+        unpriced_gpus
+    from costed
+
+)
+
+select * from final

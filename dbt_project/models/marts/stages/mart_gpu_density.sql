@@ -1,0 +1,89 @@
+-- Stage 1 (GPU sharing and virtualisation), computed for every pool and stage: how densely
+-- workloads pack onto GPUs and how well memory requests match use.
+
+with gpu_minutes as (
+
+    select * from {{ ref('int_gpu_minutes') }}
+
+),
+
+windows as (
+
+    select * from {{ ref('int_stage_windows') }}
+
+),
+
+job_overlap as (
+
+    select * from {{ ref('int_job_stage_overlap') }}
+
+),
+
+minute_stats as (
+
+    select
+        pool,
+        stage_id,
+        count(*)                                                                   as gpu_minutes,
+        count(case when allocated_share > 0 then 1 end)                       as allocated_gpu_minutes,
+        avg(case when allocated_share > 0 then job_count end)                      as concurrent_workloads_per_allocated_gpu,
+        avg(case when allocated_share > 0 then allocated_share end)                as mean_allocated_share_of_allocated_gpus,
+        count(case when allocated_share > 0 and (has_mig_allocation or has_fractional_allocation)
+                 then 1 end)                                                as shared_gpu_minutes,
+        count(case when allocated_share > 0 and has_mig_allocation then 1 end) as mig_gpu_minutes,
+        count(case when allocated_share > 0 and has_fractional_allocation then 1 end) as fractional_gpu_minutes,
+        avg(case when allocated_share > 0 and fb_used_gb is not null then reserved_gb end) as mean_reserved_gb,
+        avg(case when allocated_share > 0 and fb_used_gb is not null then fb_used_gb end)  as mean_used_gb
+    from gpu_minutes
+    group by pool, stage_id
+
+),
+
+job_stats as (
+
+    select
+        pool,
+        stage_id,
+        count(distinct job_id)                                                     as jobs,
+        avg(share_per_gpu)                                                         as mean_gpu_share_per_job,
+        count(case when mig_profile is not null then 1 end)                   as mig_jobs,
+        count(case when mig_profile is null and share_per_gpu < 1 then 1 end) as fractional_jobs
+    from job_overlap
+    group by pool, stage_id
+
+),
+
+final as (
+
+    select
+        windows.pool,
+        windows.stage_id,
+        windows.stage_key,
+        windows.stage_name_zh,
+        coalesce(minute_stats.gpu_minutes, 0)                                      as gpu_minutes,
+        coalesce(minute_stats.allocated_gpu_minutes, 0)                            as allocated_gpu_minutes,
+        minute_stats.concurrent_workloads_per_allocated_gpu,
+        minute_stats.mean_allocated_share_of_allocated_gpus,
+        coalesce(job_stats.jobs, 0)                                                as jobs,
+        job_stats.mean_gpu_share_per_job,
+        coalesce(job_stats.mig_jobs, 0)                                            as mig_jobs,
+        coalesce(job_stats.fractional_jobs, 0)                                     as fractional_jobs,
+        100.0 * {{ safe_divide('minute_stats.shared_gpu_minutes', 'minute_stats.allocated_gpu_minutes') }}
+                                                                                   as shared_gpu_minutes_percent,
+        100.0 * {{ safe_divide('minute_stats.mig_gpu_minutes', 'minute_stats.allocated_gpu_minutes') }}
+                                                                                   as mig_gpu_minutes_percent,
+        100.0 * {{ safe_divide('minute_stats.fractional_gpu_minutes', 'minute_stats.allocated_gpu_minutes') }}
+                                                                                   as fractional_gpu_minutes_percent,
+        minute_stats.mean_reserved_gb,
+        minute_stats.mean_used_gb,
+        100.0 * {{ safe_divide('minute_stats.mean_used_gb', 'minute_stats.mean_reserved_gb') }}
+                                                                                   as memory_used_of_reserved_percent
+    from windows
+    left join minute_stats
+        on windows.pool = minute_stats.pool and windows.stage_id = minute_stats.stage_id
+    left join job_stats
+        on windows.pool = job_stats.pool and windows.stage_id = job_stats.stage_id
+
+)
+
+select * from final
