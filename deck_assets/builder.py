@@ -16,7 +16,7 @@ from pptx import Presentation
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
 from deck_assets.slides import RENDERERS, Context, Evidence
 from deck_assets.text import format_number, sanitize
-from deck_assets.warehouse import Snapshot, read_snapshot
+from deck_assets.warehouse import Snapshot, WarehouseError, read_snapshot
 
 TEMPLATE_PATH = Path(__file__).with_name("template.pptx")  # made by `python -m deck_assets.template`
 POOL_NAME_MAX = 40
@@ -48,11 +48,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _sources(outline: Outline, snapshot: Snapshot) -> list[str]:
+    """Every landing source of every pool, simulated ones first."""
+    return sorted({s for c in snapshot.coverage for s in c.sources},
+                  key=lambda s: (not outline.sources.get(s, _NO_SPEC).simulated, s))
+
+
+def is_simulated(outline: Outline, snapshot: Snapshot) -> bool:
+    return any(outline.sources.get(s, _NO_SPEC).simulated for s in _sources(outline, snapshot))
+
+
 def _template_values(outline: Outline, snapshot: Snapshot, pool: str, as_of: dt.date) -> dict[str, str]:
+    """The {placeholders} the outline's text may use, all from the warehouse (and as_of)."""
     coverage = sorted(snapshot.coverage, key=lambda c: c.pool)
-    sources = sorted({s for c in coverage for s in c.sources},
-                     key=lambda s: (not outline.sources.get(s, _NO_SPEC).simulated, s))
-    simulated = any(outline.sources.get(s, _NO_SPEC).simulated for s in sources)
+    sources = _sources(outline, snapshot)
     labels = [outline.sources[s].label if s in outline.sources else sanitize(s) for s in sources]
     firsts = [c.first_ts for c in coverage if c.first_ts]
     lasts = [c.last_ts for c in coverage if c.last_ts]
@@ -69,7 +78,6 @@ def _template_values(outline: Outline, snapshot: Snapshot, pool: str, as_of: dt.
         "pool": sanitize(pool, max_len=POOL_NAME_MAX),
         "pools": "、".join(pools),
         "sources": "、".join(labels) or outline.missing_value,
-        "simulated": "true" if simulated else "false",
         "period_start": min(firsts).date().isoformat() if firsts else outline.missing_value,
         "period_end": max(lasts).date().isoformat() if lasts else outline.missing_value,
         "days": format_number(max(days), "int" if max(days).is_integer() else "d1")
@@ -87,7 +95,10 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     outline = load_outline(outline_path)
     snapshot = read_snapshot(Path(warehouse_path))
     pool = snapshot.pools[0]
+    if not snapshot.stages(pool):
+        raise WarehouseError(f"{warehouse_path}: main.mart_stage_metrics has no rows for pool {pool!r}")
     values = _template_values(outline, snapshot, pool, as_of)
+    simulated = is_simulated(outline, snapshot)
 
     prs = Presentation(str(template_path))
     props = prs.core_properties
@@ -100,7 +111,8 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     props.created = props.modified = stamp
 
     evidence = Evidence()
-    ctx = Context(prs, outline, snapshot, pool, values, evidence, slide_total=len(outline.slides))
+    ctx = Context(prs, outline, snapshot, pool, values, evidence, slide_total=len(outline.slides),
+                  simulated=simulated)
     for number, spec in enumerate(outline.slides, start=1):
         RENDERERS[spec.kind](ctx, spec, number)
 
@@ -118,7 +130,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
         "pool": pool,
         "pools": snapshot.pools,
         "sources": values["sources"],
-        "simulated": values["simulated"] == "true",
+        "simulated": simulated,
         "tiers": [{"name": t.name, "mark": t.mark, "note": t.note} for t in outline.tiers],
         "items": evidence.items,
     }
@@ -128,4 +140,4 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     _atomic_write(latest_path, buffer.getvalue())
     return DeckResult(path=path, latest_path=latest_path, slide_count=len(prs.slides),
                       evidence=evidence.items, evidence_path=evidence_path, pool=pool,
-                      simulated=document["simulated"])
+                      simulated=simulated)

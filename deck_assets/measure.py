@@ -127,6 +127,16 @@ def balanced_wrap(text: str, size_pt: float, width_pt: float, bold: bool = False
     return wrap(text, size_pt, high, bold, keep)
 
 
+def truncate(text: str, size_pt: float, width_pt: float, bold: bool = False) -> str:
+    """Cut text to one line of ``width_pt``, ending with an ellipsis when cut."""
+    if text_width_pt(text, size_pt, bold) <= width_pt:
+        return text
+    cut = len(text)
+    while cut > 1 and text_width_pt(text[:cut].rstrip() + "…", size_pt, bold) > width_pt:
+        cut -= 1
+    return text[:cut].rstrip() + "…"
+
+
 def block_height_pt(text: str, size_pt: float, width_pt: float, bold: bool = False,
                     spacing: float = 1.0) -> float:
     return len(wrap(text, size_pt, width_pt, bold)) * line_height_pt(size_pt) * spacing

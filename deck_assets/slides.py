@@ -73,6 +73,7 @@ class Context:
     values: dict[str, str]  # template placeholders
     evidence: Evidence
     slide_total: int
+    simulated: bool  # any source is the simulated cluster: say so on the title slide
 
     @property
     def fonts(self) -> Fonts:
@@ -107,7 +108,8 @@ def _content_slide(ctx: Context, spec: SlideSpec, number: int) -> Slide:
     bar.fill.solid()
     bar.fill.fore_color.rgb = ACCENT
     bar.line.fill.background()
-    add_text(slide, FOOTER, [fill(ctx.outline.footer, ctx.values)], ctx.fonts, 12, color=MUTED,
+    footer = measure.truncate(fill(ctx.outline.footer, ctx.values), 12, FOOTER.width - 2 * INSET_X - 4)
+    add_text(slide, FOOTER, [footer], ctx.fonts, 12, color=MUTED,
              anchor=MSO_ANCHOR.MIDDLE, name="Footer")
     add_text(slide, PAGE_NO, [f"{number} / {ctx.slide_total}"], ctx.fonts, 12, color=MUTED,
              align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE, name="Page number")
@@ -152,7 +154,7 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
     size = measure.fit_size(["\n".join(lines)], info.width - 2 * INSET_X, info.height - 2 * INSET_Y, 18,
                             ctx.fonts.min_size_pt)
     add_text(slide, info, lines, ctx.fonts, size, color=INK, space_after=4, name="Data scope")
-    if ctx.values.get("simulated") == "true":
+    if ctx.simulated:
         box = Box(60, 440, 840, 44)
         banner = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, *box.emu)
         banner.name = "Simulated data notice"

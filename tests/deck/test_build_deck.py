@@ -14,6 +14,9 @@ from deck_warehouse import ALLOCATION, METRICS, STAGES, WarehouseFactory
 from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.oxml.ns import qn
+from pptx.shapes.base import BaseShape
+from pptx.table import Table
+from pptx.text.text import _Run
 from pptx.util import Emu, Inches, Pt
 
 from deck_assets import DeckResult, build_deck
@@ -30,10 +33,10 @@ def _build(warehouse: WarehouseFactory, tmp_path: Path, **kwargs: object) -> Dec
     return build_deck(warehouse(**kwargs), tmp_path / "decks", AS_OF)
 
 
-def _texts(shape) -> Iterator[str]:  # noqa: ANN001 - any python-pptx shape
+def _texts(shape: BaseShape) -> Iterator[str]:
     if shape.has_text_frame:
         yield shape.text_frame.text
-    if getattr(shape, "has_table", False) and shape.has_table:
+    if shape.has_table:
         for row in shape.table.rows:
             for cell in row.cells:
                 yield cell.text
@@ -44,14 +47,14 @@ def _deck_text(path: Path) -> str:
     return "\n".join(t for slide in prs.slides for shape in slide.shapes for t in _texts(shape))
 
 
-def _table(path: Path):  # noqa: ANN202 - python-pptx Table
+def _table(path: Path) -> Table:
     prs = Presentation(str(path))
     tables = [s.table for s in prs.slides[1].shapes if s.has_table]
     assert len(tables) == 1
     return tables[0]
 
 
-def _runs(path: Path) -> Iterator[object]:
+def _runs(path: Path) -> Iterator[_Run]:
     prs = Presentation(str(path))
     for slide in prs.slides:
         for shape in slide.shapes:
@@ -273,3 +276,28 @@ def test_missing_mart_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="mart_"):
         build_deck(path, tmp_path / "decks", AS_OF)
     assert not (tmp_path / "decks").exists() or not list((tmp_path / "decks").iterdir())
+
+
+def test_pool_without_stage_rows_is_a_clear_error(warehouse: WarehouseFactory, tmp_path: Path) -> None:
+    path = warehouse()
+    con = duckdb.connect(str(path))
+    con.execute("delete from mart_stage_metrics")
+    con.close()
+    with pytest.raises(WarehouseError, match="no rows for pool 'pool-a'"):
+        build_deck(path, tmp_path / "decks", AS_OF)
+
+
+def test_stages_or_metrics_missing_from_the_marts_show_as_missing(
+    warehouse: WarehouseFactory, tmp_path: Path
+) -> None:
+    path = warehouse()
+    con = duckdb.connect(str(path))
+    con.execute("delete from mart_stage_metrics where stage_id > 2")
+    con.execute("delete from mart_stage_comparison where stage_id > 2 or metric = 'ttft_milliseconds'")
+    con.close()
+    result = build_deck(path, tmp_path / "decks", AS_OF)
+    table = _table(result.path)
+
+    assert len(table.columns) == 3 + 3
+    ttft = next(r for r in table.rows if r.cells[0].text == "首token时延 TTFT")
+    assert [c.text.split(" ")[0] for c in ttft.cells][2:5] == ["无数据"] * 3
