@@ -38,9 +38,9 @@ def _font(bold: bool) -> ImageFont.FreeTypeFont | None:
         try:
             out = subprocess.run(["fc-match", "-f", "%{file}\t%{index}", pattern],
                                  capture_output=True, text=True, timeout=10, check=False).stdout
-            file, _, index = out.partition("\t")
+            file, _, face = out.partition("\t")
             if "CJK" in file:
-                candidates.insert(0, (file, int(index or 0)))
+                candidates.insert(0, (file, int(face or 0)))
         except (OSError, ValueError, subprocess.SubprocessError):
             pass
     for path, index in candidates:

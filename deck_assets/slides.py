@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
@@ -14,6 +14,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.presentation import Presentation
+from pptx.shapes.graphfrm import GraphicFrame
 from pptx.slide import Slide, SlideLayout
 from pptx.util import Pt
 
@@ -90,6 +91,8 @@ def _layout(prs: Presentation, name: str, index: int) -> SlideLayout:
 def _place_title(ctx: Context, slide: Slide, text: str, box: Box, max_pt: int, min_pt: int,
                  color: RGBColor = ACCENT, align: PP_ALIGN = PP_ALIGN.LEFT) -> None:
     shape = slide.shapes.title
+    if shape is None:
+        raise ValueError(f"layout {slide.slide_layout.name!r} has no title placeholder")
     shape.left, shape.top, shape.width, shape.height = box.emu
     frame = shape.text_frame
     frame.word_wrap = True
@@ -119,6 +122,8 @@ def _content_slide(ctx: Context, spec: SlideSpec, number: int) -> Slide:
 def _notes(ctx: Context, slide: Slide, spec: SlideSpec) -> None:
     if spec.notes:
         frame = slide.notes_slide.notes_text_frame
+        if frame is None:
+            raise ValueError("the template's notes master has no body placeholder")
         write_paragraphs(frame, [fill(spec.notes, ctx.values)], ctx.fonts, 14)
 
 
@@ -298,9 +303,9 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: flo
             frame = cell.text_frame
             frame.word_wrap = True
             is_value = not header and 2 <= c_i < len(row) - 1
-            lines = measure.balanced_wrap(cell_data.text, chosen, widths[c_i] - pad, True, keep) \
+            text_lines = measure.balanced_wrap(cell_data.text, chosen, widths[c_i] - pad, True, keep) \
                 if header else [cell_data.text]
-            write_paragraphs(frame, lines, fonts, chosen, bold=header or cell_data.bold,
+            write_paragraphs(frame, text_lines, fonts, chosen, bold=header or cell_data.bold,
                              color=WHITE if header else (MUTED if c_i == 1 else INK),
                              align=PP_ALIGN.RIGHT if is_value else (PP_ALIGN.CENTER if header and c_i >= 2
                                                                     else PP_ALIGN.LEFT))
@@ -353,7 +358,10 @@ def render_bar_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
                              value, tier, source, pool=ctx.pool, stage_key=stage.stage_key, metric=column)
         data.add_series(sanitize(series["label"]), values)
     box = Box(MARGIN, BODY_TOP, CONTENT_W, 340)
-    graphic = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, *box.emu, data)
+    # python-pptx's annotations say add_chart takes ChartData and returns a Chart; it accepts any
+    # chart data and returns the GraphicFrame.
+    added = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, *box.emu, data)  # type: ignore[arg-type]
+    graphic = cast(GraphicFrame, added)
     graphic.name = "Stage chart"
     chart = graphic.chart
     chart.font.size = Pt(max(12, ctx.fonts.min_size_pt))

@@ -16,7 +16,7 @@ from pptx.oxml.ns import qn
 from pptx.shapes.autoshape import Shape
 from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
-from pptx.util import Emu, Pt
+from pptx.util import Length, Pt
 
 from deck_assets.outline import Fonts
 from deck_assets.text import sanitize
@@ -54,7 +54,7 @@ class Box:
     height: float
 
     @property
-    def emu(self) -> tuple[Emu, Emu, Emu, Emu]:
+    def emu(self) -> tuple[Length, Length, Length, Length]:
         return Pt(self.left), Pt(self.top), Pt(self.width), Pt(self.height)
 
 

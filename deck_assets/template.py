@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pptx import Presentation
 from pptx.oxml.ns import qn
+from pptx.presentation import Presentation as PresentationT
 from pptx.util import Emu, Inches
 
 from deck_assets.outline import DEFAULT_OUTLINE, Fonts, load_outline
@@ -28,7 +29,7 @@ THEME_COLOURS = {  # scheme slot -> RGB; accent1/2 colour the chart series
 }
 
 
-def _widen(prs: Presentation) -> None:
+def _widen(prs: PresentationT) -> None:
     """Set 16:9 and stretch the master's and layouts' own shape positions horizontally."""
     factor = SLIDE_WIDTH / prs.slide_width
     prs.slide_width, prs.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
@@ -63,6 +64,7 @@ def make_template(fonts: Fonts, path: Path = TEMPLATE_PATH) -> Path:
             data = src.read(item.filename)
             if item.filename.startswith("ppt/theme/theme"):
                 data = _theme_xml(data.decode("utf-8"), fonts).encode("utf-8")
+            item.date_time = (2026, 1, 1, 0, 0, 0)  # reproducible bytes
             dst.writestr(item, data)
     path.write_bytes(out.getvalue())
     return path
