@@ -88,11 +88,11 @@ def gpu_samples_day2() -> list[dict]:
              ("DCGM_FI_DEV_FB_USED", 25 * MIB), ("DCGM_FI_DEV_FB_FREE", 55 * MIB)]
         rows += [_sample(t, "GPU-a", 0, "h1", k, v) for k, v in a]
         # GPU-b under MIG: every row carries the instance labels; device fields repeat per instance
-        for mig, inst, gr, sm, used in (("3g.40gb", 1, 0.6, 0.5, 10), ("1g.10gb", 2, 0.2, 0.1, 4)):
+        for mig, inst, gr, sm, used, size in (("3g.40gb", 1, 0.6, 0.5, 10, 40), ("1g.10gb", 2, 0.2, 0.1, 4, 10)):
             b = [("DCGM_FI_PROF_GR_ENGINE_ACTIVE", gr), ("DCGM_FI_PROF_SM_ACTIVE", sm),
                  ("DCGM_FI_DEV_POWER_USAGE", 300),
                  ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", 7.0e8 + (m - 9) * 18.0e6),
-                 ("DCGM_FI_DEV_FB_USED", used * MIB), ("DCGM_FI_DEV_FB_FREE", (40 if inst == 1 else 10) * MIB - used * MIB)]
+                 ("DCGM_FI_DEV_FB_USED", used * MIB), ("DCGM_FI_DEV_FB_FREE", (size - used) * MIB)]
             rows += [_sample(t, "GPU-b", 1, "h1", k, v, mig=mig, inst=inst) for k, v in b]
         if m != 13:  # GPU-c misses the last minute of the window
             c = [("DCGM_FI_PROF_GR_ENGINE_ACTIVE", 0.1), ("DCGM_FI_PROF_SM_ACTIVE", 0.05),
