@@ -75,6 +75,7 @@ def test_stage0_baseline_metrics(built_warehouse):
     assert m["inference_output_tokens"] == S0_OUT_TOKENS
     assert m["training_tokens"] == pytest.approx(S0_TRAIN_TOKENS)
     assert m["throughput_per_watt"] == pytest.approx(S0_OUT_TOKENS / S0_INFER_ENERGY)
+    assert m["tokens_per_inference_gpu_second"] == pytest.approx(S0_OUT_TOKENS / (1.0 * 240))
     assert m["cluster_throughput_per_watt"] == pytest.approx((S0_OUT_TOKENS + S0_TRAIN_TOKENS) / S0_ENERGY)
     assert m["cost_usd"] == pytest.approx(S0_COST)
     assert m["throughput_per_dollar"] == pytest.approx((S0_OUT_TOKENS + S0_TRAIN_TOKENS) / S0_COST)
@@ -96,6 +97,7 @@ def test_stage1_sharing_metrics(built_warehouse):
     assert m["memory_overhead_gb"] == pytest.approx((5 * 4 + 26 * 4) / 8)
     assert m["energy_joules"] == pytest.approx(S1_ENERGY)
     assert m["throughput_per_watt"] == pytest.approx(S1_OUT_TOKENS / S1_INFER_ENERGY)
+    assert m["tokens_per_inference_gpu_second"] == pytest.approx(S1_OUT_TOKENS / (0.5 * 240))
     assert m["cluster_throughput_per_watt"] == pytest.approx((S1_OUT_TOKENS + S1_TRAIN_TOKENS) / S1_ENERGY)
     assert m["throughput_per_dollar"] == pytest.approx((S1_OUT_TOKENS + S1_TRAIN_TOKENS) / S1_COST)
 

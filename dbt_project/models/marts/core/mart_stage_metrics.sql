@@ -128,7 +128,8 @@ gpu_stats as (
             0.95
         ) }}                                                                       as memory_overhead_p95_gb,
         sum(energy_j)                                                              as energy_joules,
-        sum(energy_j * {{ safe_divide('inference_share', 'allocated_share') }})    as inference_energy_joules
+        sum(energy_j * {{ safe_divide('inference_share', 'allocated_share') }})    as inference_energy_joules,
+        sum(inference_share) * {{ var('bucket_seconds', 60) }} / 3600.0           as inference_gpu_hours
     from gpu_minutes
     group by pool, stage_id
 
@@ -189,6 +190,7 @@ joined as (
         gpu_stats.memory_overhead_p95_gb,
         gpu_stats.energy_joules,
         gpu_stats.inference_energy_joules,
+        coalesce(gpu_stats.inference_gpu_hours, 0)                                 as inference_gpu_hours,
         coalesce(request_stats.requests_total, 0)                                  as requests_total,
         coalesce(request_stats.requests_ok, 0)                                     as requests_ok,
         coalesce(request_stats.inference_output_tokens, 0)                         as inference_output_tokens,
@@ -279,6 +281,11 @@ final as (
         energy_joules,
         inference_energy_joules,
         serving_replica_seconds,
+        inference_gpu_hours,
+        -- served tokens depend on demand; per GPU-second of inference allocation shows efficiency
+        case when requests_total > 0
+            then {{ safe_divide('inference_output_tokens', 'inference_gpu_hours * 3600.0') }} end
+                                                                                   as tokens_per_inference_gpu_second,
         provisioned_gpu_hours,
         gpu_cost_usd,
         energy_cost_usd,

@@ -1,7 +1,8 @@
 -- Stage 6 (strategic load management), for every pool and stage: by hour of day (UTC) and
 -- workload type, the mean share of the pool's GPUs allocated to that type and the mean activity
 -- of the GPU-minutes it dominates; workload_type 'all' = every GPU-minute. The *_24x7 columns
--- give the same means over all hours of the stage.
+-- give the same means over all hours of the stage. local_hour_of_day shifts the UTC hour by the
+-- var local_utc_offset_hours (default 0), e.g. 8 for users in Asia/Shanghai.
 
 {%- set types = ['training', 'inference', 'development', 'evaluation', 'other'] %}
 
@@ -75,6 +76,7 @@ final as (
         windows.stage_key,
         windows.stage_name_zh,
         hourly.hour_of_day,
+        cast(mod(hourly.hour_of_day + {{ var('local_utc_offset_hours', 0) }} + 24, 24) as integer) as local_hour_of_day,
         hourly.workload_type,
         hourly.gpu_minutes,
         hourly.active_gpu_minutes,
