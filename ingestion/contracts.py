@@ -19,6 +19,7 @@ class Dataset:
     schema: pa.Schema
     partition_column: str | None  # timestamp column whose UTC date picks the landing partition
     key: tuple[str, ...]  # columns that identify a record (checked by dbt tests downstream)
+    required: tuple[str, ...]  # columns that may never be null: a row without them is quarantined
 
 
 GPU_SAMPLES = Dataset(
@@ -43,6 +44,7 @@ GPU_SAMPLES = Dataset(
     ),
     "ts",
     ("ts", "gpu_uuid", "gpu_instance_id", "metric"),
+    ("ts", "pool", "gpu_uuid", "metric", "value", "source"),
 )
 
 JOBS = Dataset(
@@ -72,6 +74,7 @@ JOBS = Dataset(
     ),
     "submit_ts",
     ("job_id",),
+    ("job_id", "pool", "workload_type", "gpu_count", "submit_ts", "status"),
 )
 
 JOB_EVENTS = Dataset(
@@ -85,6 +88,7 @@ JOB_EVENTS = Dataset(
         ]
     ),
     "ts",
+    ("job_id", "ts", "event"),
     ("job_id", "ts", "event"),
 )
 
@@ -109,6 +113,7 @@ INFERENCE_REQUESTS = Dataset(
     ),
     "arrival_ts",
     ("request_id",),
+    ("request_id", "pool", "service", "arrival_ts", "end_ts", "prompt_tokens", "output_tokens", "status"),
 )
 
 # Configuration table, one file per pool (not date-partitioned): which stage was in force when.
@@ -126,6 +131,7 @@ STAGE_CALENDAR = Dataset(
     ),
     None,
     ("pool", "stage_id"),
+    ("stage_id", "stage_key", "pool", "start_ts", "end_ts"),
 )
 
 # Inventory of provisioned GPUs per pool (one file per pool): the denominator of pool-wide metrics,
@@ -144,6 +150,7 @@ GPU_INVENTORY = Dataset(
     ),
     None,
     ("gpu_uuid",),
+    ("pool", "gpu_uuid", "model_name", "memory_gb"),
 )
 
 DATASETS: dict[str, Dataset] = {
@@ -151,7 +158,8 @@ DATASETS: dict[str, Dataset] = {
 }
 
 WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
-JOB_STATUSES = ("succeeded", "failed", "cancelled", "preempted", "running")
+# `pending` extends DESIGN.md: a job submitted but not started when the data ends.
+JOB_STATUSES = ("succeeded", "failed", "cancelled", "preempted", "running", "pending")
 JOB_EVENT_TYPES = ("submitted", "started", "checkpoint", "failed", "restarted", "preempted", "finished")
 REQUEST_STATUSES = ("ok", "error", "timeout", "cancelled")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -70,9 +71,9 @@ def conform(dataset: Dataset, table: pa.Table) -> pa.Table:
 def split_valid(dataset: Dataset, table: pa.Table) -> tuple[pa.Table, list[dict]]:
     """Return (valid rows, quarantine records) for a conformed table."""
     bad_reasons: dict[int, list[str]] = {}
-    for column in dataset.key:
-        for i in pc.indices_nonzero(pc.is_null(table[column])).to_pylist():
-            bad_reasons.setdefault(i, []).append(f"field '{column}': null key value")
+    for column in dataset.required:
+        for i in pc.indices_nonzero(pc.is_null(table[column], nan_is_null=True)).to_pylist():
+            bad_reasons.setdefault(i, []).append(f"field '{column}': required value is missing")
     for (name, column), accepted in ACCEPTED_VALUES.items():
         if name != dataset.name:
             continue
@@ -85,13 +86,14 @@ def split_valid(dataset: Dataset, table: pa.Table) -> tuple[pa.Table, list[dict]
     if not bad_reasons:
         return table, []
     bad = sorted(bad_reasons)
-    mask = pa.array([i not in bad_reasons for i in range(table.num_rows)])
+    mask = np.ones(table.num_rows, dtype=bool)
+    mask[bad] = False
     rows = table.take(pa.array(bad)).to_pylist()
     records = [
         {"record": i + 1, "reason": "; ".join(bad_reasons[i]), "row": row}
         for i, row in zip(bad, rows, strict=True)
     ]
-    return table.filter(mask), records
+    return table.filter(pa.array(mask)), records
 
 
 def _file_name(source: str, pool: str) -> str:

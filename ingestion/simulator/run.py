@@ -1,0 +1,213 @@
+"""Run a scenario once and land its days: the simulated cluster as a landing source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ingestion import landing
+from ingestion.simulator import telemetry
+from ingestion.simulator.scenario import Scenario, load_scenario
+from ingestion.simulator.scheduler import schedule
+from ingestion.simulator.serving import Requests, serve
+from ingestion.simulator.workload import Job
+
+SOURCE = "simulator"
+
+
+@dataclass
+class Simulation:
+    scenario: Scenario
+    jobs: list[Job]
+    gpu_modes: list[list[str]]
+    requests: Requests
+    telemetry: telemetry.Telemetry
+
+    def ts(self, minutes: float) -> dt.datetime:
+        return self.scenario.start + dt.timedelta(minutes=minutes)
+
+    @property
+    def hostnames(self) -> list[str]:
+        sc = self.scenario
+        return [f"{sc.hostname_prefix}-{n:02d}" for n in range(sc.nodes)]
+
+    def gpu_uuid(self, index: int) -> str:
+        per_node = self.scenario.gpus_per_node
+        return telemetry.gpu_uuid(self.scenario.pool, self.hostnames[index // per_node], index % per_node)
+
+
+def simulate(scenario: Scenario) -> Simulation:
+    result = schedule(scenario)
+    requests = serve(scenario, result.jobs)
+    tel = telemetry.build(scenario, result.jobs, result.gpu_modes)
+    return Simulation(scenario, result.jobs, result.gpu_modes, requests, tel)
+
+
+@functools.lru_cache(maxsize=2)
+def simulation_for(scenario_ref: str) -> Simulation:
+    """One simulation per scenario per process: every day landed from it is consistent."""
+    return simulate(load_scenario(scenario_ref))
+
+
+# -- landing tables -------------------------------------------------------------------------------
+def _utc(seconds_since_start: np.ndarray, sc: Scenario) -> pa.Array:
+    base = np.datetime64(sc.start.replace(tzinfo=None), "us")
+    nan = np.isnan(seconds_since_start)
+    micros = np.where(nan, 0, np.round(seconds_since_start * 1e6)).astype("int64")
+    return pa.array(base + micros.astype("timedelta64[us]"), pa.timestamp("us"), mask=nan).cast(
+        pa.timestamp("us", tz="UTC"))
+
+
+def jobs_table(sim: Simulation, day: dt.date) -> pa.Table:
+    sc = sim.scenario
+    lo = (day - sc.start_date).days * 1440
+    rows = [j for j in sim.jobs if lo <= j.submit < lo + 1440]
+    rows.sort(key=lambda j: (j.submit, j.job_id))
+
+    def when(minute: int | None) -> dt.datetime | None:
+        return None if minute is None else sim.ts(minute)
+
+    return pa.table({
+        "job_id": [j.job_id for j in rows],
+        "pool": [sc.pool] * len(rows),
+        "tenant": [j.tenant for j in rows],
+        "queue": [j.queue for j in rows],
+        "workload_type": [j.kind for j in rows],
+        "gpu_model": [sc.gpu_model] * len(rows),
+        "gpu_count": [round(j.gpu_count, 6) if j.start is not None else float(j.gpus) for j in rows],
+        "gpu_mem_request_gb": [j.mem_request_gb if j.start is not None else None for j in rows],
+        "mig_profile": [j.mig_profile for j in rows],
+        "hostname": [
+            ",".join(sorted({sim.hostnames[p.gpu // sc.gpus_per_node] for p in j.placements})) or None
+            for j in rows
+        ],
+        "gpu_uuids": [[sim.gpu_uuid(p.gpu) for p in j.placements] for j in rows],
+        "submit_ts": [when(j.submit) for j in rows],
+        "start_ts": [when(j.start) for j in rows],
+        "end_ts": [when(j.end) for j in rows],
+        "status": [j.status for j in rows],
+        "failure_reason": [j.failure_reason for j in rows],
+        "restarts": [j.restarts for j in rows],
+        "tokens_processed": [round(j.tokens) for j in rows],
+        "data_wait_s": [round(j.data_wait_s, 1) for j in rows],
+    })
+
+
+def job_events_table(sim: Simulation, day: dt.date) -> pa.Table:
+    lo = (day - sim.scenario.start_date).days * 1440
+    events = sorted(
+        (minute, job.job_id, event, detail)
+        for job in sim.jobs
+        for minute, event, detail in job.events
+        if lo <= minute < lo + 1440
+    )
+    return pa.table({
+        "job_id": [e[1] for e in events],
+        "ts": [sim.ts(e[0]) for e in events],
+        "event": [e[2] for e in events],
+        "detail": [e[3] for e in events],
+    })
+
+
+def requests_table(sim: Simulation, day: dt.date) -> pa.Table:
+    sc, rq = sim.scenario, sim.requests
+    lo = (day - sc.start_date).days * 86400.0
+    idx = np.nonzero((rq.arrival >= lo) & (rq.arrival < lo + 86400.0))[0]
+    uuids = [sim.gpu_uuid(g) for g in range(sc.gpu_count)]
+    return pa.table({
+        "request_id": [rq.request_id[i] for i in idx],
+        "pool": [sc.pool] * idx.size,
+        "service": [rq.service[i] for i in idx],
+        "replica": [rq.replica[i] or None for i in idx],
+        "gpu_uuid": [uuids[rq.gpu_uuid_of[i]] if rq.gpu_uuid_of[i] >= 0 else None for i in idx],
+        "arrival_ts": _utc(rq.arrival[idx], sc),
+        "scheduled_ts": _utc(rq.scheduled[idx], sc),
+        "first_token_ts": _utc(rq.first_token[idx], sc),
+        "end_ts": _utc(rq.end[idx], sc),
+        "prompt_tokens": rq.prompt_tokens[idx].astype(np.int32),
+        "cached_prompt_tokens": rq.cached_prompt_tokens[idx].astype(np.int32),
+        "output_tokens": rq.output_tokens[idx].astype(np.int32),
+        "status": [rq.status[i] for i in idx],
+    })
+
+
+def stage_calendar_table(sc: Scenario) -> pa.Table:
+    starts = [sc.start + dt.timedelta(days=s.stage_id * sc.stage_days) for s in sc.stages]
+    return pa.table({
+        "stage_id": [s.stage_id for s in sc.stages],
+        "stage_key": [s.key for s in sc.stages],
+        "pool": [sc.pool] * len(sc.stages),
+        "start_ts": starts,
+        "end_ts": [t + dt.timedelta(days=sc.stage_days) for t in starts],
+        "note": [s.note for s in sc.stages],
+    })
+
+
+def inventory_table(sim: Simulation) -> pa.Table:
+    sc = sim.scenario
+    n = sc.gpu_count
+    return pa.table({
+        "pool": [sc.pool] * n,
+        "hostname": [sim.hostnames[g // sc.gpus_per_node] for g in range(n)],
+        "gpu_index": [g % sc.gpus_per_node for g in range(n)],
+        "gpu_uuid": [sim.gpu_uuid(g) for g in range(n)],
+        "model_name": [sc.gpu_model] * n,
+        "memory_gb": [sc.gpu_memory_gb] * n,
+    })
+
+
+# -- landing ---------------------------------------------------------------------------------------
+def land_config(sim: Simulation, base: Path | None = None) -> list[landing.LandedFile]:
+    pool = sim.scenario.pool
+    return [
+        landing.write_table("stage_calendar", stage_calendar_table(sim.scenario), source=SOURCE, pool=pool,
+                            base=base),
+        landing.write_table("gpu_inventory", inventory_table(sim), source=SOURCE, pool=pool, base=base),
+    ]
+
+
+def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[landing.LandedFile]:
+    """Land every dataset for one day of the scenario (a day outside it lands empty files)."""
+    sc = sim.scenario
+    inside = sc.start_date <= day < sc.start_date + dt.timedelta(days=sc.days)
+    tables = {
+        "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.telemetry, day) if inside
+        else landing.empty_table("gpu_samples"),
+        "jobs": jobs_table(sim, day),
+        "job_events": job_events_table(sim, day),
+        "inference_requests": requests_table(sim, day),
+    }
+    return [landing.write_day(name, day, table, source=SOURCE, pool=sc.pool, base=base)
+            for name, table in tables.items()]
+
+
+def check_invariants(sim: Simulation) -> list[str]:
+    """Physical invariants of a run; an empty list means all hold."""
+    problems: list[str] = []
+    sc, tel = sim.scenario, sim.telemetry
+    load = np.zeros((sc.gpu_count, sc.minutes))
+    for job in sim.jobs:
+        if job.start is None:
+            continue
+        end = job.end if job.end is not None else sc.minutes
+        for p in job.placements:
+            load[p.gpu, job.start:end] += p.share
+    if load.max() > 1.0 + 1e-6:
+        problems.append(f"GPU allocated beyond 100%: max {load.max():.3f}")
+    if (tel.fb_used_gb > sc.gpu_memory_gb + 1e-6).any():
+        problems.append("memory used above capacity")
+    if (np.diff(tel.energy_mj, axis=1) < 0).any():
+        problems.append("energy counter decreased")
+    rq = sim.requests
+    ok = ~np.isnan(rq.first_token)
+    if not (rq.arrival[ok] <= rq.scheduled[ok]).all() or not (rq.scheduled[ok] <= rq.first_token[ok]).all() \
+            or not (rq.first_token[ok] <= rq.end[ok]).all():
+        problems.append("request timestamps out of order")
+    if not (rq.arrival <= rq.end).all():
+        problems.append("request ends before it arrives")
+    return problems

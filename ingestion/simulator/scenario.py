@@ -1,0 +1,280 @@
+"""Scenario YAML → typed, validated scenario. Errors name the file and the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingestion.contracts import STAGE_KEYS
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    nodes: tuple[int, ...]
+    quota_gpus: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    tenant: str
+    peak_rps: float
+    prompt_tokens_median: float
+    prompt_tokens_sigma: float
+    output_tokens_median: float
+    output_tokens_sigma: float
+    weights_gb: float
+    kv_gb_per_seq: float
+    tbt_ms: float
+    prefill_ms_per_token: float
+    activity_scale: float
+
+
+@dataclass(frozen=True)
+class InferencePolicy:
+    replicas: int
+    min_replicas: int
+    slot: str  # "whole" or a MIG profile such as "3g.40gb"
+    max_batch: int
+    batch_wait_ms: float
+    kv_reuse: float  # share of a prompt found in a reusable KV cache (prefix caching)
+    pd_split: bool  # prefill/decode disaggregation: decode steps are not interrupted by prefills
+    paged_kv: bool  # PagedAttention: KV memory pre-allocated as a pool, little waste
+    autoscale: bool
+
+
+@dataclass(frozen=True)
+class TrainingPolicy:
+    data_stall: float  # mean share of a training minute spent waiting for input data
+    speed: float  # tokens per GPU-second relative to the scenario's nominal rate
+    checkpoint_interval_min: int
+    checkpoint_stall_min: int  # minutes of blocked training per checkpoint (sync writes)
+    recovery_min: int  # minutes from a failure to the restart
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage_id: int
+    key: str
+    note: str
+    placement: str  # "spread" (LeastAllocated) or "binpack" (MostAllocated)
+    tenant_isolation: bool  # exclusive tenant nodes (bare-metal rental)
+    mig_nodes: tuple[int, ...]
+    vgpu_nodes: tuple[int, ...]
+    fractional_dev: bool  # notebooks and evaluations get MIG slices / vGPU fractions
+    preemption: bool
+    tenant_nodes: dict[str, tuple[int, ...]]  # ownership changes in force from this stage on
+    night_fill: bool  # a deferrable training backlog fills idle capacity, preempted when needed
+    inference: InferencePolicy
+    training: TrainingPolicy
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    pool: str
+    start_date: dt.date
+    stage_days: int
+    timezone_offset_hours: int
+    nodes: int
+    gpus_per_node: int
+    hostname_prefix: str
+    gpu_model: str
+    gpu_memory_gb: float
+    gpu_memory_mib: int
+    mig_layout: tuple[str, ...]
+    power: dict[str, float]
+    tenants: tuple[Tenant, ...]
+    workloads: dict[str, Any]
+    services: tuple[Service, ...]
+    stages: tuple[Stage, ...]
+    source_path: Path = field(compare=False)
+
+    @property
+    def gpu_count(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def days(self) -> int:
+        return self.stage_days * len(self.stages)
+
+    @property
+    def minutes(self) -> int:
+        return self.days * 1440
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.start_date, dt.time(), tzinfo=dt.UTC)
+
+    def dates(self) -> list[dt.date]:
+        return [self.start_date + dt.timedelta(days=i) for i in range(self.days)]
+
+    def stage_at(self, minute: int) -> Stage:
+        return self.stages[min(minute // (self.stage_days * 1440), len(self.stages) - 1)]
+
+
+class _Reader:
+    """Reads keys from a mapping, naming the file and dotted key in every error."""
+
+    def __init__(self, data: Any, where: str, path: Path):
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{path}: '{where or '<root>'}' must be a mapping, got {type(data).__name__}")
+        self.data, self.where, self.path = data, where, path
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise ScenarioError(f"{self.path}: missing key '{self._key(key)}'")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+            raise ScenarioError(f"{self.path}: '{self._key(key)}' must be {kind}, got {value!r}")
+        return value
+
+    def sub(self, key: str, default: Any = ...) -> _Reader:
+        return _Reader(self.get(key, dict, default), self._key(key), self.path)
+
+
+def _inference(r: _Reader) -> InferencePolicy:
+    replicas = r.get("replicas", int)
+    return InferencePolicy(
+        replicas=replicas,
+        min_replicas=r.get("min_replicas", int, replicas),
+        slot=r.get("slot", str),
+        max_batch=r.get("max_batch", int),
+        batch_wait_ms=r.get("batch_wait_ms", float, 0.0),
+        kv_reuse=r.get("kv_reuse", float, 0.0),
+        pd_split=r.get("pd_split", bool, False),
+        paged_kv=r.get("paged_kv", bool, False),
+        autoscale=r.get("autoscale", bool, False),
+    )
+
+
+def _training(r: _Reader) -> TrainingPolicy:
+    return TrainingPolicy(
+        data_stall=r.get("data_stall", float),
+        speed=r.get("speed", float),
+        checkpoint_interval_min=r.get("checkpoint_interval_min", int),
+        checkpoint_stall_min=r.get("checkpoint_stall_min", int),
+        recovery_min=r.get("recovery_min", int),
+    )
+
+
+def _stages(root: _Reader, path: Path, nodes: int) -> tuple[Stage, ...]:
+    raw = root.get("stages", list)
+    if [s.get("key") if isinstance(s, dict) else None for s in raw] != list(STAGE_KEYS):
+        raise ScenarioError(f"{path}: 'stages' must list the seven stages in order: {list(STAGE_KEYS)}")
+    stages = []
+    for i, item in enumerate(raw):
+        r = _Reader(item, f"stages[{i}]", path)
+        placement = r.get("placement", str)
+        if placement not in ("spread", "binpack"):
+            raise ScenarioError(f"{path}: 'stages[{i}].placement' must be spread or binpack")
+        mig_nodes = tuple(r.get("mig_nodes", list, []))
+        vgpu_nodes = tuple(r.get("vgpu_nodes", list, []))
+        for n in mig_nodes + vgpu_nodes:
+            if not isinstance(n, int) or not 0 <= n < nodes:
+                raise ScenarioError(f"{path}: 'stages[{i}]' names node {n!r}, outside 0..{nodes - 1}")
+        stages.append(
+            Stage(
+                stage_id=i,
+                key=r.get("key", str),
+                note=r.get("note", str, ""),
+                placement=placement,
+                tenant_isolation=r.get("tenant_isolation", bool),
+                mig_nodes=mig_nodes,
+                vgpu_nodes=vgpu_nodes,
+                fractional_dev=r.get("fractional_dev", bool),
+                preemption=r.get("preemption", bool),
+                tenant_nodes={k: tuple(v) for k, v in r.get("tenant_nodes", dict, {}).items()},
+                night_fill=r.get("night_fill", bool),
+                inference=_inference(r.sub("inference")),
+                training=_training(r.sub("training")),
+            )
+        )
+    return tuple(stages)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a bundled scenario by name (`demo`, `tiny`) or a YAML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIO_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        bundled = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+        raise ScenarioError(f"scenario {name_or_path!r} not found (bundled: {bundled})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: invalid YAML: {exc}") from exc
+    root = _Reader(data, "", path)
+    cluster = root.sub("cluster")
+    nodes = cluster.get("nodes", int)
+    tenants = tuple(
+        Tenant(
+            name=_Reader(t, f"tenants[{i}]", path).get("name", str),
+            nodes=tuple(_Reader(t, f"tenants[{i}]", path).get("nodes", list)),
+            quota_gpus=_Reader(t, f"tenants[{i}]", path).get("quota_gpus", int),
+        )
+        for i, t in enumerate(root.get("tenants", list))
+    )
+    services = []
+    for i, s in enumerate(root.sub("workloads").get("inference", list)):
+        r = _Reader(s, f"workloads.inference[{i}]", path)
+        services.append(
+            Service(
+                name=r.get("name", str),
+                tenant=r.get("tenant", str),
+                peak_rps=r.get("peak_rps", float),
+                prompt_tokens_median=r.get("prompt_tokens_median", float),
+                prompt_tokens_sigma=r.get("prompt_tokens_sigma", float),
+                output_tokens_median=r.get("output_tokens_median", float),
+                output_tokens_sigma=r.get("output_tokens_sigma", float),
+                weights_gb=r.get("weights_gb", float),
+                kv_gb_per_seq=r.get("kv_gb_per_seq", float),
+                tbt_ms=r.get("tbt_ms", float),
+                prefill_ms_per_token=r.get("prefill_ms_per_token", float),
+                activity_scale=r.get("activity_scale", float, 1.0),
+            )
+        )
+    start = root.get("start_date", dt.date)
+    return Scenario(
+        name=root.get("name", str),
+        description=root.get("description", str, ""),
+        seed=root.get("seed", int),
+        pool=root.get("pool", str),
+        start_date=start,
+        stage_days=root.get("stage_days", int),
+        timezone_offset_hours=root.get("timezone_offset_hours", int, 8),
+        nodes=nodes,
+        gpus_per_node=cluster.get("gpus_per_node", int),
+        hostname_prefix=cluster.get("hostname_prefix", str),
+        gpu_model=cluster.get("gpu_model", str),
+        gpu_memory_gb=cluster.get("gpu_memory_gb", float),
+        gpu_memory_mib=cluster.get("gpu_memory_mib", int),
+        mig_layout=tuple(cluster.get("mig_layout", list)),
+        power={k: float(v) for k, v in root.get("power", dict).items()},
+        tenants=tenants,
+        workloads={k: v for k, v in root.get("workloads", dict).items() if k != "inference"},
+        services=tuple(services),
+        stages=_stages(root, path, nodes),
+        source_path=path,
+    )
