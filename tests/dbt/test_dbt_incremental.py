@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import dbt_landing_fixture as landing_fixture
 import pandas as pd
 import pytest
-
-from tests.dbt import landing_fixture
-from tests.dbt.conftest import DbtWarehouse
+from dbt_warehouse import DbtWarehouse
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""A small, hand-made landing dataset whose mart values can be computed by hand.
+"""A small, hand-made landing dataset for the dbt tests whose mart values can be computed by hand.
 
 Pool `p1`, source `simulator`, three H100 80GB GPUs: `GPU-a` and `GPU-b` on host `h1`, `GPU-c`
 on host `h2`. Two stage windows of four minutes each, on two days:
