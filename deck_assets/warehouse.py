@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 
+MART_SCHEMA = "marts"  # dbt_project builds the marts in this schema (macros/generate_schema_name.sql)
+
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "mart_data_coverage": ("pool", "sources", "first_ts", "last_ts", "days", "gpus", "sample_rows"),
     "mart_stage_metrics": ("pool", "stage_id", "stage_key", "stage_name_zh"),
@@ -98,7 +100,7 @@ def _utc(value: Any) -> dt.datetime | None:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> list[dict[str, Any]]:
-    cursor = con.execute(f"select * from main.{table} order by {order_by}")
+    cursor = con.execute(f"select * from {MART_SCHEMA}.{table} order by {order_by}")
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -106,15 +108,15 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> list[dic
 def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     found: dict[str, set[str]] = {}
     for table, column in con.execute(
-        "select table_name, column_name from information_schema.columns where table_schema = 'main'"
+        "select table_name, column_name from information_schema.columns where table_schema = ?", [MART_SCHEMA]
     ).fetchall():
         found.setdefault(table, set()).add(column)
     for table, columns in REQUIRED_COLUMNS.items():
         if table not in found:
-            raise WarehouseError(f"{path}: table main.{table} is missing")
+            raise WarehouseError(f"{path}: table {MART_SCHEMA}.{table} is missing")
         missing = [c for c in columns if c not in found[table]]
         if missing:
-            raise WarehouseError(f"{path}: main.{table} lacks columns {missing}")
+            raise WarehouseError(f"{path}: {MART_SCHEMA}.{table} lacks columns {missing}")
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -130,7 +132,7 @@ def read_snapshot(path: Path) -> Snapshot:
     finally:
         con.close()
     if not coverage_rows:
-        raise WarehouseError(f"{path}: main.mart_data_coverage has no rows")
+        raise WarehouseError(f"{path}: {MART_SCHEMA}.mart_data_coverage has no rows")
 
     coverage = tuple(
         Coverage(

@@ -51,21 +51,22 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
     try:
         start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         metric_cols = list(METRICS)
+        con.execute("create schema marts")
         con.execute(f"""
-            create table main.mart_stage_metrics (
+            create table marts.mart_stage_metrics (
                 pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar,
                 window_start timestamptz, window_end timestamptz, window_hours double,
                 gpus_provisioned bigint, {", ".join(f"{c} double" for c in metric_cols)},
                 allocation_percent double, sm_active_percent double)""")
         con.execute("""
-            create table main.mart_stage_comparison (
+            create table marts.mart_stage_comparison (
                 pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar, metric varchar,
                 value double, unit varchar, higher_is_better boolean, baseline_value double,
                 previous_value double, ratio_to_baseline double, ratio_to_previous double,
                 change_vs_baseline_percent double, value_source varchar, evidence_tier varchar,
                 source_ref varchar)""")
         con.execute("""
-            create table main.mart_data_coverage (
+            create table marts.mart_data_coverage (
                 pool varchar, sources varchar, first_ts timestamptz, last_ts timestamptz, days double,
                 gpus bigint, sample_rows bigint)""")
         for pool_name in (pool, *extra_pools):
@@ -81,7 +82,7 @@ def _insert_pool(con: duckdb.DuckDBPyConnection, pool: str, sources: str, start:
         w_start = start + dt.timedelta(days=8 * stage_id)
         values = [METRICS[m][2][stage_id] for m in metric_cols]
         con.execute(
-            f"insert into main.mart_stage_metrics values (?, ?, ?, ?, ?, ?, ?, ?, "
+            f"insert into marts.mart_stage_metrics values (?, ?, ?, ?, ?, ?, ?, ?, "
             f"{', '.join('?' for _ in metric_cols)}, ?, ?)",
             [pool, stage_id, key, name, w_start, w_start + dt.timedelta(days=8), 192.0, 64, *values,
              ALLOCATION[stage_id], None],
@@ -93,13 +94,13 @@ def _insert_pool(con: duckdb.DuckDBPyConnection, pool: str, sources: str, start:
                 (metric, stage_id), ("measured", "集群实测", f"mart_stage_metrics.{metric}"))
             ratio = value / base if value is not None and base else None
             con.execute(
-                "insert into main.mart_stage_comparison values "
+                "insert into marts.mart_stage_comparison values "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [pool, stage_id, key, name, metric, value, unit, hib, base, prev, ratio,
                  value / prev if value is not None and prev else None,
                  (ratio - 1) * 100 if ratio is not None else None, source, tier, ref],
             )
     con.execute(
-        "insert into main.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into marts.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?)",
         [pool, sources, start, start + dt.timedelta(days=56), 56.0, 64, 1_234_567],
     )

@@ -127,7 +127,7 @@ def test_table_shows_every_warehouse_value_formatted(warehouse: WarehouseFactory
             spec = outline.metrics[metric]
             assert row[0] == spec.label
             values = [v for (v,) in con.execute(
-                "select value from mart_stage_comparison where metric = ? order by stage_id", [metric]
+                "select value from marts.mart_stage_comparison where metric = ? order by stage_id", [metric]
             ).fetchall()]
             divisor, prefix = zh_scale(values) if spec.zh_scale else (1.0, "")
             assert row[1] == (f"{prefix} {spec.unit}" if prefix else spec.unit)
@@ -281,7 +281,7 @@ def test_missing_mart_is_a_clear_error(tmp_path: Path) -> None:
 def test_pool_without_stage_rows_is_a_clear_error(warehouse: WarehouseFactory, tmp_path: Path) -> None:
     path = warehouse()
     con = duckdb.connect(str(path))
-    con.execute("delete from mart_stage_metrics")
+    con.execute("delete from marts.mart_stage_metrics")
     con.close()
     with pytest.raises(WarehouseError, match="no rows for pool 'pool-a'"):
         build_deck(path, tmp_path / "decks", AS_OF)
@@ -292,8 +292,8 @@ def test_stages_or_metrics_missing_from_the_marts_show_as_missing(
 ) -> None:
     path = warehouse()
     con = duckdb.connect(str(path))
-    con.execute("delete from mart_stage_metrics where stage_id > 2")
-    con.execute("delete from mart_stage_comparison where stage_id > 2 or metric = 'ttft_milliseconds'")
+    con.execute("delete from marts.mart_stage_metrics where stage_id > 2")
+    con.execute("delete from marts.mart_stage_comparison where stage_id > 2 or metric = 'ttft_milliseconds'")
     con.close()
     result = build_deck(path, tmp_path / "decks", AS_OF)
     table = _table(result.path)
