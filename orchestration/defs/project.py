@@ -1,0 +1,29 @@
+"""The dbt project, with its manifest re-parsed whenever a project file is newer than it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from ingestion.paths import PROJECT_ROOT
+
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+
+
+def _newest_source_mtime(root: Path) -> float:
+    files = [root / "dbt_project.yml", root / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        files.extend(p for p in (root / folder).rglob("*") if p.is_file())
+    return max(p.stat().st_mtime for p in files if p.exists())
+
+
+def ensure_manifest() -> None:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(DBT_DIR):
+        dbt_project.preparer.prepare(dbt_project)
+
+
+ensure_manifest()
