@@ -9,7 +9,6 @@ import dagster as dg
 from ingestion.simulator.scenario import load_scenario
 
 
-
 def scenario_ref() -> str:
     """The simulated-cluster scenario that feeds the pipeline (a bundled name or a YAML path), read per run."""
     return os.environ.get("GPU_EFF_SCENARIO", "demo")
