@@ -34,6 +34,20 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _window(args: argparse.Namespace) -> int:
+    import json
+
+    from ingestion.simulator.scenario import load_scenario
+
+    days = load_scenario(args.scenario).dates()
+    first, last = days[0].isoformat(), days[-1].isoformat()
+    if args.dagster_tags:  # a Dagster run over the whole window (single-run backfill)
+        print(json.dumps({"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}))
+    else:
+        print(f"{first}...{last}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gpu-eff", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--day", action="append", help="land only this day (YYYY-MM-DD); repeatable")
     sim.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     sim.set_defaults(func=_simulate)
+    win = sub.add_parser("window", help="print a scenario's first and last day (a Dagster partition range)")
+    win.add_argument("--scenario", default="demo", help="bundled scenario name (demo, tiny) or a YAML path")
+    win.add_argument("--dagster-tags", action="store_true", help="print the run tags of a one-run backfill")
+    win.set_defaults(func=_window)
     args = parser.parse_args(argv)
     return args.func(args)
 

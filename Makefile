@@ -1,0 +1,46 @@
+# Two commands on a fresh machine (python3 with venv and pip is all it needs):
+#   make demo   venv + install, run the pipeline on the simulated cluster, print the deck's path
+#   make test   venv + install, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= demo
+
+export DO_NOT_TRACK := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export GPU_EFF_SCENARIO := $(SCENARIO)
+
+.PHONY: demo test install ui lint clean
+
+$(BIN)/gpu-eff: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/gpu-eff $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
+
+# One Dagster run: every landing partition of the scenario, the dbt warehouse, the deck.
+demo: install
+	$(BIN)/dagster job execute -m orchestration.definitions -j daily_refresh \
+		--tags "$$($(BIN)/gpu-eff window --scenario $(SCENARIO) --dagster-tags)"
+	@echo "Deck: $$($(BIN)/python -c 'from ingestion.paths import deck_dir; print(deck_dir() / "latest.pptx")')"
+
+test: install
+	$(BIN)/pytest
+
+ui: install
+	$(BIN)/dagster dev
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs
