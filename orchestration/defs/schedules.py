@@ -5,12 +5,9 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.defs.partitions import daily
-
 daily_refresh_job = dg.define_asset_job(
     "daily_refresh",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily,
     description="One day's landing partition and incremental models, then the marts and the deck.",
 )
 

@@ -1,0 +1,66 @@
+"""Dagster definitions: they load, wire landing → dbt → deck, and schedule the daily refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.assets.warehouse import partition_vars
+from orchestration.defs.schedules import last_complete_utc_day
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_definitions_load_with_the_three_groups(defs):
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {"ingestion", "warehouse", "deck"}
+
+
+def test_dbt_sources_are_the_landing_assets(defs):
+    graph = defs.resolve_asset_graph()
+    staging = graph.get(dg.AssetKey("stg_landing__gpu_samples"))
+    assert dg.AssetKey(["landing", "gpu_samples"]) in staging.parent_keys
+    assert graph.get(dg.AssetKey(["landing", "gpu_samples"])).partitions_def is not None
+
+
+def test_deck_reads_the_marts(defs):
+    deck = defs.resolve_asset_graph().get(dg.AssetKey("deck"))
+    assert {dg.AssetKey("mart_stage_metrics"), dg.AssetKey("mart_stage_comparison")} <= deck.parent_keys
+
+
+def test_dbt_tests_surface_as_asset_checks(defs):
+    checks = defs.resolve_asset_graph().asset_check_keys
+    assert any(c.asset_key == dg.AssetKey("mart_stage_metrics") for c in checks)
+
+
+def test_incremental_models_are_partitioned_daily(defs):
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("int_gpu_minutes")).partitions_def is not None
+    assert graph.get(dg.AssetKey("mart_stage_metrics")).partitions_def is None
+
+
+def test_schedule_runs_at_six_in_shanghai_for_the_last_complete_utc_day(defs):
+    schedule = defs.resolve_schedule_def("daily_refresh_0600_shanghai")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    tick = dt.datetime(2026, 11, 27, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.partition_key == "2026-11-25"  # 22:00 UTC on the 26th: the 25th is the last whole UTC day
+    assert last_complete_utc_day(dt.datetime(2026, 11, 27, 1, tzinfo=dt.UTC)) == dt.date(2026, 11, 26)
+
+
+def test_partition_window_becomes_dbt_vars():
+    window = SimpleNamespace(start=dt.datetime(2026, 10, 5, tzinfo=dt.UTC), end=dt.datetime(2026, 10, 8, tzinfo=dt.UTC))
+    assert partition_vars(SimpleNamespace(partition_time_window=window)) == {
+        "start_date": "2026-10-05", "end_date": "2026-10-08"}
