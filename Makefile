@@ -15,10 +15,14 @@ export GPU_EFF_SCENARIO := $(SCENARIO)
 
 .PHONY: demo test install ui lint clean
 
+# Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
+# (`dagster dev` does); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
+# two commands in this venv, so `dagster asset materialize --select deck` works from the repository root.
 $(BIN)/gpu-eff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	cp orchestration/dagster_cli_target.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	touch $@
 
 install: $(BIN)/gpu-eff $(DAGSTER_HOME)/dagster.yaml

@@ -8,6 +8,8 @@ Python agree on where the landing files and the warehouse are.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from ingestion import paths
 
@@ -23,3 +25,7 @@ def configure() -> None:
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     os.environ["GPU_EFF_DATA_DIR"] = str(paths.data_dir())
+    # dbt is installed beside this Python; find it even when the virtual environment is not activated.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
