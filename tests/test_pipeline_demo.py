@@ -63,13 +63,13 @@ def test_utilisation_agrees_with_plain_sql(demo, metrics):
 
 def test_ttft_and_throughput_agree_with_plain_sql(demo, metrics):
     ttft = _plain(demo, """
-        select stage_id, quantile_cont(epoch_ms(first_token_ts) - epoch_ms(arrival_ts), 0.5)
-        from requests join calendar on arrival_ts >= start_ts and arrival_ts < end_ts
-        where status = 'ok' group by stage_id""")
+        select stage_id, quantile_cont(epoch_ms(r.first_token_ts) - epoch_ms(r.arrival_ts), 0.5)
+        from requests r join calendar c on r.arrival_ts >= c.start_ts and r.arrival_ts < c.end_ts
+        where r.status = 'ok' group by stage_id""")
     throughput = _plain(demo, """
-        select stage_id, sum(output_tokens) / max(epoch(end_ts) - epoch(start_ts))
-        from requests join calendar on arrival_ts >= start_ts and arrival_ts < end_ts
-        where status = 'ok' group by stage_id""")
+        select stage_id, sum(r.output_tokens) / max(epoch(c.end_ts) - epoch(c.start_ts))
+        from requests r join calendar c on r.arrival_ts >= c.start_ts and r.arrival_ts < c.end_ts
+        where r.status = 'ok' group by stage_id""")
     for stage in range(7):
         assert metrics.loc[stage, "ttft_milliseconds"] == pytest.approx(ttft[stage], rel=0.01), stage
         assert metrics.loc[stage, "throughput_tokens_per_sec"] == pytest.approx(throughput[stage], rel=0.001), stage
@@ -84,8 +84,9 @@ def test_tokens_per_joule_agrees_with_plain_sql(demo, metrics):
             join calendar on ts >= start_ts and ts <= end_ts
             group by stage_id, gpu_uuid),
         inference as (
-            select stage_id, sum(output_tokens) as tokens from requests
-            join calendar on arrival_ts >= start_ts and arrival_ts < end_ts where status = 'ok' group by stage_id),
+            select stage_id, sum(r.output_tokens) as tokens from requests r
+            join calendar c on r.arrival_ts >= c.start_ts and r.arrival_ts < c.end_ts
+            where r.status = 'ok' group by stage_id),
         training as (  -- a job's tokens, pro rata to its running time inside each stage window
             select stage_id, sum(tokens_processed
                    * greatest(0, epoch(least(coalesce(j.end_ts, c.end_ts), c.end_ts))

@@ -103,6 +103,7 @@ def test_request_timestamps_are_ordered(tiny):
     assert (rq.scheduled[ok] < rq.first_token[ok]).all()
     assert (rq.first_token[ok] <= rq.end[ok]).all()
     assert np.isnan(rq.first_token[~ok]).all(), "a request that was not served has no first token"
+    assert (rq.output_tokens[~ok] == 0).all(), "nor output tokens"
 
 
 def test_power_model_matches_the_h200_lab_measurements(shared):

@@ -192,21 +192,35 @@ class Scheduler:
             found = cl.find_mig(slot, self._allowed_nodes(job, True), policy)
             return self._describe(job, found, slot, mig_memory_gb(slot))
         if job.kind in ("development", "evaluation") and stage.fractional_dev:
-            nodes = self._allowed_nodes(job, True)
-            need = job.mem_need_gb
+            return self._place_fractional(job, stage)
+        # With pool-wide scheduling, an idle GPU of the vGPU partition can take a whole-GPU job too
+        # (HAMi grants a 100% share); static partitions keep it for fractional work.
+        modes = ("whole",) if stage.tenant_isolation else ("whole", "vgpu")
+        found = cl.find_whole(job.gpus, self._allowed_nodes(job, False), policy, modes)
+        return self._describe(job, found, None, self.sc.gpu_memory_gb)
+
+    def _place_fractional(self, job: Job, stage: Stage) -> list[Placement] | None:
+        """Notebooks prefer the smallest MIG slice that fits, evaluations a vGPU fraction; either falls
+        back to the other kind of slice."""
+        cl, policy = self.cluster, stage.placement
+        nodes = self._allowed_nodes(job, True)
+        need = job.mem_need_gb
+        share = self.sc.workloads[job.kind]["vgpu_share"]
+        request = float(math.ceil(need * 1.25 / 4) * 4)  # right-sized: use + 25% headroom, 4 GB steps
+
+        def mig() -> list[Placement] | None:
             for profile in sorted(set(self.sc.mig_layout), key=mig_memory_gb):
-                if mig_memory_gb(profile) >= need and job.kind == "development":
+                if mig_memory_gb(profile) >= need + 1.0:  # 1 GB headroom
                     found = cl.find_mig(profile, nodes, policy)
                     if found:
                         return self._describe(job, found, profile, mig_memory_gb(profile))
-            share = self.sc.workloads[job.kind]["vgpu_share"]
-            request = float(math.ceil(need * 1.25 / 4) * 4)  # right-sized: use + 25% headroom, 4 GB steps
-            found = cl.find_vgpu(share, request, nodes, policy)
-            return self._describe(job, found, None, request)
-        # Backfill may also take a shared-partition GPU while nobody uses it (nights, weekends).
-        modes = ("whole", "vgpu") if job.priority == PRIORITY_BACKFILL else ("whole",)
-        found = cl.find_whole(job.gpus, self._allowed_nodes(job, False), policy, modes)
-        return self._describe(job, found, None, self.sc.gpu_memory_gb)
+            return None
+
+        def vgpu() -> list[Placement] | None:
+            return self._describe(job, cl.find_vgpu(share, request, nodes, policy), None, request)
+
+        first, second = (mig, vgpu) if job.kind == "development" else (vgpu, mig)
+        return first() or second()
 
     @staticmethod
     def _describe(job: Job, found: list[Placement] | None, profile: str | None,
@@ -347,7 +361,8 @@ class Scheduler:
                 self._finish(job, m + 1, "failed", reason=reason)
                 return
             job.restarts += 1
-            job.state, job.state_until = "recovering", m + 1 + policy.recovery_min
+            recovery = max(1, round(policy.recovery_min * float(self.rng.uniform(0.5, 1.5))))
+            job.state, job.state_until = "recovering", m + 1 + recovery
             return
         if m + 1 >= job.next_checkpoint:
             job.checkpoint_tokens = job.tokens

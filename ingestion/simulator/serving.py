@@ -106,7 +106,7 @@ def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
             cols["service"].append(service.name)
             cols["arrival"].append(t)
             cols["prompt_tokens"].append(prompts[i])
-            cols["output_tokens"].append(outputs[i])
+            cols["output_tokens"].append(outputs[i])  # set to 0 below if no token is generated
             if not live:
                 _unserved(cols, t, "error", "", -1, 0)
                 continue
@@ -144,6 +144,7 @@ def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
 
 
 def _unserved(cols: dict[str, list], end: float, status: str, replica: str, gpu: int, cached: int) -> None:
+    cols["output_tokens"][-1] = 0
     cols["replica"].append(replica)
     cols["gpu_uuid_of"].append(gpu)
     cols["scheduled"].append(math.nan)

@@ -168,8 +168,8 @@ def day_samples(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]],
         device = {m: np.asarray(fn(np.array([gpu])), dtype=np.float64).ravel() for m, fn in device_values.items()}
         for i, profile in enumerate(scenario.mig_layout):
             inst = tel.instances[(gpu, i)]
-            used_mib = np.round((inst["fb"][lo:hi] + DRIVER_RESERVED_GB * mig_slices(profile) / MIG_COMPUTE_SLICES)
-                                * MIB_PER_GB)
+            used_gb = inst["fb"][lo:hi] + DRIVER_RESERVED_GB * mig_slices(profile) / MIG_COMPUTE_SLICES
+            used_mib = np.round(np.minimum(used_gb, mig_memory_gb(profile)) * MIB_PER_GB)
             values = dict(device)
             values.update({
                 "DCGM_FI_PROF_GR_ENGINE_ACTIVE": np.round(noisy(inst["gr"][lo:hi], 0.005, 1.0), 6),
