@@ -16,11 +16,28 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_result(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tiny")
     result = run_pipeline("tiny", data_dir)
     assert result.success
-    return data_dir
+    return data_dir, result
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_result):
+    return tiny_result[0]
+
+
+def test_every_asset_reports_useful_metadata(tiny_result):
+    _, result = tiny_result
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+    assert metadata["mart_stage_metrics"]["dagster/row_count"].value == 7
+    assert metadata["int_gpu_minutes"]["dagster/row_count"].value == 12 * 7 * 1440
+    assert metadata["int_gpu_minutes"]["first_day"].value == "2026-10-05"
+    assert metadata["landing/gpu_samples"]["dagster/row_count"].value > 0
+    assert metadata["landing/gpu_samples"]["last_day"].value == "2026-10-11"
+    assert metadata["deck"]["slides"].value >= 3
 
 
 def test_deck_is_written_and_reads_back(tiny_run):

@@ -2,12 +2,14 @@
 
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+import duckdb
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
+from ingestion import paths
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily
 from orchestration.defs.project import dbt_project
 
@@ -33,6 +35,25 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return tags
 
 
+def with_row_counts(invocation: DbtCliInvocation, extra: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """dbt's events, each built table or seed with its row count (and `extra` metadata).
+
+    Events are held until dbt exits: DuckDB admits no second process while dbt writes the file (which is
+    why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here).
+    """
+    events = list(invocation.stream())
+    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+        for event in events:
+            if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+                node = invocation.manifest["nodes"].get(event.metadata["unique_id"].value, {})
+                metadata = dict(extra or {})
+                if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
+                    metadata["dagster/row_count"] = con.execute(f"select count(*) from {node['relation_name']}"
+                                                                ).fetchone()[0]
+                event = event.with_metadata({**event.metadata, **metadata})
+            yield event
+
+
 def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     """dbt vars for the partition window being built (end exclusive)."""
     window = context.partition_time_window
@@ -49,7 +70,7 @@ def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging views and small lookup models that the incremental models read."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from with_row_counts(dbt.cli(["build"], context=context))
 
 
 @dbt_assets(
@@ -63,7 +84,9 @@ def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Incremental models (per-GPU-minute telemetry and the like): only the partition's days are rebuilt."""
-    yield from dbt.cli(["build", "--vars", json.dumps(partition_vars(context))], context=context).stream()
+    window = partition_vars(context)
+    invocation = dbt.cli(["build", "--vars", json.dumps(window)], context=context)
+    yield from with_row_counts(invocation, {"first_day": window["start_date"], "days_before": window["end_date"]})
 
 
 @dbt_assets(
@@ -75,4 +98,4 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """The marts and what only they read, rebuilt from the incremental models."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from with_row_counts(dbt.cli(["build"], context=context))
