@@ -114,24 +114,20 @@ def generate_arrivals(scenario: Scenario, rng: np.random.Generator) -> dict[int,
                 mem_need_gb=float(rng.uniform(*train["memory_gb"])),
                 work_tokens=hours * 3600 * gpus * train["tokens_per_gpu_second"],
             ))
-    dev = w["development"]
-    for tenant, per_day in sorted(dev["arrivals_per_day"].items()):
-        for minute in _hourly_arrivals(rng, per_day, scenario.minutes, tz, working_hours):
-            serial += 1
-            add(Job(
-                job_id=f"{pool}-dev-{serial:05d}", kind="development", tenant=tenant, queue="interactive",
-                submit=minute, priority=PRIORITY_INTERACTIVE,
-                mem_need_gb=float(rng.uniform(*dev["memory_gb"])),
-                planned_minutes=int(rng.uniform(*dev["hours"]) * 60),
-            ))
-    ev = w["evaluation"]
-    for tenant, per_day in sorted(ev["arrivals_per_day"].items()):
-        for minute in _hourly_arrivals(rng, per_day, scenario.minutes, tz, working_hours):
-            serial += 1
-            add(Job(
-                job_id=f"{pool}-evl-{serial:05d}", kind="evaluation", tenant=tenant, queue="batch",
-                submit=minute, priority=PRIORITY_INTERACTIVE,
-                mem_need_gb=float(rng.uniform(*ev["memory_gb"])),
-                planned_minutes=int(rng.uniform(*ev["minutes"])),
-            ))
+    # Notebooks and evaluations arrive in working hours and are held for a while, not for an amount of work.
+    interactive = {
+        "development": ("dev", "interactive", lambda cfg: int(rng.uniform(*cfg["hours"]) * 60)),
+        "evaluation": ("evl", "batch", lambda cfg: int(rng.uniform(*cfg["minutes"]))),
+    }
+    for kind, (prefix, queue, duration) in interactive.items():
+        cfg = w[kind]
+        for tenant, per_day in sorted(cfg["arrivals_per_day"].items()):
+            for minute in _hourly_arrivals(rng, per_day, scenario.minutes, tz, working_hours):
+                serial += 1
+                add(Job(
+                    job_id=f"{pool}-{prefix}-{serial:05d}", kind=kind, tenant=tenant, queue=queue,
+                    submit=minute, priority=PRIORITY_INTERACTIVE,
+                    mem_need_gb=float(rng.uniform(*cfg["memory_gb"])),
+                    planned_minutes=duration(cfg),
+                ))
     return by_minute
