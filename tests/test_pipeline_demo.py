@@ -112,3 +112,11 @@ def test_the_stage_story_is_in_the_data(demo, metrics):
     assert scheduling.loc[2, "fragmentation_percent"] < scheduling.loc[1, "fragmentation_percent"]
     reliability = mart(demo, "mart_reliability", "stage_id").set_index("stage_id")
     assert reliability.loc[5, "lost_gpu_hours"] < reliability.loc[4, "lost_gpu_hours"]
+
+
+def test_training_fills_the_night_in_stage_six(demo):
+    profile = mart(demo, "mart_hourly_profile", "stage_id, local_hour_of_day")
+    training = profile[(profile.stage_id == 6) & (profile.workload_type == "training")]
+    by_hour = training.set_index("local_hour_of_day").mean_allocated_share
+    night, working_day = by_hour.loc[0:5].mean(), by_hour.loc[10:16].mean()
+    assert night > working_day, (night, working_day)

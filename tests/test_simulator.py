@@ -116,3 +116,16 @@ def test_power_model_matches_the_h200_lab_measurements(shared):
         row = phases.loc[phase]
         predicted = power["idle_w"] + power["active_w"] * (row.util > 0.5) + power["sm_w"] * row.sm / 100
         assert predicted == pytest.approx(row.power, rel=0.12), phase
+
+
+def test_interactive_work_arrives_in_local_working_hours(tiny):
+    tz = tiny.scenario.timezone_offset_hours
+    local_hours = np.array([((j.submit / 60) + tz) % 24 for j in tiny.jobs if j.kind == "development"])
+    assert np.mean((local_hours >= 9) & (local_hours < 19)) > 0.7
+
+
+def test_request_load_peaks_in_the_local_afternoon(tiny):
+    tz = tiny.scenario.timezone_offset_hours
+    local_hour = ((tiny.requests.arrival / 3600) + tz) % 24
+    afternoon, night = np.sum((local_hour >= 13) & (local_hour < 17)), np.sum((local_hour >= 1) & (local_hour < 5))
+    assert afternoon > 3 * night

@@ -78,7 +78,7 @@ def _hourly_arrivals(
     """Minutes of Poisson arrivals, rate shaped by local hour, `per_day` on average."""
     hours = np.arange(minutes // 60)
     weights = np.array([shape((h + tz) % 24) for h in range(24)])
-    rates = per_day * weights[(hours + tz) % 24] / weights.sum()
+    rates = per_day * weights[hours % 24] / weights.sum()
     counts = rng.poisson(rates)
     out: list[int] = []
     for hour, count in zip(hours, counts, strict=True):
