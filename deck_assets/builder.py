@@ -16,7 +16,7 @@ from pptx import Presentation
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
 from deck_assets.slides import RENDERERS, Context, Evidence
 from deck_assets.text import format_number, sanitize
-from deck_assets.warehouse import Snapshot, WarehouseError, read_snapshot
+from deck_assets.warehouse import MART_SCHEMA, Snapshot, WarehouseError, read_snapshot
 
 TEMPLATE_PATH = Path(__file__).with_name("template.pptx")  # made by `python -m deck_assets.template`
 POOL_NAME_MAX = 40
@@ -96,7 +96,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     snapshot = read_snapshot(Path(warehouse_path))
     pool = snapshot.pools[0]
     if not snapshot.stages(pool):
-        raise WarehouseError(f"{warehouse_path}: main.mart_stage_metrics has no rows for pool {pool!r}")
+        raise WarehouseError(f"{warehouse_path}: {MART_SCHEMA}.mart_stage_metrics has no rows for pool {pool!r}")
     values = _template_values(outline, snapshot, pool, as_of)
     simulated = is_simulated(outline, snapshot)
 
