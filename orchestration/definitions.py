@@ -1,14 +1,10 @@
 """The Dagster code location: `dagster dev` and `dagster asset materialize` load `defs` from here
 (through `[tool.dagster]` in pyproject.toml, or `workspace.yaml`)."""
 
-from orchestration.environment import configure
+import dagster as dg
 
-configure()
-
-import dagster as dg  # noqa: E402
-
-from orchestration.defs import resources, schedules  # noqa: E402
-from orchestration.defs.assets import deck, ingestion, warehouse  # noqa: E402
+from orchestration.defs import resources, schedules
+from orchestration.defs.assets import deck, ingestion, warehouse
 
 defs = dg.Definitions(
     assets=[
