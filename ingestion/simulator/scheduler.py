@@ -64,8 +64,10 @@ class Scheduler:
                 self._submit(job, m)
             if m % 60 == 0:
                 self._abandon(m)
-            self._schedule(m)
             if self.stage.night_fill:
+                self._hand_over_at_dawn(m)
+            self._schedule(m)
+            if self.stage.night_fill and self._night(m):
                 self._backfill(m)
             for job in list(self.running):
                 self._advance(job, m)
@@ -245,7 +247,10 @@ class Scheduler:
 
     def _schedule(self, m: int) -> None:
         self.pending.sort(key=lambda j: (j.priority, j.submit, j.job_id))
+        night = self._night(m)
         for job in list(self.pending[:SCAN_LIMIT]):
+            if job.priority == PRIORITY_BACKFILL and not night:
+                continue  # deferrable work waits for the night
             found = self._place(job)
             if found is None and self.stage.preemption and job.priority < PRIORITY_BACKFILL:
                 found = self._preempt_for(job, m)
@@ -284,8 +289,21 @@ class Scheduler:
             self._preempt(victim, m, "preempted")
         return self._place(job)
 
+    def _night(self, m: int) -> bool:
+        """Inside the off-peak window (local hours) in which deferrable training may run."""
+        start, end = self.sc.workloads["night_fill"]["local_hours"]
+        hour = (m // 60 + self.sc.timezone_offset_hours) % 24
+        return hour >= start or hour < end
+
+    def _hand_over_at_dawn(self, m: int) -> None:
+        """At the end of the night the backlog checkpoints and yields its GPUs to the day's work."""
+        end = self.sc.workloads["night_fill"]["local_hours"][1]
+        if m % 60 == 0 and (m // 60 + self.sc.timezone_offset_hours) % 24 == end:
+            for job in [j for j in self.running if j.priority == PRIORITY_BACKFILL and j.start < m]:
+                self._preempt(job, m, "preempted")
+
     def _backfill(self, m: int) -> None:
-        """Stage 6: a deferrable training backlog takes whatever whole GPUs are idle."""
+        """Stage 6, at night: a deferrable training backlog takes whatever GPUs are idle."""
         cfg = self.sc.workloads["night_fill"]
         if any(j.priority == PRIORITY_BACKFILL for j in self.pending):
             return
