@@ -64,10 +64,8 @@ class Scheduler:
                 self._submit(job, m)
             if m % 60 == 0:
                 self._abandon(m)
-            if self.stage.night_fill:
-                self._hand_over_at_dawn(m)
             self._schedule(m)
-            if self.stage.night_fill and self._night(m):
+            if self.stage.night_fill:
                 self._backfill(m)
             for job in list(self.running):
                 self._advance(job, m)
@@ -116,7 +114,7 @@ class Scheduler:
             again = Job(
                 job_id=f"{base}.{int(n or 0) + 1}", kind="training", tenant=job.tenant, queue=job.queue,
                 submit=m, gpus=job.gpus, mem_need_gb=job.mem_need_gb, priority=job.priority,
-                work_tokens=job.work_tokens - job.tokens,
+                work_tokens=job.work_tokens - job.tokens, mig_request=job.mig_request,
             )
             self._submit(again, m, detail=f"resubmitted after {reason}: {job.job_id}")
 
@@ -195,6 +193,9 @@ class Scheduler:
             return self._describe(job, found, slot, mig_memory_gb(slot))
         if job.kind in ("development", "evaluation") and stage.fractional_dev:
             return self._place_fractional(job, stage)
+        if job.mig_request:
+            found = cl.find_mig(job.mig_request, self._allowed_nodes(job, True), policy)
+            return self._describe(job, found, job.mig_request, mig_memory_gb(job.mig_request))
         # With pool-wide scheduling, an idle GPU of the vGPU partition can take a whole-GPU job too
         # (HAMi grants a 100% share); static partitions keep it for fractional work.
         modes = ("whole",) if stage.tenant_isolation else ("whole", "vgpu")
@@ -249,8 +250,8 @@ class Scheduler:
         self.pending.sort(key=lambda j: (j.priority, j.submit, j.job_id))
         night = self._night(m)
         for job in list(self.pending[:SCAN_LIMIT]):
-            if job.priority == PRIORITY_BACKFILL and not night:
-                continue  # deferrable work waits for the night
+            if job.mig_request and job.priority == PRIORITY_BACKFILL and not night:
+                continue  # by day the slices belong to notebooks and evaluations
             found = self._place(job)
             if found is None and self.stage.preemption and job.priority < PRIORITY_BACKFILL:
                 found = self._preempt_for(job, m)
@@ -290,39 +291,40 @@ class Scheduler:
         return self._place(job)
 
     def _night(self, m: int) -> bool:
-        """Inside the off-peak window (local hours) in which deferrable training may run."""
+        """Inside the off-peak window (local hours) in which the backlog may also take MIG slices."""
         start, end = self.sc.workloads["night_fill"]["local_hours"]
         hour = (m // 60 + self.sc.timezone_offset_hours) % 24
         return hour >= start or hour < end
 
-    def _hand_over_at_dawn(self, m: int) -> None:
-        """At the end of the night the backlog checkpoints and yields its GPUs to the day's work."""
-        end = self.sc.workloads["night_fill"]["local_hours"][1]
-        if m % 60 == 0 and (m // 60 + self.sc.timezone_offset_hours) % 24 == end:
-            for job in [j for j in self.running if j.priority == PRIORITY_BACKFILL and j.start < m]:
-                self._preempt(job, m, "preempted")
-
     def _backfill(self, m: int) -> None:
-        """Stage 6, at night: a deferrable training backlog takes whatever GPUs are idle."""
+        """Stage 6: a deferrable training backlog takes the idle GPUs, and at night the idle MIG slices too;
+        it is preempted (after a checkpoint) whenever the day's work needs the room back."""
         cfg = self.sc.workloads["night_fill"]
         if any(j.priority == PRIORITY_BACKFILL for j in self.pending):
             return
-        for size in cfg["gpus"]:
-            while True:
-                probe = Job(job_id="probe", kind="training", tenant=cfg.get("tenant", "nlp"),
-                            queue="backfill", submit=m, gpus=size, priority=PRIORITY_BACKFILL)
-                if self._place(probe) is None:
-                    break
-                self.serial += 1
-                train = self.sc.workloads["training"]
-                job = Job(
-                    job_id=f"{self.sc.pool}-bkf-{self.serial:05d}", kind="training", tenant=probe.tenant,
-                    queue="backfill", submit=m, gpus=size, priority=PRIORITY_BACKFILL,
-                    mem_need_gb=float(self.rng.uniform(*train["memory_gb"])),
-                    work_tokens=cfg["work_hours"] * 3600 * size * train["tokens_per_gpu_second"],
-                )
-                self._submit(job, m, detail="backlog")
-                self._start(job, self._place(job), m, preemptible=True)
+        shapes = [(size, None) for size in cfg["gpus"]]
+        if self._night(m):
+            shapes += [(1, p) for p in cfg.get("mig_profiles", [])]
+        for size, profile in shapes:
+            while self._start_backlog_job(m, size, profile):
+                pass
+
+    def _start_backlog_job(self, m: int, size: int, profile: str | None) -> bool:
+        cfg, train = self.sc.workloads["night_fill"], self.sc.workloads["training"]
+        self.serial += 1
+        gpus = mig_slices(profile) / 7 if profile else size
+        job = Job(
+            job_id=f"{self.sc.pool}-bkf-{self.serial:05d}", kind="training", tenant=cfg.get("tenant", "nlp"),
+            queue="backfill", submit=m, gpus=size, priority=PRIORITY_BACKFILL, mig_request=profile,
+            mem_need_gb=0.85 * mig_memory_gb(profile) if profile else float(self.rng.uniform(*train["memory_gb"])),
+            work_tokens=cfg["work_hours"] * 3600 * gpus * train["tokens_per_gpu_second"],
+        )
+        found = self._place(job)
+        if found is None:
+            return False
+        self._submit(job, m, detail="backlog")
+        self._start(job, found, m, preemptible=True)
+        return True
 
     # -- running --------------------------------------------------------------------------------
     def _advance(self, job: Job, m: int) -> None:
@@ -361,12 +363,12 @@ class Scheduler:
             stall = min(0.95, float(self.rng.gamma(4.0, policy.data_stall / 4.0)))
         job.activity.append(TRAINING_ACTIVITY * (1.0 - stall) * float(self.rng.uniform(0.97, 1.0)))
         job.data_wait_s += 60.0 * stall
-        job.tokens += job.gpus * 60.0 * (1.0 - stall) * train["tokens_per_gpu_second"] * policy.speed
+        job.tokens += job.gpu_count * 60.0 * (1.0 - stall) * train["tokens_per_gpu_second"] * policy.speed
         if job.tokens >= job.work_tokens:
             job.tokens = job.work_tokens
             self._finish(job, m + 1, "succeeded")
             return
-        if self.rng.random() < train["failure_rate_per_gpu_hour"] * job.gpus / 60.0:
+        if self.rng.random() < train["failure_rate_per_gpu_hour"] * job.gpu_count / 60.0:
             fatal = self.rng.random() < train["fatal_failure_share"] or job.restarts >= train["max_restarts"]
             reason = str(self.rng.choice(["NCCL timeout", "XID 79: GPU fell off the bus",
                                           "ECC uncorrectable error", "node lost"]))

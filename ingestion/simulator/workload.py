@@ -36,6 +36,7 @@ class Job:
     planned_minutes: int = 0  # development/evaluation: how long the user keeps it
     work_tokens: float = 0.0  # training: tokens to process
     service: str | None = None  # inference: which service this replica serves
+    mig_request: str | None = None  # training that asks for one MIG instance of this profile
     # -- set when placed -------------------------------------------------------------------
     placements: list[Placement] = field(default_factory=list)
     mig_profile: str | None = None
