@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingestion.simulator.cluster import Cluster, Placement, mig_memory_gb, mig_slices
+from ingestion.simulator.cluster import MIG_COMPUTE_SLICES, Cluster, Placement, mig_memory_gb, mig_slices
 from ingestion.simulator.scenario import Scenario, Stage
 from ingestion.simulator.workload import (
     PRIORITY_BACKFILL,
@@ -69,10 +69,7 @@ class Scheduler:
                 self._backfill(m)
             for job in list(self.running):
                 self._advance(job, m)
-        for job in self.running:  # still running when the data ends
-            job.end = None
-        for job in self.pending:
-            job.status = "pending"
+        # Jobs still running or pending when the data ends keep that status and have no end.
         return ScheduleResult(self.sc, self.jobs, self.gpu_modes)
 
     # -- job lifecycle --------------------------------------------------------------------------
@@ -312,7 +309,7 @@ class Scheduler:
     def _start_backlog_job(self, m: int, size: int, profile: str | None) -> bool:
         cfg, train = self.sc.workloads["night_fill"], self.sc.workloads["training"]
         self.serial += 1
-        gpus = mig_slices(profile) / 7 if profile else size
+        gpus = mig_slices(profile) / MIG_COMPUTE_SLICES if profile else size
         job = Job(
             job_id=f"{self.sc.pool}-bkf-{self.serial:05d}", kind="training", tenant=cfg.get("tenant", "nlp"),
             queue="backfill", submit=m, gpus=size, priority=PRIORITY_BACKFILL, mig_request=profile,
@@ -398,5 +395,3 @@ class Scheduler:
 def schedule(scenario: Scenario) -> ScheduleResult:
     return Scheduler(scenario).run()
 
-
-__all__ = ["ScheduleResult", "Scheduler", "mig_slices", "schedule"]
