@@ -1,0 +1,1 @@
+"""Real telemetry sources that produce landing datasets (DESIGN.md, "Landing datasets")."""

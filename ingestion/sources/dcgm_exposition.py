@@ -1,0 +1,242 @@
+"""Parse dcgm-exporter's Prometheus text exposition (`/metrics`) into `gpu_samples` rows.
+
+A small hand-written parser rather than prometheus_client's: it keeps metric names exactly as received
+(prometheus_client renames counter samples to `_total`), turns a bad line into a quarantine record instead
+of failing the whole scrape, and is much faster on dcgm-exporter output, where the same label set repeats
+in every metric family: the parsed label set is cached by its raw `{...}` text and the columns are built
+with `take` at the end.
+
+Label mapping (every variant seen in fixtures/dcgm/samples):
+- `UUID` / `uuid` (old namespace) -> gpu_uuid; under MIG this is the parent GPU. No UUID: quarantined.
+- `gpu` -> gpu_index, `modelName` -> model_name, `Hostname` / `hostname` -> hostname.
+- `GPU_I_PROFILE`, `GPU_I_ID` -> mig_profile, gpu_instance_id.
+- `pod`, `namespace`, `container`; `pod_name`, `pod_namespace`, `container_name` (old namespace);
+  `exported_pod`, `exported_namespace`, `exported_container` win when present: Prometheus only writes
+  them when its own target label (the exporter's pod) collided with the exporter's label, so the exported_*
+  value is the workload and the plain one is the dcgm-exporter pod (fixture issue340).
+- Other labels (`DCGM_FI_DRIVER_VERSION`, `pci_bus_id`, `xid`, ...) are dropped unless asked for with
+  `extra_labels`, which adds one string column per label.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingestion.contracts import GPU_SAMPLES, TS
+
+SOURCE = "dcgm-exporter"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+# One `name="value"` pair, with optional blanks around it (PromQL output puts a blank after commas).
+_PAIR_RE = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"[ \t]*(?:,|\Z)')
+_ESCAPE_RE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "\\": "\\", '"': '"'}
+
+# Identity columns derived from a label set, in the order of _identity()'s tuple.
+_IDENTITY: tuple[tuple[str, pa.DataType], ...] = (
+    ("hostname", pa.string()),
+    ("gpu_index", pa.int32()),
+    ("gpu_uuid", pa.string()),
+    ("model_name", pa.string()),
+    ("mig_profile", pa.string()),
+    ("gpu_instance_id", pa.int32()),
+    ("namespace", pa.string()),
+    ("pod", pa.string()),
+    ("container", pa.string()),
+)
+
+
+@dataclass
+class ParseResult:
+    """Rows conforming to the gpu_samples contract, and the lines that did not make it.
+
+    `quarantine` records have the shape `ingestion.landing.write_quarantine` writes: `record` (1-based line
+    number), `reason`, `row` (the raw line) and `origin` (the file or URL, so that merged lists from
+    several targets still say where each line came from).
+    """
+
+    table: pa.Table
+    quarantine: list[dict] = field(default_factory=list)
+    origin: str = ""
+    lines: int = 0
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPE_RE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), value)
+
+
+def parse_labels(raw: str) -> dict[str, str]:
+    """Parse the text between `{` and `}`; raises ValueError on malformed text or a repeated label."""
+    labels: dict[str, str] = {}
+    pos, end = 0, len(raw)
+    while pos < end:
+        m = _PAIR_RE.match(raw, pos)
+        if m is None:
+            if not raw[pos:].strip():
+                break
+            raise ValueError(f"malformed label set at {raw[pos:pos + 40]!r}")
+        name, value = m.group(1), m.group(2)
+        if name in labels:
+            raise ValueError(f"label {name!r} repeated")
+        labels[name] = _unescape(value) if "\\" in value else value
+        pos = m.end()
+    return labels
+
+
+def _first(labels: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        value = labels.get(name)
+        if value:
+            return value
+    return None
+
+
+def _int_label(labels: dict[str, str], name: str) -> int | None:
+    value = labels.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"label {name}={value!r} is not an integer") from None
+
+
+def _identity(labels: dict[str, str]) -> tuple:
+    uuid = _first(labels, "UUID", "uuid")
+    if uuid is None:
+        raise ValueError("no GPU UUID (neither a UUID nor a uuid label)")
+    return (
+        _first(labels, "Hostname", "hostname"),
+        _int_label(labels, "gpu"),
+        uuid,
+        _first(labels, "modelName"),
+        _first(labels, "GPU_I_PROFILE"),
+        _int_label(labels, "GPU_I_ID"),
+        _first(labels, "exported_namespace", "namespace", "pod_namespace"),
+        _first(labels, "exported_pod", "pod", "pod_name"),
+        _first(labels, "exported_container", "container", "container_name"),
+    )
+
+
+def _to_us(ts: dt.datetime) -> int:
+    if ts.tzinfo is None:
+        raise ValueError("scrape_ts must be timezone-aware (UTC)")
+    return (ts - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def parse_exposition(
+    text: str, *, scrape_ts: dt.datetime, pool: str, origin: str = "", extra_labels: Sequence[str] = (),
+) -> ParseResult:
+    """Parse one /metrics body. `ts` is `scrape_ts`, or the sample's own timestamp (ms) when it has one."""
+    scrape_us = _to_us(scrape_ts)
+    quarantine: list[dict] = []
+    set_ids: dict[str, int | str] = {}  # raw label text -> label-set index, or the reason it is rejected
+    sets: list[tuple] = []
+    metric_ids: dict[str, int] = {}  # name as written (maybe with a trailing blank) -> index in metric_names
+    metric_names: list[str] = []
+    row_set: list[int] = []
+    row_metric: list[int] = []
+    values: list[float] = []
+    stamped: list[tuple[int, int]] = []  # (row, ts in us) for samples that carry their own timestamp
+
+    def reject(lineno: int, line: str, reason: str) -> None:
+        quarantine.append({"origin": origin, "record": lineno, "reason": reason, "row": line})
+
+    lines = text.split("\n")
+    for lineno, line in enumerate(lines, 1):
+        if not line or line[0] == "#":
+            continue  # HELP, TYPE and comments carry nothing a row needs
+        if line[-1] == "\r":
+            line = line[:-1]
+        brace = line.find("{")
+        if brace >= 0:
+            name = line[:brace]
+            close = line.rfind("}")
+            if close < brace:
+                reject(lineno, line, "label set is not closed")
+                continue
+            raw = line[brace + 1 : close]
+            rest = line[close + 1 :].split()
+        else:
+            parts = line.split()
+            if not parts or parts[0][0] == "#":
+                continue  # blank line, or an indented comment
+            name, raw, rest = parts[0], "", parts[1:]
+        metric = metric_ids.get(name)
+        if metric is None:
+            stripped = name.strip()
+            if not _NAME_RE.match(stripped):
+                reject(lineno, line, f"invalid metric name {stripped[:60]!r}")
+                continue
+            metric = metric_ids[name] = len(metric_names)
+            metric_names.append(stripped)
+        label_set = set_ids.get(raw)
+        if label_set is None:
+            try:
+                labels = parse_labels(raw)
+                sets.append(_identity(labels) + tuple(labels.get(k) for k in extra_labels))
+                label_set = len(sets) - 1
+            except ValueError as exc:
+                label_set = str(exc)
+            set_ids[raw] = label_set
+        if isinstance(label_set, str):
+            reject(lineno, line, label_set)
+            continue
+        if not rest or len(rest) > 2:
+            reject(lineno, line, "expected a value and an optional timestamp after the labels")
+            continue
+        try:
+            value = float(rest[0])
+        except ValueError:
+            reject(lineno, line, f"value {rest[0][:40]!r} is not a number")
+            continue
+        if len(rest) == 2:
+            try:
+                stamped.append((len(values), int(rest[1]) * 1000))
+            except ValueError:
+                reject(lineno, line, f"timestamp {rest[1][:40]!r} is not an integer (ms since epoch)")
+                continue
+        row_set.append(label_set)
+        row_metric.append(metric)
+        values.append(value)
+
+    n = len(values)
+    take_set = pa.array(row_set, pa.int32())
+    columns: dict[str, pa.Array] = {}
+    ts = np.full(n, scrape_us, dtype=np.int64)
+    for row, us in stamped:
+        ts[row] = us
+    columns["ts"] = pa.array(ts).cast(TS)
+    columns["pool"] = pa.array([pool], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+    per_set = list(zip(*sets, strict=True)) if sets else [()] * (len(_IDENTITY) + len(extra_labels))
+    for i, (col, typ) in enumerate(_IDENTITY):
+        columns[col] = pa.array(per_set[i], typ).take(take_set)
+    columns["metric"] = pa.array(metric_names, pa.string()).take(pa.array(row_metric, pa.int32()))
+    columns["value"] = pa.array(values, pa.float64())
+    columns["source"] = pa.array([SOURCE], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+    ordered = [columns[f.name] for f in GPU_SAMPLES.schema]
+    table = pa.table(ordered, schema=GPU_SAMPLES.schema)
+    for j, label in enumerate(extra_labels):
+        table = table.append_column(label, pa.array(per_set[len(_IDENTITY) + j], pa.string()).take(take_set))
+    return ParseResult(table, quarantine, origin, len(lines))
+
+
+def parse_file(
+    path: str | Path, *, scrape_ts: dt.datetime, pool: str, extra_labels: Sequence[str] = ()
+) -> ParseResult:
+    path = Path(path)
+    return parse_exposition(path.read_text(encoding="utf-8"), scrape_ts=scrape_ts, pool=pool,
+                            origin=str(path), extra_labels=extra_labels)
+
+
+def days(table: pa.Table) -> list[dt.date]:
+    """The UTC dates present in `ts`, for calling `landing.write_day` once per day."""
+    return sorted(d for d in pc.unique(pc.cast(table["ts"], pa.date32())).to_pylist() if d is not None)
