@@ -1,0 +1,126 @@
+"""Scrape dcgm-exporter `/metrics` endpoints into gpu_samples rows plus one health record per target.
+
+Each target is fetched with its own timeout and retries (connection errors, timeouts and 5xx are retried
+with exponential backoff; 4xx is not), so one target that is down, slow or serving garbage costs only its
+own samples. Credentials come from environment variables named in the config; their values are never put
+in a health record, an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import requests
+
+from ingestion.contracts import GPU_SAMPLES
+from ingestion.sources.dcgm_exposition import parse_exposition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScrapeConfig:
+    timeout_s: float = 5.0  # connect and read timeout, per attempt
+    retries: int = 2  # further attempts after the first
+    backoff_s: float = 0.5  # wait before retry k is backoff_s * 2**k
+    bearer_token_env: str | None = None  # NAME of the environment variable holding a bearer token
+    basic_user: str | None = None
+    basic_password_env: str | None = None  # NAME of the environment variable holding the password
+    verify: bool | str = True  # TLS verification: True, False, or a CA bundle path
+    max_workers: int = 16
+    extra_labels: tuple[str, ...] = ()
+
+
+@dataclass
+class ScrapeResult:
+    table: pa.Table  # gpu_samples rows of every target that answered
+    quarantine: list[dict] = field(default_factory=list)  # unparseable lines, each with its target as origin
+    health: list[dict] = field(default_factory=list)  # target, ts, ok, http_status, duration_s, error, samples
+
+
+def _auth(config: ScrapeConfig) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """Headers and basic auth from the environment; raises ValueError naming (only) a missing variable."""
+    headers: dict[str, str] = {}
+    basic = None
+    if config.bearer_token_env:
+        token = os.environ.get(config.bearer_token_env)
+        if not token:
+            raise ValueError(f"environment variable {config.bearer_token_env} is not set")
+        headers["Authorization"] = f"Bearer {token}"
+    if config.basic_user is not None:
+        password = ""
+        if config.basic_password_env:
+            password = os.environ.get(config.basic_password_env, "")
+            if not password:
+                raise ValueError(f"environment variable {config.basic_password_env} is not set")
+        basic = (config.basic_user, password)
+    return headers, basic
+
+
+def _fetch(url: str, config: ScrapeConfig, headers: dict[str, str], basic: tuple[str, str] | None
+           ) -> tuple[int | None, str | None, str | None]:
+    """(http status, body, error) after retries; body is None unless the status is 200."""
+    status: int | None = None
+    error: str | None = None
+    for attempt in range(config.retries + 1):
+        if attempt:
+            time.sleep(config.backoff_s * 2 ** (attempt - 1))
+        try:
+            resp = requests.get(url, headers=headers, auth=basic, timeout=config.timeout_s, verify=config.verify)
+        except requests.RequestException as exc:
+            # The exception text names the URL and the cause, never the request headers.
+            status, error = None, f"{type(exc).__name__}: {exc}"
+            continue
+        status = resp.status_code
+        if status == 200:
+            return status, resp.text, None
+        error = f"HTTP {status}"
+        if status < 500:
+            break  # a client error will not get better by retrying
+    return status, None, error
+
+
+def _scrape_one(url: str, pool: str, config: ScrapeConfig, headers: dict[str, str],
+                basic: tuple[str, str] | None):
+    start = time.monotonic()
+    status, body, error = _fetch(url, config, headers, basic)
+    ts = dt.datetime.now(dt.UTC)
+    duration = time.monotonic() - start
+    parsed = None
+    if body is not None:
+        parsed = parse_exposition(body, scrape_ts=ts, pool=pool, origin=url, extra_labels=config.extra_labels)
+        if parsed.table.num_rows == 0:
+            error = f"no samples parsed ({len(parsed.quarantine)} lines quarantined)"
+        elif parsed.quarantine:
+            error = f"{len(parsed.quarantine)} lines quarantined"
+    samples = parsed.table.num_rows if parsed else 0
+    health = {"target": url, "ts": ts, "ok": samples > 0, "http_status": status,
+              "duration_s": round(duration, 6), "error": error, "samples": samples}
+    if not health["ok"]:
+        log.warning("dcgm scrape of %s failed: %s", url, error)
+    return parsed, health
+
+
+def scrape(urls: Sequence[str], *, pool: str, config: ScrapeConfig | None = None) -> ScrapeResult:
+    """Scrape every URL concurrently; the result keeps the order of `urls`."""
+    config = config or ScrapeConfig()
+    try:
+        headers, basic = _auth(config)
+    except ValueError as exc:
+        now = dt.datetime.now(dt.UTC)
+        health = [{"target": u, "ts": now, "ok": False, "http_status": None, "duration_s": 0.0,
+                   "error": str(exc), "samples": 0} for u in urls]
+        return ScrapeResult(GPU_SAMPLES.schema.empty_table(), [], health)
+    with ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, len(urls)))) as pool_:
+        results = list(pool_.map(lambda u: _scrape_one(u, pool, config, headers, basic), urls))
+    tables = [parsed.table for parsed, _ in results if parsed is not None]
+    table = pa.concat_tables(tables) if tables else GPU_SAMPLES.schema.empty_table()
+    quarantine = [q for parsed, _ in results if parsed is not None for q in parsed.quarantine]
+    return ScrapeResult(table, quarantine, [health for _, health in results])

@@ -1,0 +1,142 @@
+"""dcgm-exporter scraping against a real local HTTP server serving the fixture samples."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ingestion.contracts import GPU_SAMPLES
+from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
+
+TOKEN = "s3cret-token-value"
+PASSWORD = "s3cret-password"
+FAST = ScrapeConfig(timeout_s=0.5, retries=2, backoff_s=0.01)
+
+
+class Server:
+    def __init__(self, samples: Path) -> None:
+        self.samples = samples
+        self.hits: Counter[str] = Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:
+                server.hits[self.path] += 1
+                status, body = server.answer(self.path, self.headers.get("Authorization", ""), server.hits[self.path])
+                if status is None:
+                    time.sleep(2)  # slower than the client's timeout
+                    status = 200
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain; version=0.0.4")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def answer(self, path: str, auth: str, hit: int) -> tuple[int | None, bytes]:
+        if path == "/h100/metrics":
+            return 200, (self.samples / "issue512_h100_mig_pods.prom").read_bytes()
+        if path == "/a30/metrics":
+            return 200, (self.samples / "pr736_mixed_models_mig_lowercase_hostname.prom").read_bytes()
+        if path == "/flaky/metrics":  # 503 once, then fine
+            return (503, b"busy") if hit == 1 else (200, (self.samples / "issue226_l40s_pods.prom").read_bytes())
+        if path == "/error/metrics":
+            return 500, b"internal error"
+        if path == "/missing/metrics":
+            return 404, b"not found"
+        if path == "/slow/metrics":
+            return None, b""
+        if path == "/garbage/metrics":
+            return 200, b"<html><body>502 Bad Gateway</body></html>\n"
+        if path == "/bearer/metrics":
+            if auth != f"Bearer {TOKEN}":
+                return 401, b"unauthorized"
+            return 200, (self.samples / "pr239_xid_errors_count.prom").read_bytes()
+        if path == "/basic/metrics":
+            if auth != "Basic " + base64.b64encode(f"dcgm:{PASSWORD}".encode()).decode():
+                return 401, b"unauthorized"
+            return 200, (self.samples / "pr239_xid_errors_count.prom").read_bytes()
+        return 404, b""
+
+
+@pytest.fixture
+def server(shared: Path) -> Iterator[Server]:
+    srv = Server(shared / "fixtures" / "dcgm" / "samples")
+    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+def test_one_bad_target_costs_only_its_own_samples(server: Server) -> None:
+    names = ["h100", "error", "slow", "garbage", "a30", "flaky", "missing"]
+    urls = [f"{server.base}/{n}/metrics" for n in names]
+    result = scrape(urls, pool="pool-a", config=FAST)
+    health = {h["target"].split("/")[3]: h for h in result.health}
+    assert [h["target"] for h in result.health] == urls
+    assert result.table.schema == GPU_SAMPLES.schema
+    assert result.table.num_rows == 3 + 4 + 3
+    assert set(result.table["gpu_uuid"].to_pylist()) >= {"GPU-58e8f5ea-13cc-013a-d88f-2bcf5ae8bc77",
+                                                         "GPU-63bc0b91-2265-1b94-831c-15c41fe92675"}
+    for name, samples in (("h100", 3), ("a30", 4), ("flaky", 3)):
+        assert (health[name]["ok"], health[name]["http_status"], health[name]["samples"]) == (True, 200, samples)
+        assert health[name]["error"] is None
+    assert (health["error"]["ok"], health["error"]["http_status"], health["error"]["error"]) == (False, 500,
+                                                                                               "HTTP 500")
+    assert server.hits["/error/metrics"] == 3  # retried twice
+    assert server.hits["/flaky/metrics"] == 2
+    assert (health["missing"]["http_status"], server.hits["/missing/metrics"]) == (404, 1)  # no retry on 4xx
+    assert health["slow"]["ok"] is False and health["slow"]["http_status"] is None
+    assert "Timeout" in health["slow"]["error"]
+    assert (health["garbage"]["ok"], health["garbage"]["http_status"]) == (False, 200)
+    assert "no samples parsed" in health["garbage"]["error"]
+    [bad] = result.quarantine
+    assert (bad["origin"], bad["record"]) == (f"{server.base}/garbage/metrics", 1)
+    assert all(h["duration_s"] >= 0 and h["ts"].tzinfo is not None for h in result.health)
+
+
+def test_bearer_and_basic_auth_come_from_named_env_vars_and_are_never_reported(
+    server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("DCGM_TOKEN", TOKEN)
+    monkeypatch.setenv("DCGM_PASSWORD", PASSWORD)
+    bearer = ScrapeConfig(timeout_s=1, retries=0, bearer_token_env="DCGM_TOKEN")
+    ok = scrape([f"{server.base}/bearer/metrics", f"{server.base}/basic/metrics"], pool="p", config=bearer)
+    assert [h["http_status"] for h in ok.health] == [200, 401]
+    assert ok.table["metric"].to_pylist() == ["DCGM_FI_DEV_XID_ERRORS_ACTIVE"]
+    basic = ScrapeConfig(timeout_s=1, retries=0, basic_user="dcgm", basic_password_env="DCGM_PASSWORD")
+    assert scrape([f"{server.base}/basic/metrics"], pool="p", config=basic).health[0]["ok"] is True
+    monkeypatch.delenv("DCGM_TOKEN")
+    missing = scrape([f"{server.base}/bearer/metrics"], pool="p", config=bearer)
+    assert missing.health[0]["ok"] is False
+    assert missing.health[0]["error"] == "environment variable DCGM_TOKEN is not set"
+    assert server.hits["/bearer/metrics"] == 1  # nothing was sent without the token
+    reported = repr([ok.health, missing.health]) + caplog.text
+    assert TOKEN not in reported and PASSWORD not in reported
+
+
+def test_unreachable_target(server: Server) -> None:
+    result = scrape(["http://127.0.0.1:9/metrics", f"{server.base}/h100/metrics"], pool="p",
+                    config=ScrapeConfig(timeout_s=0.5, retries=1, backoff_s=0.01))
+    assert [h["ok"] for h in result.health] == [False, True]
+    assert "ConnectionError" in result.health[0]["error"]
+    assert result.table.num_rows == 3
