@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,12 +125,13 @@ def write_quarantine(
 
 def write_day(
     dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str,
-    origin: str = "", base: Path | None = None,
+    origin: str = "", rejected: Sequence[dict] = (), base: Path | None = None,
 ) -> LandedFile:
     """Land one day of one dataset for one source and pool, replacing what was there.
 
     Every row must fall on `day` (UTC) by the dataset's partition column. An empty table still writes
-    a file: the partition arrived, with no rows.
+    a file: the partition arrived, with no rows. `rejected` are the records the source already refused
+    while parsing; they share the day's quarantine file with the rows that break the contract.
     """
     dataset = DATASETS[dataset_name]
     if dataset.partition_column is None:
@@ -139,13 +141,13 @@ def write_day(
     stray = [d for d in dates if d is not None and d != day]
     if stray:
         raise ValueError(f"{dataset_name}: rows for {stray[:3]} passed to write_day({day})")
-    valid, rejected = split_valid(dataset, table)
-    write_quarantine(dataset_name, rejected, source=source, pool=pool, origin=origin or source, day=day,
-                     base=base)
+    valid, invalid = split_valid(dataset, table)
+    write_quarantine(dataset_name, [*rejected, *invalid], source=source, pool=pool, origin=origin or source,
+                     day=day, base=base)
     day_dir = paths.landing_dir(base) / dataset_name / f"date={day.isoformat()}"
     path = day_dir / f"{_file_name(source, pool)}.parquet"
     _atomic_write(path, lambda tmp: pq.write_table(valid, tmp, compression="zstd"))
-    return LandedFile(dataset_name, path, valid.num_rows, len(rejected), day)
+    return LandedFile(dataset_name, path, valid.num_rows, len(rejected) + len(invalid), day)
 
 
 def write_table(

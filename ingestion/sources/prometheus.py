@@ -3,7 +3,7 @@
 `fetch_day` reads one UTC day of dcgm-exporter metrics through `GET /api/v1/query_range`, in time chunks
 that stay under Prometheus's 11,000-points-per-series limit, and decodes the `matrix` results into a
 `gpu_samples` table (source 'prometheus') plus quarantine records for series without a GPU UUID. The
-caller hands both to `ingestion.landing.write_day` / `write_quarantine`.
+caller hands both to `ingestion.landing.write_day` (the records as `rejected`).
 
 Secrets: a bearer token or basic-auth password is read from an environment variable whose NAME is
 passed in; its value never appears in logs, reports or exceptions.
@@ -261,9 +261,8 @@ def fetch_day(
     semantics: a step with no raw sample reuses the last sample within `--query.lookback-delta` (5m).
     `client_options` are PrometheusClient fields (bearer_token_env, verify_tls, timeout_s, retries, ...).
 
-    Landing: `write_day("gpu_samples", day, table, source="prometheus", pool=pool)`; it quarantines NaN
-    values itself. Its quarantine file is `<source>-<pool>.jsonl`, so write the series records returned
-    here under another source name (e.g. "prometheus-series"), or they replace each other.
+    Landing: `write_day("gpu_samples", day, table, source="prometheus", pool=pool, rejected=quarantine)`;
+    it quarantines NaN values itself, beside the series records returned here.
     """
     client = client or PrometheusClient(base_url, **client_options)
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()

@@ -233,18 +233,15 @@ def test_empty_body_gives_an_empty_contract_table() -> None:
     assert result.table.num_rows == 0 and result.table.schema == GPU_SAMPLES.schema and result.quarantine == []
 
 
-def test_lands_through_write_day_and_write_quarantine(samples: Path, tmp_path: Path) -> None:
-    result = parse_file(samples / "issue512_h100_mig_pods.prom", scrape_ts=SCRAPE, pool="pool-a")
-    landed = landing.write_day("gpu_samples", SCRAPE.date(), result.table, source=SOURCE, pool="pool-a",
-                               origin=result.origin, base=tmp_path)
-    assert landed.rows == 3 and landed.quarantined == 0
-    assert pq.read_table(landed.path).num_rows == 3
+def test_lands_through_write_day_with_its_parse_rejects(samples: Path, tmp_path: Path) -> None:
+    good = parse_file(samples / "issue512_h100_mig_pods.prom", scrape_ts=SCRAPE, pool="pool-a")
     bad = parse("garbage line\n")
-    # Parse rejects go under their own source name: write_day rewrites (or removes) its own quarantine file.
-    path = landing.write_quarantine("gpu_samples", bad.quarantine, source=f"{SOURCE}-parse", pool="pool-a",
-                                    origin=bad.origin, day=SCRAPE.date(), base=tmp_path)
-    assert path is not None
-    [record] = [json.loads(line) for line in path.read_text().splitlines()]
+    landed = landing.write_day("gpu_samples", SCRAPE.date(), good.table, source=SOURCE, pool="pool-a",
+                               origin=good.origin, rejected=bad.quarantine, base=tmp_path)
+    assert landed.rows == 3 and landed.quarantined == 1
+    assert pq.read_table(landed.path).num_rows == 3
+    quarantine = tmp_path / f"quarantine/gpu_samples/date={SCRAPE.date()}/{SOURCE}-pool-a.jsonl"
+    [record] = [json.loads(line) for line in quarantine.read_text().splitlines()]
     assert (record["origin"], record["record"], record["row"]) == ("test", 1, "garbage line")
 
 

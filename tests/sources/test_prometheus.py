@@ -172,13 +172,12 @@ def test_real_server_empty_results(server) -> None:
 
 def test_real_server_day_lands(day_result, tmp_path) -> None:
     table, quarantine, _ = day_result
-    landed = landing.write_day("gpu_samples", DAY, table, source="prometheus", pool="pool-a", base=tmp_path)
-    assert landed.rows == table.num_rows - 1 and landed.quarantined == 1  # landing treats the NaN as missing
-    # series records go to their own file: write_day owns prometheus-pool-a.jsonl and would replace them
-    path = landing.write_quarantine("gpu_samples", quarantine, source="prometheus-series", pool="pool-a",
-                                    origin="prometheus", day=DAY, base=tmp_path)
-    assert path is not None and len(path.read_text().splitlines()) == len(ps.METRICS)
-    assert len(list(path.parent.glob("*.jsonl"))) == 2
+    landed = landing.write_day("gpu_samples", DAY, table, source="prometheus", pool="pool-a",
+                               rejected=quarantine, base=tmp_path)
+    # the NaN reading (landing treats it as missing) and one record per metric of the UUID-less series
+    assert landed.rows == table.num_rows - 1 and landed.quarantined == 1 + len(ps.METRICS)
+    path = tmp_path / f"quarantine/gpu_samples/date={DAY}/prometheus-pool-a.jsonl"
+    assert len(path.read_text().splitlines()) == 1 + len(ps.METRICS)
 
 
 # --- HTTP failure paths against a local stub ---------------------------------------------------------
