@@ -6,16 +6,8 @@ of failing the whole scrape, and is much faster on dcgm-exporter output, where t
 in every metric family: the parsed label set is cached by its raw `{...}` text and the columns are built
 with `take` at the end.
 
-Label mapping (every variant seen in fixtures/dcgm/samples):
-- `UUID` / `uuid` (old namespace) -> gpu_uuid; under MIG this is the parent GPU. No UUID: quarantined.
-- `gpu` -> gpu_index, `modelName` -> model_name, `Hostname` / `hostname` -> hostname.
-- `GPU_I_PROFILE`, `GPU_I_ID` -> mig_profile, gpu_instance_id.
-- `pod`, `namespace`, `container`; `pod_name`, `pod_namespace`, `container_name` (old namespace);
-  `exported_pod`, `exported_namespace`, `exported_container` win when present: Prometheus only writes
-  them when its own target label (the exporter's pod) collided with the exporter's label, so the exported_*
-  value is the workload and the plain one is the dcgm-exporter pod (fixture issue340).
-- Other labels (`DCGM_FI_DRIVER_VERSION`, `pci_bus_id`, `xid`, ...) are dropped unless asked for with
-  `extra_labels`, which adds one string column per label.
+Labels map to columns as `ingestion.sources.dcgm_labels` says. Other labels (`DCGM_FI_DRIVER_VERSION`,
+`pci_bus_id`, `xid`, ...) are dropped unless asked for with `extra_labels` (one string column each).
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.contracts import GPU_SAMPLES, TS
+from ingestion.sources.dcgm_labels import INT_COLUMNS, LABELS, first_label
 
 SOURCE = "dcgm-exporter"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -91,39 +84,22 @@ def parse_labels(raw: str) -> dict[str, str]:
     return labels
 
 
-def _first(labels: dict[str, str], *names: str) -> str | None:
-    for name in names:
-        value = labels.get(name)
-        if value:
-            return value
-    return None
+def _identity(labels: dict[str, str]) -> tuple:
+    """The identity columns of a label set, in _IDENTITY order."""
+    if first_label(labels, "gpu_uuid") is None:
+        raise ValueError("no GPU UUID (neither a UUID nor a uuid label)")
+    return tuple(_int_label(labels, column) if column in INT_COLUMNS else first_label(labels, column)
+                 for column, _ in _IDENTITY)
 
 
-def _int_label(labels: dict[str, str], name: str) -> int | None:
-    value = labels.get(name)
-    if not value:
+def _int_label(labels: dict[str, str], column: str) -> int | None:
+    value = first_label(labels, column)
+    if value is None:
         return None
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"label {name}={value!r} is not an integer") from None
-
-
-def _identity(labels: dict[str, str]) -> tuple:
-    uuid = _first(labels, "UUID", "uuid")
-    if uuid is None:
-        raise ValueError("no GPU UUID (neither a UUID nor a uuid label)")
-    return (
-        _first(labels, "Hostname", "hostname"),
-        _int_label(labels, "gpu"),
-        uuid,
-        _first(labels, "modelName"),
-        _first(labels, "GPU_I_PROFILE"),
-        _int_label(labels, "GPU_I_ID"),
-        _first(labels, "exported_namespace", "namespace", "pod_namespace"),
-        _first(labels, "exported_pod", "pod", "pod_name"),
-        _first(labels, "exported_container", "container", "container_name"),
-    )
+        raise ValueError(f"label {LABELS[column][0]}={value!r} is not an integer") from None
 
 
 def _to_us(ts: dt.datetime) -> int:

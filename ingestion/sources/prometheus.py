@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.contracts import GPU_SAMPLES
+from ingestion.sources.dcgm_labels import INT_COLUMNS, LABELS, first_label
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,6 @@ DEFAULT_METRICS = (
     "DCGM_FI_DEV_FB_FREE",
 )
 
-# contract column -> label names to try, first present wins. When Prometheus scrapes dcgm-exporter without
-# honor_labels, the workload's pod/namespace/container arrive as exported_* and the plain labels name the
-# exporter's own pod, so exported_* wins where present.
-_LABELS: dict[str, tuple[str, ...]] = {
-    "gpu_uuid": ("UUID", "uuid"),
-    "gpu_index": ("gpu",),
-    "model_name": ("modelName",),
-    "hostname": ("Hostname", "hostname"),
-    "mig_profile": ("GPU_I_PROFILE",),
-    "gpu_instance_id": ("GPU_I_ID",),
-    "namespace": ("exported_namespace", "namespace"),
-    "pod": ("exported_pod", "pod"),
-    "container": ("exported_container", "container"),
-}
-_INT_COLUMNS = ("gpu_index", "gpu_instance_id")
 
 
 class PrometheusError(RuntimeError):
@@ -195,12 +181,6 @@ def chunk_ranges(start: float, end: float, step_s: float, max_points: int = MAX_
     return ranges
 
 
-def _label(labels: dict[str, str], column: str) -> str | None:
-    for name in _LABELS[column]:
-        value = labels.get(name)
-        if value not in (None, ""):
-            return value
-    return None
 
 
 def decode_series(series: Sequence[tuple[dict[str, str], np.ndarray, np.ndarray]], pool: str
@@ -208,7 +188,7 @@ def decode_series(series: Sequence[tuple[dict[str, str], np.ndarray, np.ndarray]
     """Build a gpu_samples table from (labels, ts_seconds, values) per series; UUID-less series are quarantined."""
     kept, quarantine = [], []
     for labels, ts, values in series:
-        if _label(labels, "gpu_uuid") is None:
+        if first_label(labels, "gpu_uuid") is None:
             quarantine.append({
                 "reason": "series has no GPU UUID label (UUID/uuid)",
                 "metric": labels.get("__name__"),
@@ -227,11 +207,11 @@ def decode_series(series: Sequence[tuple[dict[str, str], np.ndarray, np.ndarray]
     else:
         columns["ts"] = pa.array([], GPU_SAMPLES.schema.field("ts").type)
         columns["value"] = pa.array([], pa.float64())
-    per_series: dict[str, list[Any]] = {c: [_label(lb, c) for lb, _, _ in kept] for c in _LABELS}
+    per_series: dict[str, list[Any]] = {c: [first_label(lb, c) for lb, _, _ in kept] for c in LABELS}
     per_series["metric"] = [lb.get("__name__") for lb, _, _ in kept]
     for column, values in per_series.items():
         typ = GPU_SAMPLES.schema.field(column).type
-        if column in _INT_COLUMNS:
+        if column in INT_COLUMNS:
             values = [int(v) if v is not None and v.lstrip("-").isdigit() else None for v in values]
         # one small array per series, expanded by run length (labels are parsed once per series)
         columns[column] = pa.array(values, typ).take(pa.array(np.repeat(np.arange(len(kept)), lengths)))
