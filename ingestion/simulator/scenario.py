@@ -7,15 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ingestion.contracts import STAGE_KEYS
+from ingestion.yaml_keys import ConfigError, KeyReader, load_yaml
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
 
-class ScenarioError(ValueError):
-    pass
+ScenarioError = ConfigError  # a scenario file is configuration too
 
 
 @dataclass(frozen=True)
@@ -126,34 +124,7 @@ class Scenario:
         return self.stages[min(minute // (self.stage_days * 1440), len(self.stages) - 1)]
 
 
-class _Reader:
-    """Reads keys from a mapping, naming the file and dotted key in every error."""
-
-    def __init__(self, data: Any, where: str, path: Path):
-        if not isinstance(data, dict):
-            raise ScenarioError(f"{path}: '{where or '<root>'}' must be a mapping, got {type(data).__name__}")
-        self.data, self.where, self.path = data, where, path
-
-    def _key(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise ScenarioError(f"{self.path}: missing key '{self._key(key)}'")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            raise ScenarioError(f"{self.path}: '{self._key(key)}' must be {kind}, got {value!r}")
-        return value
-
-    def sub(self, key: str, default: Any = ...) -> _Reader:
-        return _Reader(self.get(key, dict, default), self._key(key), self.path)
-
-
-def _inference(r: _Reader) -> InferencePolicy:
+def _inference(r: KeyReader) -> InferencePolicy:
     replicas = r.get("replicas", int)
     return InferencePolicy(
         replicas=replicas,
@@ -168,7 +139,7 @@ def _inference(r: _Reader) -> InferencePolicy:
     )
 
 
-def _training(r: _Reader) -> TrainingPolicy:
+def _training(r: KeyReader) -> TrainingPolicy:
     return TrainingPolicy(
         data_stall=r.get("data_stall", float),
         speed=r.get("speed", float),
@@ -178,13 +149,13 @@ def _training(r: _Reader) -> TrainingPolicy:
     )
 
 
-def _stages(root: _Reader, path: Path, nodes: int) -> tuple[Stage, ...]:
+def _stages(root: KeyReader, path: Path, nodes: int) -> tuple[Stage, ...]:
     raw = root.get("stages", list)
     if [s.get("key") if isinstance(s, dict) else None for s in raw] != list(STAGE_KEYS):
         raise ScenarioError(f"{path}: 'stages' must list the seven stages in order: {list(STAGE_KEYS)}")
     stages = []
     for i, item in enumerate(raw):
-        r = _Reader(item, f"stages[{i}]", path)
+        r = KeyReader(item, f"stages[{i}]", path)
         placement = r.get("placement", str)
         if placement not in ("spread", "binpack"):
             raise ScenarioError(f"{path}: 'stages[{i}].placement' must be spread or binpack")
@@ -221,24 +192,20 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not path.is_file():
         bundled = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
         raise ScenarioError(f"scenario {name_or_path!r} not found (bundled: {bundled})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: invalid YAML: {exc}") from exc
-    root = _Reader(data, "", path)
+    root = KeyReader(load_yaml(path), "", path)
     cluster = root.sub("cluster")
     nodes = cluster.get("nodes", int)
     tenants = tuple(
         Tenant(
-            name=_Reader(t, f"tenants[{i}]", path).get("name", str),
-            nodes=tuple(_Reader(t, f"tenants[{i}]", path).get("nodes", list)),
-            quota_gpus=_Reader(t, f"tenants[{i}]", path).get("quota_gpus", int),
+            name=KeyReader(t, f"tenants[{i}]", path).get("name", str),
+            nodes=tuple(KeyReader(t, f"tenants[{i}]", path).get("nodes", list)),
+            quota_gpus=KeyReader(t, f"tenants[{i}]", path).get("quota_gpus", int),
         )
         for i, t in enumerate(root.get("tenants", list))
     )
     services = []
     for i, s in enumerate(root.sub("workloads").get("inference", list)):
-        r = _Reader(s, f"workloads.inference[{i}]", path)
+        r = KeyReader(s, f"workloads.inference[{i}]", path)
         services.append(
             Service(
                 name=r.get("name", str),

@@ -1,0 +1,235 @@
+"""The product's configuration: one YAML file named by `GPU_EFF_CONFIG` (the demo scenario when unset).
+
+It names the pools with their stage calendars, the sources (the simulated cluster, dcgm-exporter targets,
+Prometheus, NVML, log files) and the prices. Secrets are never written in it: a key such as
+`bearer_token_env` holds the NAME of an environment variable, read when the source connects.
+Validation happens on load; every error names the file, the dotted key and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.contracts import STAGE_KEYS
+from ingestion.yaml_keys import ConfigError, KeyReader, load_yaml
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SECRET_KEYS = {"token", "bearer_token", "password", "basic_auth_password", "secret", "api_key"}
+LOG_KINDS = ("jobs", "slurm-sacct", "openb", "requests", "azure-llm-trace", "dcgm-text", "prometheus-json",
+             "h200-lab")
+
+
+@dataclass(frozen=True)
+class Auth:
+    bearer_token_env: str | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password_env: str | None = None
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class StageWindow:
+    stage_key: str
+    start: dt.datetime
+    end: dt.datetime | None  # None: still in force
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    timezone: str
+    stages: tuple[StageWindow, ...]
+
+
+@dataclass(frozen=True)
+class DcgmExporter:
+    targets: tuple[str, ...]
+    interval_s: float = 15.0
+    timeout_s: float = 5.0
+    retries: int = 2
+    auth: Auth = field(default_factory=Auth)
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    url: str
+    metrics: tuple[str, ...]
+    step_s: int = 60
+    selector: str = ""
+    timeout_s: float = 60.0
+    auth: Auth = field(default_factory=Auth)
+
+
+@dataclass(frozen=True)
+class LogFile:
+    kind: str
+    path: Path
+    pool: str
+
+
+@dataclass(frozen=True)
+class Prices:
+    currency: str = "USD"
+    energy_per_kwh: float = 0.10
+    gpu_hourly: dict[str, float] = field(default_factory=dict)  # model name -> price per GPU-hour
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    scenario: str | None  # the simulated-cluster scenario, when the simulator is a source
+    pools: tuple[Pool, ...] = ()
+    dcgm_exporter: DcgmExporter | None = None
+    prometheus: Prometheus | None = None
+    nvml: bool = False
+    logs: tuple[LogFile, ...] = ()
+    prices: Prices = field(default_factory=Prices)
+
+
+def secret(env_name: str) -> str:
+    """The value of a secret's environment variable; the error names the variable, never a value."""
+    value = os.environ.get(env_name)
+    if not value:
+        raise ConfigError(f"environment variable {env_name} is not set (it holds a credential named in the config)")
+    return value
+
+
+def _env_name(r: KeyReader, key: str) -> str | None:
+    name = r.get(key, str, None)
+    if name is not None and not ENV_NAME.match(name):
+        raise r.fail(key, f"must be the NAME of an environment variable (like PROM_TOKEN), got {name!r}")
+    return name
+
+
+def _auth(r: KeyReader) -> Auth:
+    for key in sorted(SECRET_KEYS & set(r.data)):
+        raise r.fail(key, f"would put a secret in the file: write the NAME of an environment variable in "
+                          f"'{key}_env' instead")
+    return Auth(
+        bearer_token_env=_env_name(r, "bearer_token_env"),
+        basic_auth_user=r.get("basic_auth_user", str, None),
+        basic_auth_password_env=_env_name(r, "basic_auth_password_env"),
+        verify_tls=r.get("verify_tls", bool, True),
+    )
+
+
+AUTH_KEYS = {"bearer_token_env", "basic_auth_user", "basic_auth_password_env", "verify_tls"} | SECRET_KEYS
+
+
+def _timestamp(r: KeyReader, key: str, required: bool = True) -> dt.datetime | None:
+    value = r.get(key, (str, dt.date, dt.datetime), ... if required else None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise r.fail(key, f"must be an ISO date or time, got {value!r}") from None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _pool(r: KeyReader) -> Pool:
+    r.unknown({"name", "timezone", "stages"})
+    stages = []
+    for s in r.each("stages"):
+        s.unknown({"stage", "start", "end", "note"})
+        key = s.get("stage", str)
+        if key not in STAGE_KEYS:
+            raise s.fail("stage", f"must be one of {list(STAGE_KEYS)}, got {key!r}")
+        window = StageWindow(key, _timestamp(s, "start"), _timestamp(s, "end", required=False), s.get("note", str, ""))
+        if window.end is not None and window.end <= window.start:
+            raise s.fail("end", "must be after start")
+        if stages and (stages[-1].end is None or window.start < stages[-1].end):
+            raise s.fail("start", "overlaps the previous stage (windows must be in order and not overlap)")
+        stages.append(window)
+    if [STAGE_KEYS.index(w.stage_key) for w in stages] != sorted(STAGE_KEYS.index(w.stage_key) for w in stages):
+        raise r.fail("stages", "must follow the stage order " + " → ".join(STAGE_KEYS))
+    return Pool(r.get("name", str), r.get("timezone", str, "Asia/Shanghai"), tuple(stages))
+
+
+def _dcgm(r: KeyReader) -> DcgmExporter:
+    r.unknown({"targets", "interval_s", "timeout_s", "retries"} | AUTH_KEYS)
+    targets = tuple(r.get("targets", list))
+    if not targets or not all(isinstance(t, str) and t.startswith(("http://", "https://")) for t in targets):
+        raise r.fail("targets", "must list http(s) URLs of dcgm-exporter /metrics endpoints")
+    return DcgmExporter(targets, r.get("interval_s", float, 15.0), r.get("timeout_s", float, 5.0),
+                        r.get("retries", int, 2), _auth(r))
+
+
+def _prometheus(r: KeyReader) -> Prometheus:
+    r.unknown({"url", "metrics", "step_s", "selector", "timeout_s"} | AUTH_KEYS)
+    url = r.get("url", str)
+    if not url.startswith(("http://", "https://")):
+        raise r.fail("url", f"must be an http(s) URL, got {url!r}")
+    metrics = tuple(r.get("metrics", list))
+    if not metrics:
+        raise r.fail("metrics", "must name at least one metric")
+    return Prometheus(url, metrics, r.get("step_s", int, 60), r.get("selector", str, ""),
+                      r.get("timeout_s", float, 60.0), _auth(r))
+
+
+def _logs(r: KeyReader, base: Path) -> tuple[LogFile, ...]:
+    logs = []
+    for item in r.each("logs", []):
+        item.unknown({"kind", "path", "pool"})
+        kind = item.get("kind", str)
+        if kind not in LOG_KINDS:
+            raise item.fail("kind", f"must be one of {list(LOG_KINDS)}, got {kind!r}")
+        logs.append(LogFile(kind, (base / item.get("path", str)).resolve(), item.get("pool", str)))
+    return tuple(logs)
+
+
+def _prices(r: KeyReader) -> Prices:
+    r.unknown({"currency", "energy_per_kwh", "gpu_hourly"})
+    hourly = r.get("gpu_hourly", dict, {})
+    for model, price in hourly.items():
+        if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
+            raise r.fail(f"gpu_hourly.{model}", f"must be a price per GPU-hour (a number >= 0), got {price!r}")
+    energy = r.get("energy_per_kwh", float, 0.10)
+    if energy < 0:
+        raise r.fail("energy_per_kwh", "must be >= 0")
+    return Prices(r.get("currency", str, "USD"), energy, {k: float(v) for k, v in hourly.items()})
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate the configuration (`GPU_EFF_CONFIG` when no path is given; else the demo)."""
+    path = path or os.environ.get("GPU_EFF_CONFIG")
+    if not path:
+        return Config(path=None, scenario=os.environ.get("GPU_EFF_SCENARIO", "demo"))
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found (GPU_EFF_CONFIG)")
+    root = KeyReader(load_yaml(path), "", path)
+    root.unknown({"pools", "sources", "prices"})
+    sources = root.sub("sources")
+    sources.unknown({"simulator", "dcgm_exporter", "prometheus", "nvml", "logs"})
+    simulator = sources.sub("simulator", None) if sources.data.get("simulator") is not None else None
+    if simulator is not None:
+        simulator.unknown({"scenario"})
+    pools = tuple(_pool(p) for p in root.each("pools", []))
+    names = [p.name for p in pools]
+    if len(set(names)) != len(names):
+        raise root.fail("pools", f"names must be unique, got {names}")
+    config = Config(
+        path=path,
+        scenario=simulator.get("scenario", str, "demo") if simulator is not None else None,
+        pools=pools,
+        dcgm_exporter=_dcgm(sources.sub("dcgm_exporter")) if "dcgm_exporter" in sources.data else None,
+        prometheus=_prometheus(sources.sub("prometheus")) if "prometheus" in sources.data else None,
+        nvml=sources.get("nvml", bool, False),
+        logs=_logs(sources, path.parent),
+        prices=_prices(root.sub("prices", {})),
+    )
+    for log in config.logs:
+        if log.pool not in names:
+            raise ConfigError(f"{path}: a log of kind {log.kind} names pool {log.pool!r}, not one of {names}")
+    if config.scenario is None and not pools:
+        raise root.fail("pools", "must list at least one pool when the simulated cluster is not a source")
+    return config

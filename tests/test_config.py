@@ -1,0 +1,95 @@
+"""Configuration: one YAML file, validated on load, errors naming the key, no secrets in the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from ingestion.config import ConfigError, load_config, secret
+
+GOOD = """
+pools:
+  - name: gpu-a
+    stages:
+      - {stage: baseline, start: 2026-01-01, end: 2026-02-01}
+      - {stage: sharing, start: 2026-02-01, end: "2026-03-01T00:00:00+08:00", note: MIG on serving nodes}
+      - {stage: orchestration, start: "2026-03-01T00:00:00+08:00"}
+sources:
+  dcgm_exporter:
+    targets: [http://node-1:9400/metrics, https://node-2:9400/metrics]
+    interval_s: 15
+    bearer_token_env: DCGM_TOKEN
+  prometheus:
+    url: https://prometheus.example:9090
+    metrics: [DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_POWER_USAGE]
+    basic_auth_user: reader
+    basic_auth_password_env: PROM_PASSWORD
+  nvml: true
+  logs:
+    - {kind: slurm-sacct, path: logs/sacct.txt, pool: gpu-a}
+prices:
+  currency: CNY
+  energy_per_kwh: 0.8
+  gpu_hourly: {NVIDIA H100 80GB HBM3: 18.5}
+"""
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "gpu-eff.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_without_a_file_the_demo_scenario_is_the_source(monkeypatch):
+    monkeypatch.delenv("GPU_EFF_CONFIG", raising=False)
+    monkeypatch.delenv("GPU_EFF_SCENARIO", raising=False)
+    config = load_config()
+    assert config.scenario == "demo" and config.path is None
+
+
+def test_a_full_file_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(_write(tmp_path, GOOD)))
+    config = load_config()
+    [pool] = config.pools
+    assert [w.stage_key for w in pool.stages] == ["baseline", "sharing", "orchestration"]
+    assert pool.stages[1].end == dt.datetime(2026, 2, 28, 16, tzinfo=dt.UTC)  # +08:00 converted to UTC
+    assert pool.stages[2].end is None
+    assert config.dcgm_exporter.auth.bearer_token_env == "DCGM_TOKEN"
+    assert config.prometheus.auth.basic_auth_password_env == "PROM_PASSWORD"
+    assert config.logs[0].path == (tmp_path / "logs/sacct.txt").resolve()
+    assert config.prices.gpu_hourly == {"NVIDIA H100 80GB HBM3": 18.5}
+    assert config.scenario is None and config.nvml
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: t.replace("bearer_token_env: DCGM_TOKEN", "bearer_token: s3cr3t-value"),
+     r"'sources\.dcgm_exporter\.bearer_token' would put a secret in the file.*'bearer_token_env'"),
+    (lambda t: t.replace("basic_auth_password_env: PROM_PASSWORD", "basic_auth_password_env: hunter2!"),
+     r"'sources\.prometheus\.basic_auth_password_env' must be the NAME of an environment variable"),
+    (lambda t: t.replace("stage: sharing", "stage: shareing"),
+     r"'pools\[0\]\.stages\[1\]\.stage' must be one of"),
+    (lambda t: t.replace('start: "2026-03-01T00:00:00+08:00"}', "start: 2026-02-15}"),
+     r"'pools\[0\]\.stages\[2\]\.start' overlaps the previous stage"),
+    (lambda t: t.replace("url: https://prometheus.example:9090", "url: prometheus:9090"),
+     r"'sources\.prometheus\.url' must be an http\(s\) URL"),
+    (lambda t: t.replace("interval_s: 15", "interval_s: fast"), r"'sources\.dcgm_exporter\.interval_s' must be"),
+    (lambda t: t.replace("  nvml: true", "  nvml: true\n  nmvl: false"), r"'sources\.nmvl' is not a known key"),
+    (lambda t: t.replace("pool: gpu-a}", "pool: gpu-b}"), r"a log of kind slurm-sacct names pool 'gpu-b'"),
+    (lambda t: t.replace("18.5", "-1"), r"'prices\.gpu_hourly\.NVIDIA H100 80GB HBM3' must be a price"),
+])
+def test_errors_name_the_key_and_the_problem(tmp_path, edit, message):
+    path = _write(tmp_path, edit(GOOD))
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path)
+    assert "s3cr3t-value" not in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_secrets_are_read_from_the_named_variable_and_never_echoed(monkeypatch):
+    monkeypatch.setenv("PROM_PASSWORD", "hunter2")
+    assert secret("PROM_PASSWORD") == "hunter2"
+    monkeypatch.delenv("PROM_PASSWORD")
+    with pytest.raises(ConfigError, match="PROM_PASSWORD is not set"):
+        secret("PROM_PASSWORD")
