@@ -1,0 +1,86 @@
+"""Log-file importers: each turns one input file into landing tables plus quarantine records.
+
+Every importer module exposes `read_<kind>(path, pool, ...) -> ImportResult`; `land(result, source)`
+then writes the result day by day through `ingestion.landing.write_day`, so a re-run replaces the
+same files (idempotent) and a bad line is quarantined with its line number while the rest lands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingestion import landing
+from ingestion.contracts import DATASETS
+
+
+@dataclass
+class ImportResult:
+    """What one importer read from one file, for one pool."""
+
+    pool: str
+    origin: str  # the input file, recorded in quarantine records
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # dataset name -> rows of its contract
+    rejected: dict[str, list[dict]] = field(default_factory=dict)  # dataset name -> quarantine records
+
+
+def land(result: ImportResult, source: str, base: Path | None = None) -> list[landing.LandedFile]:
+    """Write every table of `result`, split by UTC day of its partition column, one file per day.
+
+    Parse rejects carry no day: they go to the first (earliest) day's quarantine file, or, when a
+    dataset has no valid row at all, to the undated quarantine file of that dataset.
+    """
+    landed: list[landing.LandedFile] = []
+    for name in sorted(set(result.tables) | set(result.rejected)):
+        dataset = DATASETS[name]
+        if dataset.partition_column is None:
+            raise ValueError(f"{name} is not date-partitioned")
+        table = result.tables.get(name, landing.empty_table(name))
+        rejected = result.rejected.get(name, [])
+        dates = pc.cast(table[dataset.partition_column], pa.date32())
+        days = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+        if not days:
+            landing.write_quarantine(name, rejected, source=source, pool=result.pool, origin=result.origin,
+                                     day=None, base=base)
+            continue
+        for i, day in enumerate(days):
+            part = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
+            landed.append(landing.write_day(name, day, part, source=source, pool=result.pool,
+                                            origin=result.origin, rejected=rejected if i == 0 else (),
+                                            base=base))
+    return landed
+
+
+def parse_ts(value: object, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """Parse a timestamp into an aware UTC datetime; None for an empty value.
+
+    Accepted: unix seconds (int, float or numeric string) and ISO 8601. An ISO value without an offset
+    is read in `tz`; with `tz` None it is refused (ValueError), since its instant is ambiguous.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(float(value), dt.UTC)
+    text = str(value).strip()
+    try:
+        return dt.datetime.fromtimestamp(float(text), dt.UTC)
+    except ValueError:
+        pass
+    parsed = dt.datetime.fromisoformat(text)  # raises ValueError when unparsable
+    if parsed.tzinfo is None:
+        if tz is None:
+            raise ValueError(f"timestamp {text!r} has no UTC offset")
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.UTC)
+
+
+def to_table(name: str, rows: list[dict]) -> pa.Table:
+    """Build a contract table from row dicts (missing keys are null)."""
+    schema = DATASETS[name].schema
+    return pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
