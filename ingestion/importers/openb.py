@@ -1,0 +1,94 @@
+"""Alibaba cluster-trace-gpu-v2023 ("openb", FGD paper, ATC'23) pod lists into `jobs`.
+
+Columns: name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, qos, pod_phase, creation_time,
+deletion_time, scheduled_time. Times are seconds since the trace start, which the trace does not date.
+
+Conventions:
+- `start` anchors second 0 of the trace; the default is 2023-01-01T00:00:00Z, an arbitrary date (the
+  ~149-day trace then ends in late May 2023, before its release on 2023-06-05). Only durations and
+  relative order are real; day partitions and hour-of-day are artefacts of the anchor.
+- job_id = `<file stem>/<name>`: pod names repeat across the sampled pod lists.
+- gpu_count = num_gpu * gpu_milli / 1000 (gpu_milli is thousandths of one GPU; for num_gpu > 1 it is
+  1000, so whole GPUs); 0 for CPU-only pods.
+- submit_ts = creation_time, start_ts = scheduled_time (empty for pods never scheduled).
+- end_ts = deletion_time for pods that were scheduled (the pod's deletion released its GPUs, whatever
+  its last phase); null for pods never scheduled, which held no GPU.
+- status from pod_phase: Succeeded -> succeeded, Failed -> failed (failure_reason `pod_phase=Failed`),
+  Running -> running (the last phase recorded, although the pod was deleted at deletion_time),
+  Pending -> pending.
+- queue = qos (LS, BE, Burstable, Guaranteed); tenant, hostname, gpu_model and gpu_mem_request_gb are
+  not in the trace (null); gpu_spec is a constraint, not the model used, so it is not landed.
+- workload_type = `other`: the trace does not say what a pod ran.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from ingestion.importers import ImportResult, to_table
+
+TRACE_START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
+_PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Running": "running", "Pending": "pending"}
+
+
+def _nonneg(record: dict[str, str], column: str, required: bool) -> float | None:
+    value = (record.get(column) or "").strip()
+    if not value:
+        if required:
+            raise ValueError(f"field '{column}': required value is missing")
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"field '{column}': not a number: {value!r}") from None
+    if not seconds >= 0:
+        raise ValueError(f"field '{column}': must be >= 0, got {value!r}")
+    return seconds
+
+
+def _row(record: dict[str, str], stem: str, pool: str, start: dt.datetime) -> dict[str, Any]:
+    name = (record.get("name") or "").strip()
+    if not name:
+        raise ValueError("field 'name': required value is missing")
+    status = _PHASES.get((record.get("pod_phase") or "").strip())
+    if status is None:
+        raise ValueError(f"field 'pod_phase': unknown phase {record.get('pod_phase')!r}")
+    num_gpu = _nonneg(record, "num_gpu", True)
+    gpu_milli = _nonneg(record, "gpu_milli", False) or 0.0
+    if num_gpu and not 0 < gpu_milli <= 1000:
+        raise ValueError(f"field 'gpu_milli': must be in (0, 1000] for a GPU pod, got {gpu_milli:g}")
+    created = _nonneg(record, "creation_time", True)
+    scheduled = _nonneg(record, "scheduled_time", False)
+    deleted = _nonneg(record, "deletion_time", False)
+
+    def at(seconds: float | None) -> dt.datetime | None:
+        return None if seconds is None else start + dt.timedelta(seconds=seconds)
+
+    return {
+        "job_id": f"{stem}/{name}", "pool": pool, "queue": (record.get("qos") or "").strip() or None,
+        "workload_type": "other", "gpu_count": (num_gpu or 0.0) * gpu_milli / 1000.0,
+        "submit_ts": at(created), "start_ts": at(scheduled), "end_ts": at(deleted) if scheduled is not None else None,
+        "status": status, "failure_reason": "pod_phase=Failed" if status == "failed" else None,
+    }
+
+
+def read_openb(path: str | Path, pool: str, start: dt.datetime = TRACE_START) -> ImportResult:
+    """Read one openb pod list CSV; `start` (aware) is the instant of trace second 0."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    path = Path(path)
+    rows: list[dict] = []
+    rejected: list[dict] = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for record in reader:
+            try:
+                rows.append(_row(record, path.stem, pool, start.astimezone(dt.UTC)))
+            except ValueError as exc:
+                raw = ",".join("" if v is None else str(v) for v in record.values())
+                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
+    return ImportResult(pool=pool, origin=str(path), tables={"jobs": to_table("jobs", rows)},
+                        rejected={"jobs": rejected})
