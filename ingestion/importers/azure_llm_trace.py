@@ -1,0 +1,68 @@
+"""Azure LLM inference trace 2023 (Splitwise, ISCA'24) into `inference_requests`, arrivals only.
+
+Columns: TIMESTAMP (invocation time, e.g. `2023-11-16 18:17:03.9799600`, no zone: read in `tz`,
+default UTC; the 7th fractional digit is dropped), ContextTokens, GeneratedTokens.
+
+The trace has arrivals and token counts, no latencies. Convention (flagged, not a measurement):
+- request_id = `<file stem>/<line number>`; service = `azure-llm-<code|conv>` from the file name unless
+  given; replica, gpu_uuid, cached_prompt_tokens = null.
+- arrival_ts = TIMESTAMP; prompt_tokens = ContextTokens; output_tokens = GeneratedTokens; status = `ok`
+  (the trace lists served requests with their generated token counts).
+- scheduled_ts, first_token_ts and end_ts are null: nothing in the trace says when a request finished.
+  An extra column `latency_observed` (false) marks the rows. Because the contract makes end_ts
+  required, `land()` quarantines every such row ("field 'end_ts': required value is missing") rather
+  than inventing an end time; they land once the contract allows a null end_ts for arrival-only
+  sources. The table returned by `read_azure_llm_trace` is usable in memory for arrival and token
+  analyses meanwhile.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingestion.importers import ImportResult, parse_ts, to_table
+
+
+def _count(record: dict[str, str], column: str) -> int:
+    value = (record.get(column) or "").strip()
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"field '{column}': not an integer: {value!r}") from None
+    if count < 0:
+        raise ValueError(f"field '{column}': must be >= 0, got {count}")
+    return count
+
+
+def read_azure_llm_trace(path: str | Path, pool: str, service: str | None = None,
+                         tz: dt.tzinfo = dt.UTC) -> ImportResult:
+    """Read one AzureLLMInferenceTrace_*.csv; `tz` is the zone of its naive TIMESTAMP values."""
+    path = Path(path)
+    service = service or f"azure-llm-{path.stem.rsplit('_', 1)[-1].lower()}"
+    rows: list[dict] = []
+    rejected: list[dict] = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for record in reader:
+            try:
+                stamp = (record.get("TIMESTAMP") or "").strip()
+                try:
+                    arrival = parse_ts(stamp, tz=tz)
+                except ValueError:
+                    raise ValueError(f"field 'TIMESTAMP': unparsable time {stamp!r}") from None
+                if arrival is None:
+                    raise ValueError("field 'TIMESTAMP': required value is missing")
+                rows.append({"request_id": f"{path.stem}/{reader.line_num}", "pool": pool, "service": service,
+                             "arrival_ts": arrival, "prompt_tokens": _count(record, "ContextTokens"),
+                             "output_tokens": _count(record, "GeneratedTokens"), "status": "ok"})
+            except ValueError as exc:
+                raw = ",".join("" if v is None else str(v) for v in record.values())
+                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
+    table = to_table("inference_requests", rows)
+    table = table.append_column("latency_observed", pa.array([False] * table.num_rows, pa.bool_()))
+    return ImportResult(pool=pool, origin=str(path), tables={"inference_requests": table},
+                        rejected={"inference_requests": rejected})
