@@ -116,3 +116,14 @@ def test_only_bad_lines_go_to_undated_quarantine(tmp_path: Path) -> None:
     assert land(read_jobs(source, pool="p1"), "joblog", base=base) == []
     lines = (base / "quarantine/jobs/joblog-p1.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["record"] == 1
+
+
+def test_csv_events_file_without_record_type(tmp_path: Path) -> None:
+    text = "job_id,ts,event,detail\nc1,2024-03-01T10:05:00+00:00,started,\nc1,1709290800,checkpoint,step 1000\n"
+    result = read_jobs(_write(tmp_path, "job_events.csv", text), pool="p1")
+    assert "jobs" not in result.tables
+    events = result.tables["job_events"].to_pylist()
+    assert [(e["event"], e["ts"], e["detail"]) for e in events] == [
+        ("started", dt.datetime(2024, 3, 1, 10, 5, tzinfo=UTC), None),
+        ("checkpoint", dt.datetime(2024, 3, 1, 11, 0, tzinfo=UTC), "step 1000"),
+    ]
