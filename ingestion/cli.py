@@ -48,6 +48,49 @@ def _window(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_dcgm_text(path: Path, pool: str, scrape_ts: str | None):
+    """A /metrics page saved from dcgm-exporter; its samples are stamped with the scrape time."""
+    from ingestion.importers import ImportResult
+    from ingestion.sources.dcgm_exposition import parse_file
+
+    when = dt.datetime.fromisoformat(scrape_ts) if scrape_ts else dt.datetime.fromtimestamp(path.stat().st_mtime)
+    parsed = parse_file(path, scrape_ts=when.astimezone(dt.UTC), pool=pool)
+    return ImportResult(pool=pool, origin=str(path), tables={"gpu_samples": parsed.table},
+                        rejected={"gpu_samples": parsed.quarantine})
+
+
+# kind -> (landing source name, reader module, reader function)
+IMPORTERS = {
+    "jobs": ("jobs-log", "ingestion.importers.jobs", "read_jobs"),
+    "slurm-sacct": ("slurm-sacct", "ingestion.importers.slurm_sacct", "read_slurm_sacct"),
+    "openb": ("openb", "ingestion.importers.openb", "read_openb"),
+    "requests": ("requests-log", "ingestion.importers.requests", "read_requests"),
+    "azure-llm-trace": ("azure-llm-trace", "ingestion.importers.azure_llm_trace", "read_azure_llm_trace"),
+    "dcgm-text": ("dcgm-exporter", None, None),
+}
+
+
+def _import(args: argparse.Namespace) -> int:
+    import importlib
+
+    from ingestion.importers import land
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"gpu-eff import: {path}: no such file", file=sys.stderr)
+        return 2
+    source, module, function = IMPORTERS[args.kind]
+    if module is None:
+        result = _read_dcgm_text(path, args.pool, args.scrape_ts)
+    else:
+        result = getattr(importlib.import_module(module), function)(path, args.pool)
+    base = Path(args.data_dir).resolve() if args.data_dir else None
+    for landed in land(result, source, base):
+        day = landed.day.isoformat() if landed.day else "-"
+        print(f"{landed.dataset} {day}: {landed.rows} rows, {landed.quarantined} quarantined -> {landed.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gpu-eff", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     win.add_argument("--scenario", default="demo", help="bundled scenario name (demo, tiny) or a YAML path")
     win.add_argument("--dagster-tags", action="store_true", help="print the run tags of a one-run backfill")
     win.set_defaults(func=_window)
+    imp = sub.add_parser("import", help="land a log file (jobs, requests, traces, a saved /metrics page)")
+    imp.add_argument("kind", choices=sorted(IMPORTERS))
+    imp.add_argument("path")
+    imp.add_argument("--pool", required=True, help="the pool the records belong to")
+    imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: file mtime)")
+    imp.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
+    imp.set_defaults(func=_import)
     args = parser.parse_args(argv)
     return args.func(args)
 
