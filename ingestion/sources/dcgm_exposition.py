@@ -33,17 +33,9 @@ _PAIR_RE = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]
 _ESCAPE_RE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "\\": "\\", '"': '"'}
 
-# Identity columns derived from a label set, in the order of _identity()'s tuple.
-_IDENTITY: tuple[tuple[str, pa.DataType], ...] = (
-    ("hostname", pa.string()),
-    ("gpu_index", pa.int32()),
-    ("gpu_uuid", pa.string()),
-    ("model_name", pa.string()),
-    ("mig_profile", pa.string()),
-    ("gpu_instance_id", pa.int32()),
-    ("namespace", pa.string()),
-    ("pod", pa.string()),
-    ("container", pa.string()),
+# Identity columns derived from a label set (the contract's columns that dcgm_labels maps), in contract order.
+_IDENTITY: tuple[tuple[str, pa.DataType], ...] = tuple(
+    (f.name, f.type) for f in GPU_SAMPLES.schema if f.name in LABELS
 )
 
 
