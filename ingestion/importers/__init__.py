@@ -7,7 +7,9 @@ same files (idempotent) and a bad line is quarantined with its line number while
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,3 +86,19 @@ def to_table(name: str, rows: list[dict]) -> pa.Table:
     """Build a contract table from row dicts (missing keys are null)."""
     schema = DATASETS[name].schema
     return pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
+
+
+def convert_csv(path: Path, convert: Callable[[dict, int], dict]) -> tuple[list[dict], list[dict]]:
+    """Each CSV record through `convert(record, line_number)`: its rows, and the quarantine records of the
+    lines whose conversion raised ValueError (the message names the field)."""
+    rows: list[dict] = []
+    rejected: list[dict] = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for record in reader:
+            try:
+                rows.append(convert(record, reader.line_num))
+            except ValueError as exc:
+                raw = ",".join("" if v is None else str(v) for v in record.values())
+                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
+    return rows, rejected

@@ -18,13 +18,12 @@ The trace has arrivals and token counts, no latencies. Convention (flagged, not 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
 
-from ingestion.importers import ImportResult, parse_ts, to_table
+from ingestion.importers import ImportResult, convert_csv, parse_ts, to_table
 
 
 def _count(record: dict[str, str], column: str) -> int:
@@ -43,25 +42,20 @@ def read_azure_llm_trace(path: str | Path, pool: str, service: str | None = None
     """Read one AzureLLMInferenceTrace_*.csv; `tz` is the zone of its naive TIMESTAMP values."""
     path = Path(path)
     service = service or f"azure-llm-{path.stem.rsplit('_', 1)[-1].lower()}"
-    rows: list[dict] = []
-    rejected: list[dict] = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for record in reader:
-            try:
-                stamp = (record.get("TIMESTAMP") or "").strip()
-                try:
-                    arrival = parse_ts(stamp, tz=tz)
-                except ValueError:
-                    raise ValueError(f"field 'TIMESTAMP': unparsable time {stamp!r}") from None
-                if arrival is None:
-                    raise ValueError("field 'TIMESTAMP': required value is missing")
-                rows.append({"request_id": f"{path.stem}/{reader.line_num}", "pool": pool, "service": service,
-                             "arrival_ts": arrival, "prompt_tokens": _count(record, "ContextTokens"),
-                             "output_tokens": _count(record, "GeneratedTokens"), "status": "ok"})
-            except ValueError as exc:
-                raw = ",".join("" if v is None else str(v) for v in record.values())
-                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
+
+    def convert(record: dict, line: int) -> dict:
+        stamp = (record.get("TIMESTAMP") or "").strip()
+        try:
+            arrival = parse_ts(stamp, tz=tz)
+        except ValueError:
+            raise ValueError(f"field 'TIMESTAMP': unparsable time {stamp!r}") from None
+        if arrival is None:
+            raise ValueError("field 'TIMESTAMP': required value is missing")
+        return {"request_id": f"{path.stem}/{line}", "pool": pool, "service": service, "arrival_ts": arrival,
+                "prompt_tokens": _count(record, "ContextTokens"), "output_tokens": _count(record, "GeneratedTokens"),
+                "status": "ok"}
+
+    rows, rejected = convert_csv(path, convert)
     table = to_table("inference_requests", rows)
     table = table.append_column("latency_observed", pa.array([False] * table.num_rows, pa.bool_()))
     return ImportResult(pool=pool, origin=str(path), tables={"inference_requests": table},

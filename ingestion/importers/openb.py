@@ -23,12 +23,11 @@ Conventions:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ingestion.importers import ImportResult, to_table
+from ingestion.importers import ImportResult, convert_csv, to_table
 
 TRACE_START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 _PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Running": "running", "Pending": "pending"}
@@ -80,15 +79,7 @@ def read_openb(path: str | Path, pool: str, start: dt.datetime = TRACE_START) ->
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     path = Path(path)
-    rows: list[dict] = []
-    rejected: list[dict] = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for record in reader:
-            try:
-                rows.append(_row(record, path.stem, pool, start.astimezone(dt.UTC)))
-            except ValueError as exc:
-                raw = ",".join("" if v is None else str(v) for v in record.values())
-                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
+    start_utc = start.astimezone(dt.UTC)
+    rows, rejected = convert_csv(path, lambda record, _line: _row(record, path.stem, pool, start_utc))
     return ImportResult(pool=pool, origin=str(path), tables={"jobs": to_table("jobs", rows)},
                         rejected={"jobs": rejected})
