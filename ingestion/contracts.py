@@ -116,6 +116,59 @@ INFERENCE_REQUESTS = Dataset(
     ("request_id", "pool", "service", "arrival_ts", "end_ts", "prompt_tokens", "output_tokens", "status"),
 )
 
+# Controlled A/B runs (e.g. the H200 lab): one row per phase, joined to gpu_samples by gpu_uuid and time
+# window. `window_start_ts`/`window_end_ts` narrow the phase to its measured part (e.g. the shared window of
+# the time-slicing phase, after the workers started); null means the whole phase. `work_done` is what the
+# phase produced in `work_unit` within that window (tokens or samples), `results_json` the phase's own fields.
+EXPERIMENTS = Dataset(
+    "experiments",
+    pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("pool", pa.string()),
+            ("phase", pa.string()),
+            ("factor", pa.string()),
+            ("variant", pa.string()),
+            ("hostname", pa.string()),
+            ("gpu_uuid", pa.string()),
+            ("model_name", pa.string()),
+            ("start_ts", TS),
+            ("end_ts", TS),
+            ("window_start_ts", TS),
+            ("window_end_ts", TS),
+            ("status", pa.string()),
+            ("work_unit", pa.string()),
+            ("work_done", pa.float64()),
+            ("reported_rate_per_s", pa.float64()),
+            ("results_json", pa.string()),
+        ]
+    ),
+    "start_ts",
+    ("experiment_id", "phase"),
+    ("experiment_id", "pool", "phase", "gpu_uuid", "start_ts", "end_ts", "status"),
+)
+
+# One row per scrape of one exporter target: whether it answered, how long it took, how many samples.
+SCRAPE_HEALTH = Dataset(
+    "scrape_health",
+    pa.schema(
+        [
+            ("ts", TS),
+            ("pool", pa.string()),
+            ("source", pa.string()),
+            ("target", pa.string()),
+            ("ok", pa.bool_()),
+            ("http_status", pa.int32()),
+            ("duration_s", pa.float64()),
+            ("samples", pa.int64()),
+            ("error", pa.string()),
+        ]
+    ),
+    "ts",
+    ("ts", "target"),
+    ("ts", "pool", "source", "target", "ok", "duration_s", "samples"),
+)
+
 # Configuration table, one file per pool (not date-partitioned): which stage was in force when.
 STAGE_CALENDAR = Dataset(
     "stage_calendar",
@@ -154,7 +207,9 @@ GPU_INVENTORY = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (GPU_SAMPLES, JOBS, JOB_EVENTS, INFERENCE_REQUESTS, STAGE_CALENDAR, GPU_INVENTORY)
+    d.name: d
+    for d in (GPU_SAMPLES, JOBS, JOB_EVENTS, INFERENCE_REQUESTS, EXPERIMENTS, SCRAPE_HEALTH, STAGE_CALENDAR,
+              GPU_INVENTORY)
 }
 
 WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
@@ -162,4 +217,5 @@ WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
 JOB_STATUSES = ("succeeded", "failed", "cancelled", "preempted", "running", "pending")
 JOB_EVENT_TYPES = ("submitted", "started", "checkpoint", "failed", "restarted", "preempted", "finished")
 REQUEST_STATUSES = ("ok", "error", "timeout", "cancelled")
+EXPERIMENT_STATUSES = ("ok", "failed")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")

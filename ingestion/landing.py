@@ -34,6 +34,7 @@ ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("jobs", "status"): contracts.JOB_STATUSES,
     ("job_events", "event"): contracts.JOB_EVENT_TYPES,
     ("inference_requests", "status"): contracts.REQUEST_STATUSES,
+    ("experiments", "status"): contracts.EXPERIMENT_STATUSES,
 }
 
 
