@@ -19,6 +19,8 @@ from ingestion.yaml_keys import ConfigError, KeyReader, load_yaml
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SECRET_KEYS = {"token", "bearer_token", "password", "basic_auth_password", "secret", "api_key"}
+# The real H200 lab runs vendored with the product: the deck's 实验室实测 evidence.
+LAB_DIR = Path(__file__).resolve().parent / "lab_data" / "h200"
 LOG_KINDS = ("jobs", "slurm-sacct", "openb", "requests", "azure-llm-trace", "dcgm-text", "prometheus-json",
              "h200-lab")
 
@@ -44,6 +46,7 @@ class Pool:
     name: str
     timezone: str
     stages: tuple[StageWindow, ...]
+    inventory: Path | None = None  # CSV of the provisioned GPUs (gpu_inventory columns)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Prometheus:
     selector: str = ""
     timeout_s: float = 60.0
     auth: Auth = field(default_factory=Auth)
+    pool: str = ""  # the pool its GPUs belong to
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class LogFile:
     kind: str
     path: Path
     pool: str
+
+
+DEFAULT_LAB = LogFile("h200-lab", LAB_DIR, "lab-h200")
 
 
 @dataclass(frozen=True)
@@ -135,8 +142,8 @@ def _timestamp(r: KeyReader, key: str, required: bool = True) -> dt.datetime | N
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _pool(r: KeyReader) -> Pool:
-    r.unknown({"name", "timezone", "stages"})
+def _pool(r: KeyReader, base: Path) -> Pool:
+    r.unknown({"name", "timezone", "stages", "inventory"})
     stages = []
     for s in r.each("stages"):
         s.unknown({"stage", "start", "end", "note"})
@@ -151,7 +158,9 @@ def _pool(r: KeyReader) -> Pool:
         stages.append(window)
     if [STAGE_KEYS.index(w.stage_key) for w in stages] != sorted(STAGE_KEYS.index(w.stage_key) for w in stages):
         raise r.fail("stages", "must follow the stage order " + " → ".join(STAGE_KEYS))
-    return Pool(r.get("name", str), r.get("timezone", str, "Asia/Shanghai"), tuple(stages))
+    inventory = r.get("inventory", str, None)
+    return Pool(r.get("name", str), r.get("timezone", str, "Asia/Shanghai"), tuple(stages),
+                (base / inventory).resolve() if inventory else None)
 
 
 def _dcgm(r: KeyReader) -> DcgmExporter:
@@ -163,16 +172,21 @@ def _dcgm(r: KeyReader) -> DcgmExporter:
                         r.get("retries", int, 2), _auth(r))
 
 
-def _prometheus(r: KeyReader) -> Prometheus:
-    r.unknown({"url", "metrics", "step_s", "selector", "timeout_s"} | AUTH_KEYS)
+def _prometheus(r: KeyReader, pool_names: list[str]) -> Prometheus:
+    r.unknown({"url", "metrics", "step_s", "selector", "timeout_s", "pool"} | AUTH_KEYS)
     url = r.get("url", str)
     if not url.startswith(("http://", "https://")):
         raise r.fail("url", f"must be an http(s) URL, got {url!r}")
     metrics = tuple(r.get("metrics", list))
     if not metrics:
         raise r.fail("metrics", "must name at least one metric")
+    pool = r.get("pool", str, pool_names[0] if len(pool_names) == 1 else None)
+    if pool is None:
+        raise r.fail("pool", f"must name the pool of its GPUs (one of {pool_names})")
+    if pool not in pool_names:
+        raise r.fail("pool", f"must be one of the pools {pool_names}, got {pool!r}")
     return Prometheus(url, metrics, r.get("step_s", int, 60), r.get("selector", str, ""),
-                      r.get("timeout_s", float, 60.0), _auth(r))
+                      r.get("timeout_s", float, 60.0), _auth(r), pool)
 
 
 def _logs(r: KeyReader, base: Path) -> tuple[LogFile, ...]:
@@ -202,7 +216,7 @@ def load_config(path: str | Path | None = None) -> Config:
     """Load and validate the configuration (`GPU_EFF_CONFIG` when no path is given; else the demo)."""
     path = path or os.environ.get("GPU_EFF_CONFIG")
     if not path:
-        return Config(path=None, scenario=os.environ.get("GPU_EFF_SCENARIO", "demo"))
+        return Config(path=None, scenario=os.environ.get("GPU_EFF_SCENARIO", "demo"), logs=(DEFAULT_LAB,))
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found (GPU_EFF_CONFIG)")
@@ -213,7 +227,7 @@ def load_config(path: str | Path | None = None) -> Config:
     simulator = sources.sub("simulator", None) if sources.data.get("simulator") is not None else None
     if simulator is not None:
         simulator.unknown({"scenario"})
-    pools = tuple(_pool(p) for p in root.each("pools", []))
+    pools = tuple(_pool(p, path.parent) for p in root.each("pools", []))
     names = [p.name for p in pools]
     if len(set(names)) != len(names):
         raise root.fail("pools", f"names must be unique, got {names}")
@@ -222,14 +236,20 @@ def load_config(path: str | Path | None = None) -> Config:
         scenario=simulator.get("scenario", str, "demo") if simulator is not None else None,
         pools=pools,
         dcgm_exporter=_dcgm(sources.sub("dcgm_exporter")) if "dcgm_exporter" in sources.data else None,
-        prometheus=_prometheus(sources.sub("prometheus")) if "prometheus" in sources.data else None,
+        prometheus=_prometheus(sources.sub("prometheus"), names) if "prometheus" in sources.data else None,
         nvml=sources.get("nvml", bool, False),
         logs=_logs(sources, path.parent),
         prices=_prices(root.sub("prices", {})),
     )
     for log in config.logs:
-        if log.pool not in names:
+        if log.pool not in names and log.kind != "h200-lab":  # a lab pool has no stage calendar
             raise ConfigError(f"{path}: a log of kind {log.kind} names pool {log.pool!r}, not one of {names}")
     if config.scenario is None and not pools:
         raise root.fail("pools", "must list at least one pool when the simulated cluster is not a source")
+    for i, pool in enumerate(pools):
+        if config.scenario is None and pool.inventory is None:
+            raise ConfigError(f"{path}: 'pools[{i}].inventory' is missing: name the CSV of the pool's provisioned "
+                              f"GPUs (columns hostname, gpu_index, gpu_uuid, model_name, memory_gb)")
+        if pool.inventory is not None and not pool.inventory.is_file():
+            raise ConfigError(f"{path}: 'pools[{i}].inventory': {pool.inventory} not found")
     return config

@@ -113,7 +113,8 @@ INFERENCE_REQUESTS = Dataset(
     ),
     "arrival_ts",
     ("request_id",),
-    ("request_id", "pool", "service", "arrival_ts", "end_ts", "prompt_tokens", "output_tokens", "status"),
+    # end_ts may be null: an arrivals-only trace (the Azure LLM trace) says nothing about when a request ended.
+    ("request_id", "pool", "service", "arrival_ts", "prompt_tokens", "output_tokens", "status"),
 )
 
 # Controlled A/B runs (e.g. the H200 lab): one row per phase, joined to gpu_samples by gpu_uuid and time

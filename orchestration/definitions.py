@@ -10,6 +10,7 @@ defs = dg.Definitions(
     assets=[
         ingestion.landing,
         ingestion.landing_config,
+        ingestion.landing_experiments,
         warehouse.warehouse_inputs,
         warehouse.warehouse_daily,
         warehouse.warehouse_models,

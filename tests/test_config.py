@@ -12,6 +12,7 @@ from ingestion.config import ConfigError, load_config, secret
 GOOD = """
 pools:
   - name: gpu-a
+    inventory: inventory.csv
     stages:
       - {stage: baseline, start: 2026-01-01, end: 2026-02-01}
       - {stage: sharing, start: 2026-02-01, end: "2026-03-01T00:00:00+08:00", note: MIG on serving nodes}
@@ -39,6 +40,8 @@ prices:
 def _write(tmp_path, text: str):
     path = tmp_path / "gpu-eff.yaml"
     path.write_text(textwrap.dedent(text))
+    (tmp_path / "inventory.csv").write_text("hostname,gpu_index,gpu_uuid,model_name,memory_gb\n"
+                                            "node-1,0,GPU-1,NVIDIA H100 80GB HBM3,80\n")
     return path
 
 
@@ -61,6 +64,14 @@ def test_a_full_file_loads(tmp_path, monkeypatch):
     assert config.logs[0].path == (tmp_path / "logs/sacct.txt").resolve()
     assert config.prices.gpu_hourly == {"NVIDIA H100 80GB HBM3": 18.5}
     assert config.scenario is None and config.nvml
+    assert pool.inventory == (tmp_path / "inventory.csv").resolve()
+    assert config.prometheus.pool == "gpu-a"  # the only pool
+
+
+def test_without_a_file_the_vendored_lab_runs_land_in_their_own_pool(monkeypatch):
+    monkeypatch.delenv("GPU_EFF_CONFIG", raising=False)
+    [lab] = load_config().logs
+    assert (lab.kind, lab.pool) == ("h200-lab", "lab-h200") and (lab.path / "job_log.jsonl").is_file()
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -78,6 +89,10 @@ def test_a_full_file_loads(tmp_path, monkeypatch):
     (lambda t: t.replace("  nvml: true", "  nvml: true\n  nmvl: false"), r"'sources\.nmvl' is not a known key"),
     (lambda t: t.replace("pool: gpu-a}", "pool: gpu-b}"), r"a log of kind slurm-sacct names pool 'gpu-b'"),
     (lambda t: t.replace("18.5", "-1"), r"'prices\.gpu_hourly\.NVIDIA H100 80GB HBM3' must be a price"),
+    (lambda t: t.replace("    inventory: inventory.csv\n", ""), r"'pools\[0\]\.inventory' is missing"),
+    (lambda t: t.replace("inventory: inventory.csv", "inventory: gone.csv"), r"'pools\[0\]\.inventory'.*not found"),
+    (lambda t: t.replace("    basic_auth_user: reader", "    pool: gpu-z\n    basic_auth_user: reader"),
+     r"'sources\.prometheus\.pool' must be one of the pools"),
 ])
 def test_errors_name_the_key_and_the_problem(tmp_path, edit, message):
     path = _write(tmp_path, edit(GOOD))

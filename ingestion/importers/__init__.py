@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,11 +31,34 @@ class ImportResult:
     rejected: dict[str, list[dict]] = field(default_factory=dict)  # dataset name -> quarantine records
 
 
-def land(result: ImportResult, source: str, base: Path | None = None) -> list[landing.LandedFile]:
+# kind (as in `gpu-eff import KIND` and the config's `sources.logs`) -> (landing source, module, reader)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "jobs": ("jobs-log", "ingestion.importers.jobs", "read_jobs"),
+    "slurm-sacct": ("slurm-sacct", "ingestion.importers.slurm_sacct", "read_slurm_sacct"),
+    "openb": ("openb", "ingestion.importers.openb", "read_openb"),
+    "requests": ("requests-log", "ingestion.importers.requests", "read_requests"),
+    "azure-llm-trace": ("azure-llm-trace", "ingestion.importers.azure_llm_trace", "read_azure_llm_trace"),
+    "dcgm-text": ("dcgm-exporter", "ingestion.importers.dcgm_text", "read_dcgm_text"),
+    "prometheus-json": ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json"),
+    "h200-lab": ("nvml", "ingestion.importers.h200_lab", "read_h200_lab"),
+}
+
+
+def read_log(kind: str, path: str | Path, pool: str, **options) -> tuple[str, ImportResult]:
+    """(landing source name, what the reader of `kind` made of the file)."""
+    source, module, function = KINDS[kind]
+    return source, getattr(importlib.import_module(module), function)(path, pool, **options)
+
+
+def land(result: ImportResult, source: str, base: Path | None = None,
+         days: Collection[dt.date] | None = None) -> list[landing.LandedFile]:
     """Write every table of `result`, split by UTC day of its partition column, one file per day.
 
-    Parse rejects carry no day: they go to the first (earliest) day's quarantine file, or, when a
-    dataset has no valid row at all, to the undated quarantine file of that dataset.
+    `days` limits landing to those days (a daily partition): rows of other days are left for their own run,
+    a day of `days` without rows lands empty (replacing what an earlier read of the file landed there), and
+    parse rejects, which carry no day, go to the dataset's undated quarantine file (replaced on each run).
+    Without `days`, parse rejects go to the first (earliest) day's quarantine file, or, when a dataset has
+    no valid row at all, to the undated quarantine file of that dataset.
     """
     landed: list[landing.LandedFile] = []
     for name in sorted(set(result.tables) | set(result.rejected)):
@@ -44,16 +68,16 @@ def land(result: ImportResult, source: str, base: Path | None = None) -> list[la
         table = result.tables.get(name, landing.empty_table(name))
         rejected = result.rejected.get(name, [])
         dates = pc.cast(table[dataset.partition_column], pa.date32())
-        days = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
-        if not days:
+        present = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+        if days is not None or not present:
             landing.write_quarantine(name, rejected, source=source, pool=result.pool, origin=result.origin,
                                      day=None, base=base)
-            continue
-        for i, day in enumerate(days):
+            rejected = []
+        for day in sorted(days) if days is not None else present:
             part = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
+            with_rejects = rejected if rejected and day == present[0] else ()
             landed.append(landing.write_day(name, day, part, source=source, pool=result.pool,
-                                            origin=result.origin, rejected=rejected if i == 0 else (),
-                                            base=base))
+                                            origin=result.origin, rejected=with_rejects, base=base))
     return landed
 
 

@@ -9,11 +9,9 @@ The trace has arrivals and token counts, no latencies. Convention (flagged, not 
 - arrival_ts = TIMESTAMP; prompt_tokens = ContextTokens; output_tokens = GeneratedTokens; status = `ok`
   (the trace lists served requests with their generated token counts).
 - scheduled_ts, first_token_ts and end_ts are null: nothing in the trace says when a request finished.
-  An extra column `latency_observed` (false) marks the rows. Because the contract makes end_ts
-  required, `land()` quarantines every such row ("field 'end_ts': required value is missing") rather
-  than inventing an end time; they land once the contract allows a null end_ts for arrival-only
-  sources. The table returned by `read_azure_llm_trace` is usable in memory for arrival and token
-  analyses meanwhile.
+  An extra column `latency_observed` (false) marks the rows. They land (the contract allows a null
+  end_ts), so arrival rates and token mixes are usable, while latency percentiles skip them. Land such a
+  trace in its own pool: it is demand, not a measurement of your serving stack.
 """
 
 from __future__ import annotations

@@ -1,21 +1,15 @@
-"""Daily partitions (UTC days) from the first day the configured source has data."""
+"""Daily partitions (UTC days) from the first day the configured sources have data."""
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from ingestion.simulator.scenario import load_scenario
+from ingestion.config import load_config
+from ingestion.from_config import first_day
 
-
-def scenario_ref() -> str:
-    """The simulated-cluster scenario that feeds the pipeline (a bundled name or a YAML path), read per run."""
-    return os.environ.get("GPU_EFF_SCENARIO", "demo")
-
-
-# Partitions start on the first day of the scenario configured when the code location loads.
-daily = dg.DailyPartitionsDefinition(start_date=load_scenario(scenario_ref()).start_date.isoformat(), timezone="UTC")
+# Partitions start on the first day of the configuration loaded with the code location
+# (GPU_EFF_CONFIG; the simulated cluster's scenario when unset).
+daily = dg.DailyPartitionsDefinition(start_date=first_day(load_config()).isoformat(), timezone="UTC")
 
 # Tag of every daily-partitioned asset, so that `--select 'tag:partitioning=daily'` finds them.
 DAILY_TAG = {"partitioning": "daily"}

@@ -1,4 +1,7 @@
-"""Ingestion assets: the landing datasets, written as date-partitioned Parquet (never DuckDB)."""
+"""Ingestion assets: the landing datasets, written as date-partitioned Parquet (never DuckDB).
+
+Every asset reads the configuration (`GPU_EFF_CONFIG`; the simulated cluster when unset) at run time.
+"""
 
 
 import datetime as dt
@@ -6,9 +9,9 @@ from collections import defaultdict
 
 import dagster as dg
 
-from ingestion import paths
-from ingestion.simulator.run import land_config, land_day, simulation_for
-from orchestration.defs.partitions import DAILY_TAG, daily, scenario_ref
+from ingestion import from_config, paths
+from ingestion.config import load_config
+from orchestration.defs.partitions import DAILY_TAG, daily
 
 DAILY_DATASETS = {
     "gpu_samples": "GPU telemetry, one row per metric reading (DCGM names and units as received).",
@@ -34,38 +37,49 @@ def _spec(name: str, description: str, partitioned: bool) -> dg.AssetSpec:
     )
 
 
+def _describe_sources(config) -> str:
+    sources = []
+    if config.scenario is not None:
+        sources.append(f"simulator (scenario {config.scenario})")
+    if config.prometheus is not None:
+        sources.append(f"prometheus ({config.prometheus.url}, pool {config.prometheus.pool})")
+    sources += [f"{log.kind} ({log.path.name}, pool {log.pool})" for log in config.logs
+                if log.kind not in from_config.LAB_KINDS]
+    return "; ".join(sources) or "none"
+
+
+def _results(names, files, metadata):
+    by_dataset = defaultdict(list)
+    for file in files:
+        by_dataset[file.dataset].append(file)
+    for name in names:
+        landed = by_dataset[name]
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["landing", name]),
+            metadata={
+                "dagster/row_count": sum(f.rows for f in landed),
+                "quarantined_rows": sum(f.quarantined for f in landed),
+                "files": len(landed),
+                **metadata,
+                "path": dg.MetadataValue.path(str(paths.landing_dir() / name)),
+            },
+        )
+
+
 @dg.multi_asset(
     specs=[_spec(name, desc, True) for name, desc in DAILY_DATASETS.items()],
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="landing_daily",
 )
 def landing(context: dg.AssetExecutionContext):
-    """Land each day of the partition window from the configured source (the simulated cluster)."""
+    """Land each day of the partition window from the configured daily sources (the simulated cluster,
+    Prometheus history, the configured log files)."""
     window = context.partition_time_window
     days = [window.start.date() + dt.timedelta(days=i) for i in range((window.end - window.start).days)]
-    sim = simulation_for(scenario_ref())
-    scenario = sim.scenario
-    landed = defaultdict(list)
-    for n, day in enumerate(days, 1):
-        for file in land_day(sim, day):
-            landed[file.dataset].append(file)
-        context.log.info(f"landed {day} ({n}/{len(days)} days)")
-    outside = [d for d in days if not scenario.start_date <= d < scenario.start_date + dt.timedelta(scenario.days)]
-    for name in DAILY_DATASETS:
-        files = landed[name]
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["landing", name]),
-            metadata={
-                "dagster/row_count": sum(f.rows for f in files),
-                "quarantined_rows": sum(f.quarantined for f in files),
-                "first_day": str(days[0]),
-                "last_day": str(days[-1]),
-                "days": len(days),
-                "days_outside_scenario": len(outside),
-                "source": f"simulator (scenario {scenario.name}, seed {scenario.seed})",
-                "path": dg.MetadataValue.path(str(paths.landing_dir() / name)),
-            },
-        )
+    config = load_config()
+    files = from_config.land_days(config, days, progress=context.log.info)
+    yield from _results(DAILY_DATASETS, files, {"first_day": str(days[0]), "last_day": str(days[-1]),
+                                                "days": len(days), "sources": _describe_sources(config)})
 
 
 @dg.multi_asset(
@@ -73,14 +87,30 @@ def landing(context: dg.AssetExecutionContext):
     name="landing_config",
 )
 def landing_config(context: dg.AssetExecutionContext):
-    """Land the configuration tables of the configured source."""
-    sim = simulation_for(scenario_ref())
-    for file in land_config(sim):
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["landing", file.dataset]),
-            metadata={
-                "dagster/row_count": file.rows,
-                "quarantined_rows": file.quarantined,
-                "path": dg.MetadataValue.path(str(file.path)),
-            },
-        )
+    """Land the stage calendar and the GPU inventory of every configured pool."""
+    files = from_config.land_pool_tables(load_config())
+    yield from _results(CONFIG_DATASETS, files, {})
+
+
+@dg.asset(
+    key=dg.AssetKey(["landing", "experiments"]),
+    group_name="ingestion",
+    kinds={"parquet", "python"},
+    owners=["team:gpu-platform"],
+)
+def landing_experiments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Controlled experiments (by default the vendored real H200 lab runs), one row per phase; their NVML
+    telemetry lands in gpu_samples under the lab's own pool, on the days the runs happened."""
+    config = load_config()
+    files = from_config.land_lab(config)
+    for file in files:
+        context.log.info(f"{file.dataset} {file.day}: {file.rows} rows, {file.quarantined} quarantined")
+    experiments = [f for f in files if f.dataset == "experiments"]
+    labs = [f"{log.path} (pool {log.pool})" for log in config.logs if log.kind in from_config.LAB_KINDS]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": sum(f.rows for f in experiments),
+        "quarantined_rows": sum(f.quarantined for f in files),
+        "telemetry_rows": sum(f.rows for f in files if f.dataset == "gpu_samples"),
+        "labs": "; ".join(labs) or "none configured",
+        "path": dg.MetadataValue.path(str(paths.landing_dir() / "experiments")),
+    })
