@@ -81,9 +81,15 @@ DEFAULT_LAB = LogFile("h200-lab", LAB_DIR, "lab-h200")
 
 @dataclass(frozen=True)
 class Prices:
+    """Overrides of the dbt seeds `energy_price` and `gpu_catalog.hourly_price`; None/absent keeps the seed."""
+
     currency: str = "USD"
-    energy_per_kwh: float = 0.10
+    energy_per_kwh: float | None = None
     gpu_hourly: dict[str, float] = field(default_factory=dict)  # model name -> price per GPU-hour
+
+    def dbt_vars(self) -> dict:
+        """The dbt var `prices` that the models read."""
+        return {"prices": {"energy_per_kwh": self.energy_per_kwh, "gpu_hourly": self.gpu_hourly}}
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class Config:
     prometheus: Prometheus | None = None
     nvml: bool = False
     logs: tuple[LogFile, ...] = ()
-    prices: Prices = field(default_factory=Prices)
+    prices: Prices | None = None  # None: the dbt seeds' prices
 
 
 def secret(env_name: str) -> str:
@@ -202,14 +208,17 @@ def _logs(r: KeyReader, base: Path) -> tuple[LogFile, ...]:
 
 def _prices(r: KeyReader) -> Prices:
     r.unknown({"currency", "energy_per_kwh", "gpu_hourly"})
+    currency = r.get("currency", str, "USD")
+    if currency != "USD":
+        raise r.fail("currency", f"must be USD (the marts' costs are in USD; convert the prices), got {currency!r}")
     hourly = r.get("gpu_hourly", dict, {})
     for model, price in hourly.items():
         if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
             raise r.fail(f"gpu_hourly.{model}", f"must be a price per GPU-hour (a number >= 0), got {price!r}")
-    energy = r.get("energy_per_kwh", float, 0.10)
-    if energy < 0:
+    energy = r.get("energy_per_kwh", float, None)
+    if energy is not None and energy < 0:
         raise r.fail("energy_per_kwh", "must be >= 0")
-    return Prices(r.get("currency", str, "USD"), energy, {k: float(v) for k, v in hourly.items()})
+    return Prices(currency, energy, {k: float(v) for k, v in hourly.items()})
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -239,7 +248,7 @@ def load_config(path: str | Path | None = None) -> Config:
         prometheus=_prometheus(sources.sub("prometheus"), names) if "prometheus" in sources.data else None,
         nvml=sources.get("nvml", bool, False),
         logs=_logs(sources, path.parent),
-        prices=_prices(root.sub("prices", {})),
+        prices=_prices(root.sub("prices")) if "prices" in root.data else None,
     )
     for log in config.logs:
         if log.pool not in names and log.kind != "h200-lab":  # a lab pool has no stage calendar

@@ -31,8 +31,8 @@ sources:
   logs:
     - {kind: slurm-sacct, path: logs/sacct.txt, pool: gpu-a}
 prices:
-  currency: CNY
-  energy_per_kwh: 0.8
+  currency: USD
+  energy_per_kwh: 0.11
   gpu_hourly: {NVIDIA H100 80GB HBM3: 18.5}
 """
 
@@ -63,6 +63,8 @@ def test_a_full_file_loads(tmp_path, monkeypatch):
     assert config.prometheus.auth.basic_auth_password_env == "PROM_PASSWORD"
     assert config.logs[0].path == (tmp_path / "logs/sacct.txt").resolve()
     assert config.prices.gpu_hourly == {"NVIDIA H100 80GB HBM3": 18.5}
+    assert config.prices.dbt_vars() == {"prices": {"energy_per_kwh": 0.11,
+                                                   "gpu_hourly": {"NVIDIA H100 80GB HBM3": 18.5}}}
     assert config.scenario is None and config.nvml
     assert pool.inventory == (tmp_path / "inventory.csv").resolve()
     assert config.prometheus.pool == "gpu-a"  # the only pool
@@ -89,6 +91,7 @@ def test_without_a_file_the_vendored_lab_runs_land_in_their_own_pool(monkeypatch
     (lambda t: t.replace("  nvml: true", "  nvml: true\n  nmvl: false"), r"'sources\.nmvl' is not a known key"),
     (lambda t: t.replace("pool: gpu-a}", "pool: gpu-b}"), r"a log of kind slurm-sacct names pool 'gpu-b'"),
     (lambda t: t.replace("18.5", "-1"), r"'prices\.gpu_hourly\.NVIDIA H100 80GB HBM3' must be a price"),
+    (lambda t: t.replace("currency: USD", "currency: CNY"), r"'prices\.currency' must be USD"),
     (lambda t: t.replace("    inventory: inventory.csv\n", ""), r"'pools\[0\]\.inventory' is missing"),
     (lambda t: t.replace("inventory: inventory.csv", "inventory: gone.csv"), r"'pools\[0\]\.inventory'.*not found"),
     (lambda t: t.replace("    basic_auth_user: reader", "    pool: gpu-z\n    basic_auth_user: reader"),

@@ -47,7 +47,7 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, prometheus_url: str) -
     uuids = [gpu["UUID"] for gpu in ps.GPUS]
     (folder / "inventory.csv").write_text("hostname,gpu_index,gpu_uuid,model_name,memory_gb\n" + "".join(
         f"{gpu.get('Hostname') or gpu['hostname']},{gpu['gpu']},{gpu['UUID']},{gpu['modelName']},80\n"
-        for gpu in ps.GPUS if "GPU_I_ID" not in gpu))
+        for gpu in ps.GPUS))  # the MIG instance's UUID is its parent GPU's
     (folder / "jobs.jsonl").write_text("\n".join([
         _job("j-before", "2026-10-09T03:00:00Z", uuids[0]),
         _job("j-day-1", "2026-10-10T02:00:00Z", uuids[0]),
@@ -67,6 +67,9 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, prometheus_url: str) -
             metrics: {list(ps.METRICS)}
           logs:
             - {{kind: jobs, path: jobs.jsonl, pool: {POOL}}}
+        prices:
+          energy_per_kwh: 0.5
+          gpu_hourly: {{"NVIDIA H200": 10.0}}
     """))
     return path
 
@@ -124,16 +127,18 @@ def test_pool_tables_come_from_the_config(landed) -> None:
     calendar = pq.read_table(data / f"landing/stage_calendar/config-{POOL}.parquet").to_pylist()
     assert [(r["stage_id"], r["stage_key"]) for r in calendar] == [(0, "baseline"), (1, "sharing")]
     inventory = pq.read_table(data / f"landing/gpu_inventory/config-{POOL}.parquet")
-    assert inventory.num_rows == 3 and set(inventory["pool"].to_pylist()) == {POOL}
+    assert inventory.num_rows == 4 and set(inventory["pool"].to_pylist()) == {POOL}
 
 
-def test_the_unchanged_dbt_project_builds_stage_marts_from_it(landed) -> None:
+def test_the_unchanged_dbt_project_builds_stage_marts_from_it(landed, config_path: Path) -> None:
     data, _ = landed
     from_config.land_lab(Config(path=None, scenario=None, logs=(DEFAULT_LAB,)), data)  # as every run does
     warehouse = DbtWarehouse(data)
-    warehouse.dbt("build", vars={"start_date": DAY.isoformat(),
-                                 "end_date": (DAY + dt.timedelta(days=1)).isoformat()})
-    rows = warehouse.query(f"select stage_key, gpu_utilization_percent from marts.mart_stage_metrics "
-                           f"where pool = '{POOL}' order by stage_id")
+    window = {"start_date": DAY.isoformat(), "end_date": (DAY + dt.timedelta(days=1)).isoformat()}
+    warehouse.dbt("build", vars={**load_config(config_path).prices.dbt_vars(), **window})
+    rows = warehouse.query(f"select * from marts.mart_stage_metrics where pool = '{POOL}' order by stage_id")
     assert list(rows["stage_key"]) == ["baseline", "sharing"]
     assert rows["gpu_utilization_percent"].between(0, 100).all()
+    # the config's prices, not the seed's: two H200 at 10.0 and two H100 at the seed's 3.00, for 12 h each
+    assert rows["gpu_cost_usd"].tolist() == pytest.approx([(2 * 10.0 + 2 * 3.0) * 12] * 2)
+    assert rows["energy_cost_usd"].tolist() == pytest.approx((rows["energy_joules"] / 3.6e6 * 0.5).tolist())

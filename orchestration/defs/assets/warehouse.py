@@ -10,6 +10,7 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from ingestion import paths
+from ingestion.config import load_config
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily
 from orchestration.defs.project import dbt_project
 
@@ -54,6 +55,13 @@ def with_row_counts(invocation: DbtCliInvocation, extra: Mapping[str, Any] | Non
             yield event
 
 
+def build_args(window: Mapping[str, str] | None = None) -> list[str]:
+    """`dbt build` with the config file's prices (when it sets any) and the partition window (end exclusive)."""
+    config = load_config()
+    dbt_vars = {**(config.prices.dbt_vars() if config.prices else {}), **(window or {})}
+    return ["build", "--vars", json.dumps(dbt_vars)] if dbt_vars else ["build"]
+
+
 def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     """dbt vars for the partition window being built (end exclusive)."""
     window = context.partition_time_window
@@ -70,7 +78,7 @@ def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging views and small lookup models that the incremental models read."""
-    yield from with_row_counts(dbt.cli(["build"], context=context))
+    yield from with_row_counts(dbt.cli(build_args(), context=context))
 
 
 @dbt_assets(
@@ -85,7 +93,7 @@ def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Incremental models (per-GPU-minute telemetry and the like): only the partition's days are rebuilt."""
     window = partition_vars(context)
-    invocation = dbt.cli(["build", "--vars", json.dumps(window)], context=context)
+    invocation = dbt.cli(build_args(window), context=context)
     yield from with_row_counts(invocation, {"first_day": window["start_date"], "days_before": window["end_date"]})
 
 
@@ -98,4 +106,4 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """The marts and what only they read, rebuilt from the incremental models."""
-    yield from with_row_counts(dbt.cli(["build"], context=context))
+    yield from with_row_counts(dbt.cli(build_args(), context=context))

@@ -1,7 +1,10 @@
 -- GPU model names as reported (inventory, job requests) matched to the gpu_catalog seed:
 -- the exact model_name first, else the most specific (longest) match_pattern (case-insensitive).
 -- A view, so it never lags behind a new inventory.
+-- var `prices.gpu_hourly` ({model name: price per GPU-hour}, from the config file) overrides the seed's price
+-- for a reported or catalog model name.
 {{ config(materialized='view') }}
+{%- set gpu_hourly = (var('prices', {}) or {}).get('gpu_hourly') or {} %}
 
 with reported as (
 
@@ -50,7 +53,17 @@ final as (
         catalog_model_name,
         memory_gb,
         tdp_w,
+        {%- if gpu_hourly %}
+        case
+            {%- for model, price in gpu_hourly.items() %}
+            {%- set quoted = "'" ~ (model | replace("'", "''")) ~ "'" %}
+            when model_name = {{ quoted }} or catalog_model_name = {{ quoted }} then cast({{ price | float }} as double)
+            {%- endfor %}
+            else hourly_price
+        end                                                      as hourly_price,
+        {%- else %}
         hourly_price,
+        {%- endif %}
         currency
     from candidates
     where match_rank = 1

@@ -57,8 +57,13 @@ gpu_catalog as (
 
 energy_price as (
 
+    {%- set energy_per_kwh = (var('prices', {}) or {}).get('energy_per_kwh') %}
     select
+        {% if energy_per_kwh is not none -%}
+        cast({{ energy_per_kwh | float }} as double)                               as price_per_kwh,  -- the config's
+        {%- else -%}
         max(price_per_kwh)                                                         as price_per_kwh,
+        {%- endif %}
         max(pue)                                                                   as pue
     from {{ ref('energy_price') }}
 
