@@ -1,9 +1,11 @@
 -- Per pool: what telemetry landed (sources, span, days, GPUs, rows), so the deck can say what
--- its numbers stand on.
+-- its numbers stand on. Only pools with a stage calendar: a lab pool (e.g. lab-h200, whose readings
+-- feed mart_lab_experiments) is not part of the staged cluster and must not widen the deck's period.
 
 with samples as (
 
     select * from {{ ref('stg_landing__gpu_samples') }}
+    where pool in (select pool from {{ ref('stg_landing__stage_calendar') }})
 
 ),
 
