@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,9 @@ def test_secrets_are_read_from_the_named_variable_and_never_echoed(monkeypatch):
     monkeypatch.delenv("PROM_PASSWORD")
     with pytest.raises(ConfigError, match="PROM_PASSWORD is not set"):
         secret("PROM_PASSWORD")
+
+
+def test_the_shipped_example_validates():
+    config = load_config(Path(__file__).resolve().parents[1] / "ingestion/examples/cluster.yaml")
+    assert [p.name for p in config.pools] == ["prod-a100"] and config.prometheus.pool == "prod-a100"
+    assert {log.kind for log in config.logs} == {"slurm-sacct", "requests", "h200-lab"}
