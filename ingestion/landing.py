@@ -5,6 +5,11 @@ Layout: `<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>.parquet` f
 under a temporary name and renamed, so a crash never leaves a partial file, and re-writing a day for
 the same source and pool replaces that day's file (no duplicates).
 
+A long-running collector lands each flush as its own part instead (`write_part`):
+`<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>-<part>.parquet`, where `part` is derived
+from the flushed rows, so a flush never rewrites an earlier one and re-flushing the same rows replaces
+its own part. Its quarantine records go to the part's `<source>-<pool>-<part>.jsonl`.
+
 Rows that break the contract (a null key, a value outside the accepted set) are not landed: they go to
 `<data_dir>/quarantine/<dataset>/date=.../<source>-<pool>.jsonl` with the reason, field and record
 number, and the rest of the day lands.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,19 +104,19 @@ def split_valid(dataset: Dataset, table: pa.Table) -> tuple[pa.Table, list[dict]
     return table.filter(pa.array(mask)), records
 
 
-def _file_name(source: str, pool: str) -> str:
-    return f"{source}-{pool}"
+def _file_name(source: str, pool: str, part: str | None = None) -> str:
+    return f"{source}-{pool}" if part is None else f"{source}-{pool}-{part}"
 
 
 def write_quarantine(
     dataset: str, records: list[dict], *, source: str, pool: str, origin: str, day: dt.date | None,
-    base: Path | None = None,
+    base: Path | None = None, part: str | None = None,
 ) -> Path | None:
     """Write quarantine records (JSONL, one object per bad record) for one day; None when there are none."""
     target_dir = paths.quarantine_dir(base) / dataset
     if day is not None:
         target_dir = target_dir / f"date={day.isoformat()}"
-    path = target_dir / f"{_file_name(source, pool)}.jsonl"
+    path = target_dir / f"{_file_name(source, pool, part)}.jsonl"
     if not records:
         path.unlink(missing_ok=True)
         return None
@@ -134,6 +140,34 @@ def write_day(
     a file: the partition arrived, with no rows. `rejected` are the records the source already refused
     while parsing; they share the day's quarantine file with the rows that break the contract.
     """
+    return _write_partition(dataset_name, day, table, source=source, pool=pool, part=None, origin=origin,
+                            rejected=rejected, base=base)
+
+
+PART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def write_part(
+    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, part: str,
+    origin: str = "", rejected: Sequence[dict] = (), base: Path | None = None,
+) -> LandedFile:
+    """Land one part of one day (a collector's flush) beside the day's other parts, atomically.
+
+    Same rules as `write_day` (every row on `day`, bad rows quarantined), but the file is
+    `<source>-<pool>-<part>.parquet`: earlier parts are never touched, and writing the same `part`
+    again replaces it. `part` should be derived from the rows (e.g. their first and last time), so that
+    re-landing the same rows cannot duplicate them.
+    """
+    if not PART_NAME.match(part):
+        raise ValueError(f"part {part!r}: use letters, digits, '.', '_' and '-' only")
+    return _write_partition(dataset_name, day, table, source=source, pool=pool, part=part, origin=origin,
+                            rejected=rejected, base=base)
+
+
+def _write_partition(
+    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, part: str | None,
+    origin: str, rejected: Sequence[dict], base: Path | None,
+) -> LandedFile:
     dataset = DATASETS[dataset_name]
     if dataset.partition_column is None:
         raise ValueError(f"{dataset_name} is not date-partitioned; use write_table")
@@ -144,9 +178,9 @@ def write_day(
         raise ValueError(f"{dataset_name}: rows for {stray[:3]} passed to write_day({day})")
     valid, invalid = split_valid(dataset, table)
     write_quarantine(dataset_name, [*rejected, *invalid], source=source, pool=pool, origin=origin or source,
-                     day=day, base=base)
+                     day=day, base=base, part=part)
     day_dir = paths.landing_dir(base) / dataset_name / f"date={day.isoformat()}"
-    path = day_dir / f"{_file_name(source, pool)}.parquet"
+    path = day_dir / f"{_file_name(source, pool, part)}.parquet"
     _atomic_write(path, lambda tmp: pq.write_table(valid, tmp, compression="zstd"))
     return LandedFile(dataset_name, path, valid.num_rows, len(rejected) + len(invalid), day)
 

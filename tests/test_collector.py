@@ -1,0 +1,317 @@
+"""The long-running collector: parts per flush, no duplicates, the tail flushed on stop, failures recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion import collector, landing
+from ingestion.cli import _duration, main
+from ingestion.collector import PartBuffer, run_collector
+from ingestion.contracts import GPU_SAMPLES
+from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
+from tests.sources.test_dcgm_scrape import TOKEN, Server
+
+REPO = Path(__file__).resolve().parents[1]
+PART = re.compile(r"^dcgm-exporter-p-\d{12}-\d{12}\.parquet$")
+KEY = ("ts", "gpu_uuid", "gpu_instance_id", "metric", "pod")
+
+
+@pytest.fixture
+def server(shared: Path) -> Iterator[Server]:
+    srv = Server(shared / "fixtures" / "dcgm" / "samples")
+    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+def _read(base: Path, dataset: str) -> pa.Table:
+    files = sorted((base / "landing" / dataset).glob("*/*.parquet"))  # what the dbt sources read
+    return pa.concat_tables([pq.read_table(f) for f in files]) if files else pa.table({})
+
+
+def _wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
+def test_flushes_land_parts_without_duplicates_and_stop_flushes_the_tail(server: Server, tmp_path: Path) -> None:
+    urls = [f"{server.base}/{n}/metrics" for n in ("h100", "a30", "error")]
+    config = ScrapeConfig(timeout_s=1, retries=0)
+
+    def poll():
+        result = scrape(urls, pool="p", config=config)
+        return result.table, result.quarantine, result.health
+
+    stop = threading.Event()
+    out: dict = {}
+    lines: list[str] = []
+    thread = threading.Thread(target=lambda: out.update(stats=run_collector(
+        poll, source="dcgm-exporter", pool="p", interval_s=0.05, flush_every_s=0.2, base=tmp_path,
+        stop_event=stop, progress=lines.append)))
+    thread.start()
+    day_dirs = tmp_path / "landing" / "gpu_samples"
+    _wait_for(lambda: len(list(day_dirs.glob("*/*.parquet"))) >= 2)
+    polled = server.hits["/h100/metrics"]
+    _wait_for(lambda: server.hits["/h100/metrics"] > polled)  # a poll after the last periodic flush
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    stats = out["stats"]
+
+    parts = sorted(day_dirs.glob("*/*.parquet"))
+    assert len(parts) == stats.flushes >= 3  # at least two periodic flushes and the final one
+    assert all(PART.match(p.name) for p in parts), [p.name for p in parts]
+    samples, health = _read(tmp_path, "gpu_samples"), _read(tmp_path, "scrape_health")
+    assert samples.schema.names[: len(GPU_SAMPLES.schema)] == GPU_SAMPLES.schema.names
+
+    # every scrape the server answered is on disk, once: the tail after the last periodic flush included
+    by_target = Counter(t.split("/")[3] for t in health["target"].to_pylist())
+    assert by_target == {n: server.hits[f"/{n}/metrics"] for n in ("h100", "a30", "error")}
+    keys = Counter(zip(*(samples[c].to_pylist() for c in KEY), strict=True))
+    assert max(keys.values()) == 1
+    assert samples.num_rows == stats.rows == sum(health["samples"].to_pylist()) == 7 * by_target["h100"]
+    assert len(set(samples["ts"].to_pylist())) == 2 * by_target["h100"]  # one scrape time per target and poll
+
+    # the target that is down costs only its own samples, and says so in scrape_health
+    rows = health.to_pylist()
+    down = [r for r in rows if "/error/" in r["target"]]
+    assert down and all((r["ok"], r["http_status"], r["samples"], r["error"]) == (False, 500, 0, "HTTP 500")
+                        for r in down)
+    assert all(r["ok"] and r["pool"] == "p" and r["source"] == "dcgm-exporter" for r in rows if r not in down)
+    assert len(lines) == stats.flushes and "scrapes" in lines[-1] and "failed" in lines[-1]
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.t0 = dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
+
+    def clock(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> dt.datetime:
+        return self.t0 + dt.timedelta(seconds=self.t)
+
+
+def _samples(ts: dt.datetime, n: int = 2) -> pa.Table:
+    rows = [{"ts": ts, "pool": "p", "hostname": "h", "gpu_index": i, "gpu_uuid": f"GPU-{i}", "model_name": "H100",
+             "mig_profile": None, "gpu_instance_id": None, "namespace": None, "pod": None, "container": None,
+             "metric": "DCGM_FI_DEV_GPU_UTIL", "value": 50.0, "source": "dcgm-exporter"} for i in range(n)]
+    return pa.Table.from_pylist(rows, schema=GPU_SAMPLES.schema)
+
+
+def _health(ts: dt.datetime, ok: bool = True) -> dict:
+    return {"ts": ts, "target": "http://x/metrics", "ok": ok, "http_status": 200 if ok else 503,
+            "duration_s": 0.01, "samples": 2 if ok else 0, "error": None if ok else "HTTP 503"}
+
+
+def test_schedule_is_drift_free_skips_missed_ticks_and_survives_a_raising_poll(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTime()
+    durations = iter([0.3, 2.5, 0.1, 0.2, 0.1])
+    starts: list[float] = []
+
+    def poll():
+        starts.append(fake.t)
+        fake.t += next(durations)
+        if len(starts) == 3:
+            raise ConnectionError("GET http://dcgm:s3cret@node-1:9400/metrics failed, token abc123")
+        return _samples(fake.now()), [], [_health(fake.now())]
+
+    stats = run_collector(poll, source="dcgm-exporter", pool="p", interval_s=1.0, flush_every_s=100.0,
+                          base=tmp_path, clock=fake.clock, sleep=fake.sleep, now=fake.now, max_polls=5,
+                          error_target="http://node-1:9400/metrics", secrets=("abc123",))
+    assert starts == [0.0, 1.0, 4.0, 5.0, 6.0]  # the poll at 1.0 overran 2.0 and 3.0: skipped, not caught up
+    assert (stats.polls, stats.skipped_ticks, stats.poll_errors, stats.flushes) == (5, 2, 1, 1)
+    health = _read(tmp_path, "scrape_health").to_pylist()
+    [failed] = [h for h in health if not h["ok"]]
+    assert failed["ts"] == fake.t0 + dt.timedelta(seconds=4)
+    assert (failed["target"], failed["http_status"], failed["samples"]) == ("http://node-1:9400/metrics", None, 0)
+    assert failed["error"] == "ConnectionError: GET http://***@node-1:9400/metrics failed, token ***"
+    assert "s3cret" not in caplog.text and "abc123" not in caplog.text and "ConnectionError" in caplog.text
+    assert _read(tmp_path, "gpu_samples").num_rows == 8  # the four good polls, in one (final) flush
+
+
+def test_a_flush_per_day_part_across_midnight_and_reflushing_replaces(tmp_path: Path) -> None:
+    before = dt.datetime(2026, 10, 5, 23, 59, 59, 500000, tzinfo=dt.UTC)
+    after = dt.datetime(2026, 10, 6, 0, 0, 0, 250000, tzinfo=dt.UTC)
+    bad = {"record": 3, "reason": "unparseable line", "row": "garbage", "origin": "http://x/metrics"}
+
+    def fill(buffer: PartBuffer) -> None:
+        buffer.add(before, _samples(before), [bad], [_health(before)])
+        buffer.add(after, pa.concat_tables([_samples(after), _samples(after + dt.timedelta(seconds=1))]), [],
+                   [_health(after), _health(after + dt.timedelta(seconds=1), ok=False)])
+
+    buffer = PartBuffer(source="dcgm-exporter", pool="p", base=tmp_path)
+    fill(buffer)
+    report = buffer.flush()
+    assert (report.rows, report.quarantined, report.health_rows) == (6, 1, 3)
+    assert (report.scrapes_ok, report.scrapes_failed) == (2, 1)
+    names = sorted(str(f.path.relative_to(tmp_path)) for f in report.files)
+    assert names == [
+        "landing/gpu_samples/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.parquet",
+        "landing/gpu_samples/date=2026-10-06/dcgm-exporter-p-000000250000-000001250000.parquet",
+        "landing/scrape_health/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.parquet",
+        "landing/scrape_health/date=2026-10-06/dcgm-exporter-p-000000250000-000001250000.parquet",
+    ]
+    quarantine = tmp_path / "quarantine/gpu_samples/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.jsonl"
+    [record] = [json.loads(line) for line in quarantine.open()]
+    assert (record["record"], record["origin"]) == (3, "http://x/metrics")
+    assert record["poll_ts"] == "2026-10-05T23:59:59.500000+00:00"
+    assert len(buffer) == 0 and buffer.flush().files == []
+
+    fill(buffer)  # the same rows again (e.g. a restarted flush): same names, replaced, not duplicated
+    buffer.flush()
+    assert _read(tmp_path, "gpu_samples").num_rows == 6
+    assert _read(tmp_path, "scrape_health").num_rows == 3
+
+
+def test_a_failed_write_keeps_the_rows_for_the_next_flush_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t0 = dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
+    buffer = PartBuffer(source="dcgm-exporter", pool="p", base=tmp_path)
+    buffer.add(t0, _samples(t0), [{"record": 1, "reason": "bad line", "row": "x"}], [_health(t0)])
+    real = landing.pq.write_table
+    calls = []
+
+    def disk_full_once(table, where, **kwargs):  # the first parquet write fails, after its quarantine file
+        calls.append(where)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return real(table, where, **kwargs)
+
+    monkeypatch.setattr(landing.pq, "write_table", disk_full_once)
+    first = buffer.flush()
+    assert first.failed and first.health_rows == 1 and first.rows == 0
+    assert not list((tmp_path / "quarantine").rglob("*.jsonl"))  # the failed part left no orphan
+    t1 = t0 + dt.timedelta(seconds=15)
+    buffer.add(t1, _samples(t1), [], [_health(t1)])
+    second = buffer.flush()
+    assert not second.failed and (second.rows, second.quarantined) == (4, 1)
+    assert _read(tmp_path, "gpu_samples").num_rows == 4
+    assert _read(tmp_path, "scrape_health").num_rows == 2
+    [quarantine] = (tmp_path / "quarantine").rglob("*.jsonl")
+    assert len(quarantine.read_text().splitlines()) == 1
+
+
+def test_sigterm_stops_the_cli_collector_and_lands_the_buffer(server: Server, tmp_path: Path) -> None:
+    env = {**os.environ, "DCGM_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ingestion.cli", "collect", "dcgm", "--target", f"{server.base}/bearer/metrics",
+         "--target", f"{server.base}/missing/metrics", "--pool", "p", "--interval", "0.1s", "--flush-every", "10m",
+         "--bearer-token-env", "DCGM_TOKEN", "--data-dir", str(tmp_path)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: server.hits["/bearer/metrics"] >= 5 or proc.poll() is not None, timeout=20)
+        assert proc.poll() is None
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    hits = server.hits["/bearer/metrics"]
+    samples, health = _read(tmp_path, "gpu_samples"), _read(tmp_path, "scrape_health")
+    assert samples.num_rows == hits  # one sample per page, none lost, none doubled
+    assert samples["metric"].unique().to_pylist() == ["DCGM_FI_DEV_XID_ERRORS_ACTIVE"]
+    assert Counter(health["http_status"].to_pylist()) == {200: hits, 404: server.hits["/missing/metrics"]}
+    assert "flushed" in stdout and "stopped after" in stdout
+    assert TOKEN not in stdout + stderr
+
+
+def test_collect_dcgm_takes_its_targets_from_the_config(server: Server, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    config = tmp_path / "gpu-eff.yaml"
+    config.write_text(f"""
+sources:
+  simulator: {{scenario: tiny}}
+  dcgm_exporter:
+    targets: ["{server.base}/basic/metrics"]
+    interval_s: 0.1
+    retries: 0
+    basic_auth_user: dcgm
+    basic_auth_password_env: DCGM_PASSWORD
+""")
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(config))
+    monkeypatch.setenv("DCGM_PASSWORD", "s3cret-password")
+    assert main(["collect", "dcgm", "--pool", "p", "--once", "--data-dir", str(tmp_path / "d")]) == 0
+    assert _read(tmp_path / "d", "gpu_samples").num_rows == 1
+    out = capsys.readouterr()
+    assert "s3cret-password" not in out.out + out.err
+    monkeypatch.delenv("GPU_EFF_CONFIG")
+    assert main(["collect", "dcgm", "--pool", "p", "--once", "--data-dir", str(tmp_path / "d")]) == 2
+    assert "--target" in capsys.readouterr().err
+
+
+def test_collect_dcgm_once_fails_when_nothing_answered(server: Server, tmp_path: Path) -> None:
+    assert main(["collect", "dcgm", "--target", f"{server.base}/missing/metrics", "--pool", "p", "--once",
+                 "--data-dir", str(tmp_path)]) == 1
+    [row] = _read(tmp_path, "scrape_health").to_pylist()
+    assert (row["ok"], row["http_status"]) == (False, 404)
+
+
+def test_collect_nvml_with_a_stand_in_sampler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    made: list[str] = []
+
+    class Sampler:
+        def __init__(self, pool: str) -> None:
+            made.append(pool)
+
+        def poll(self) -> pa.Table:
+            return _samples(dt.datetime.now(dt.UTC)).drop_columns(["source"]).append_column(
+                "source", pa.array(["nvml"] * 2))
+
+    monkeypatch.setitem(sys.modules, "ingestion.sources.nvml", types.SimpleNamespace(NvmlSampler=Sampler))
+    assert main(["collect", "nvml", "--pool", "lab", "--once", "--data-dir", str(tmp_path)]) == 0
+    assert made == ["lab"]
+    [part] = (tmp_path / "landing/gpu_samples").glob("*/nvml-lab-*.parquet")
+    assert pq.read_table(part).num_rows == 2
+    [row] = _read(tmp_path, "scrape_health").to_pylist()
+    assert row["target"].startswith("nvml://") and (row["ok"], row["samples"], row["source"]) == (True, 2, "nvml")
+
+    class Unavailable:
+        def __init__(self, pool: str) -> None:
+            raise RuntimeError("NVML is not available: libnvidia-ml.so.1 not found")
+
+    monkeypatch.setitem(sys.modules, "ingestion.sources.nvml", types.SimpleNamespace(NvmlSampler=Unavailable))
+    capsys.readouterr()
+    assert main(["collect", "nvml", "--pool", "lab", "--once", "--data-dir", str(tmp_path)]) == 2
+    assert "libnvidia-ml.so.1 not found" in capsys.readouterr().err
+
+
+def test_durations() -> None:
+    assert [_duration(t) for t in ("15s", "5m", "1h", "0.1s", "30", "250ms")] == [15, 300, 3600, 0.1, 30, 0.25]
+    for bad in ("0s", "-1", "soon", "5d"):
+        with pytest.raises(Exception, match="duration"):
+            _duration(bad)
+
+
+def test_redact() -> None:
+    assert collector.redact("https://u:p@h/m x=tok", ["tok"]) == "https://***@h/m x=***"
