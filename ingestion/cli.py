@@ -67,7 +67,12 @@ IMPORTERS = {
     "requests": ("requests-log", "ingestion.importers.requests", "read_requests"),
     "azure-llm-trace": ("azure-llm-trace", "ingestion.importers.azure_llm_trace", "read_azure_llm_trace"),
     "dcgm-text": ("dcgm-exporter", None, None),
+    "prometheus-json": ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json"),
+    "h200-lab": ("nvml", "ingestion.importers.h200_lab", "read_h200_lab"),
 }
+# kind -> the pool when --pool is not given (every other kind requires --pool)
+DEFAULT_POOLS = {"h200-lab": "lab-h200"}
+DIRECTORY_KINDS = {"h200-lab"}  # kinds that also read a directory (the lab recording)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -76,19 +81,155 @@ def _import(args: argparse.Namespace) -> int:
     from ingestion.importers import land
 
     path = Path(args.path)
-    if not path.is_file():
+    if not (path.is_file() or (args.kind in DIRECTORY_KINDS and path.is_dir())):
         print(f"gpu-eff import: {path}: no such file", file=sys.stderr)
         return 2
+    pool = args.pool or DEFAULT_POOLS.get(args.kind)
+    if pool is None:
+        print(f"gpu-eff import {args.kind}: --pool is required", file=sys.stderr)
+        return 2
     source, module, function = IMPORTERS[args.kind]
-    if module is None:
-        result = _read_dcgm_text(path, args.pool, args.scrape_ts)
-    else:
-        result = getattr(importlib.import_module(module), function)(path, args.pool)
+    try:
+        if module is None:
+            result = _read_dcgm_text(path, pool, args.scrape_ts)
+        else:
+            result = getattr(importlib.import_module(module), function)(path, pool)
+    except ValueError as exc:  # the reader refused the file as a whole; its message names the file
+        print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
+        return 2
     base = Path(args.data_dir).resolve() if args.data_dir else None
-    for landed in land(result, source, base):
+    landed_files = land(result, source, base)
+    for landed in landed_files:
         day = landed.day.isoformat() if landed.day else "-"
         print(f"{landed.dataset} {day}: {landed.rows} rows, {landed.quarantined} quarantined -> {landed.path}")
+    for name, records in sorted(result.rejected.items()):
+        if records and not any(f.dataset == name for f in landed_files):
+            print(f"{name} -: 0 rows, {len(records)} quarantined (no valid row to land)")
     return 0
+
+
+def _duration(text: str) -> float:
+    """`15s`, `5m`, `1h`, `250ms` or plain seconds (`0.5`) -> seconds (> 0)."""
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    raw = text.strip().lower()
+    unit = next((u for u in ("ms", "s", "m", "h") if raw.endswith(u)), "")
+    try:
+        seconds = float(raw[: len(raw) - len(unit)]) * units.get(unit, 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (like 15s, 5m, 1h or 30)") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be > 0")
+    return seconds
+
+
+def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: float, error_target: str,
+                 secrets: tuple[str, ...], describe: str) -> int:
+    import logging
+    import threading
+
+    from ingestion import paths
+    from ingestion.collector import redact, run_collector, stop_on_signals
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    base = Path(args.data_dir).resolve() if args.data_dir else None
+    print(redact(f"collecting {describe} for pool {args.pool} every {interval_s:g}s, landing every "
+                 f"{args.flush_every:g}s under {paths.landing_dir(base)}", secrets), flush=True)
+    stop = threading.Event()
+    try:
+        with stop_on_signals(stop):
+            stats = run_collector(
+                poll, source=source, pool=args.pool, interval_s=interval_s, flush_every_s=args.flush_every,
+                base=base, stop_event=stop, max_polls=1 if args.once else None, error_target=error_target,
+                secrets=secrets, progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"gpu-eff collect: {redact(str(exc), secrets)}", file=sys.stderr)
+        return 1
+    print(f"stopped after {stats.polls} poll(s): {stats.rows} gpu_samples rows landed, scrapes "
+          f"{stats.scrapes_ok} ok, {stats.scrapes_failed} failed", flush=True)
+    if args.once and stats.scrapes_ok == 0:
+        return 1
+    return 0
+
+
+def _collect_dcgm(args: argparse.Namespace) -> int:
+    import os
+
+    from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
+
+    targets = list(args.target or [])
+    interval, timeout, retries = args.interval, args.timeout, args.retries
+    bearer, user, password = args.bearer_token_env, args.basic_user, args.basic_password_env
+    verify: bool | str = False if args.insecure else (args.ca_file or True)
+    if not targets:  # the configured dcgm_exporter source supplies what the flags leave out
+        from ingestion.config import load_config
+        from ingestion.yaml_keys import ConfigError
+
+        try:
+            configured = load_config().dcgm_exporter
+        except ConfigError as exc:
+            print(f"gpu-eff collect dcgm: {exc}", file=sys.stderr)
+            return 2
+        if configured is None:
+            print("gpu-eff collect dcgm: give --target URL (GPU_EFF_CONFIG names no dcgm_exporter source)",
+                  file=sys.stderr)
+            return 2
+        targets = list(configured.targets)
+        interval = interval or configured.interval_s
+        timeout = timeout if timeout is not None else configured.timeout_s
+        retries = retries if retries is not None else configured.retries
+        auth = configured.auth
+        bearer = bearer or auth.bearer_token_env
+        user = user if user is not None else auth.basic_auth_user
+        password = password or auth.basic_auth_password_env
+        if not args.insecure and not args.ca_file and not auth.verify_tls:
+            verify = False
+    config = ScrapeConfig(timeout_s=timeout if timeout is not None else 5.0,
+                          retries=retries if retries is not None else 2,
+                          bearer_token_env=bearer, basic_user=user, basic_password_env=password, verify=verify)
+    secrets = tuple(v for v in (os.environ.get(bearer) if bearer else None,
+                                os.environ.get(password) if password else None) if v)
+
+    def poll():
+        result = scrape(targets, pool=args.pool, config=config)
+        return result.table, result.quarantine, result.health
+
+    return _run_collect(args, poll, source="dcgm-exporter", interval_s=interval or 15.0,
+                        error_target=",".join(targets), secrets=secrets,
+                        describe=f"dcgm-exporter from {len(targets)} target(s) ({', '.join(targets)})")
+
+
+def _collect_nvml(args: argparse.Namespace) -> int:
+    import socket
+
+    try:
+        from ingestion.sources.nvml import NvmlSampler
+
+        sampler = NvmlSampler(pool=args.pool)
+    except RuntimeError as exc:
+        print(f"gpu-eff collect nvml: {exc}", file=sys.stderr)
+        return 2
+    target = f"nvml://{socket.gethostname()}"
+
+    def poll():
+        started = time.monotonic()
+        table = sampler.poll()
+        samples = table.num_rows
+        health = {"ts": dt.datetime.now(dt.UTC), "target": target, "ok": samples > 0, "http_status": None,
+                  "duration_s": round(time.monotonic() - started, 6), "samples": samples,
+                  "error": None if samples else "no samples"}
+        return table, [], [health]
+
+    try:
+        return _run_collect(args, poll, source="nvml", interval_s=args.interval or 15.0, error_target=target,
+                            secrets=(), describe=f"NVML on {target}")
+    finally:
+        close = getattr(sampler, "close", None)
+        if callable(close):
+            close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,10 +247,33 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="land a log file (jobs, requests, traces, a saved /metrics page)")
     imp.add_argument("kind", choices=sorted(IMPORTERS))
     imp.add_argument("path")
-    imp.add_argument("--pool", required=True, help="the pool the records belong to")
+    imp.add_argument("--pool", help="the pool the records belong to (required, except h200-lab: lab-h200)")
     imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: file mtime)")
     imp.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     imp.set_defaults(func=_import)
+    col = sub.add_parser("collect", help="poll a live source on a schedule and land its samples until stopped")
+    kinds = col.add_subparsers(dest="source", required=True)
+    dcgm = kinds.add_parser("dcgm", help="scrape dcgm-exporter /metrics endpoints")
+    dcgm.add_argument("--target", action="append", metavar="URL",
+                      help="a dcgm-exporter /metrics URL; repeatable (default: GPU_EFF_CONFIG's dcgm_exporter)")
+    dcgm.add_argument("--timeout", type=_duration, help="per-attempt timeout (default 5s)")
+    dcgm.add_argument("--retries", type=int, help="further attempts after a failed one (default 2)")
+    dcgm.add_argument("--bearer-token-env", metavar="NAME", help="environment variable holding a bearer token")
+    dcgm.add_argument("--basic-user", metavar="U", help="basic-auth user")
+    dcgm.add_argument("--basic-password-env", metavar="NAME", help="environment variable holding the password")
+    tls = dcgm.add_mutually_exclusive_group()
+    tls.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    tls.add_argument("--ca-file", metavar="PATH", help="CA bundle to verify TLS certificates with")
+    dcgm.set_defaults(func=_collect_dcgm)
+    nvml = kinds.add_parser("nvml", help="sample the local GPUs through NVML")
+    nvml.set_defaults(func=_collect_nvml)
+    for p in (dcgm, nvml):
+        p.add_argument("--pool", required=True, help="the pool the GPUs belong to")
+        p.add_argument("--interval", type=_duration, help="time between polls: 15s, 1m, ... (default 15s)")
+        p.add_argument("--flush-every", type=_duration, default=300.0,
+                       help="time between landings (default 5m); also lands on exit")
+        p.add_argument("--once", action="store_true", help="poll once, land, exit (1 when nothing answered)")
+        p.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     args = parser.parse_args(argv)
     return args.func(args)
 

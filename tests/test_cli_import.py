@@ -37,3 +37,41 @@ def test_import_a_request_log_with_a_bad_line(tmp_path, capsys):
 def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["import", "jobs", str(tmp_path / "nope.jsonl"), "--pool", "p"]) == 2
     assert "nope.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_pool_is_required_except_for_the_h200_lab(tmp_path, capsys, monkeypatch):
+    import sys
+    import types
+
+    from ingestion.importers import ImportResult
+
+    log = tmp_path / "jobs.jsonl"
+    log.write_text("")
+    assert main(["import", "jobs", str(log), "--data-dir", str(tmp_path)]) == 2
+    assert "--pool is required" in capsys.readouterr().err
+
+    seen = []
+
+    def read_h200_lab(path, pool):
+        seen.append((path, pool))
+        return ImportResult(pool=pool, origin=str(path))
+
+    monkeypatch.setitem(sys.modules, "ingestion.importers.h200_lab", types.SimpleNamespace(read_h200_lab=read_h200_lab))
+    assert main(["import", "h200-lab", str(log), "--data-dir", str(tmp_path)]) == 0
+    assert main(["import", "h200-lab", str(log), "--pool", "lab-2", "--data-dir", str(tmp_path)]) == 0
+    assert [pool for _, pool in seen] == ["lab-h200", "lab-2"]
+
+
+def test_import_kinds_include_prometheus_json_and_the_h200_lab():
+    from ingestion.cli import IMPORTERS
+
+    assert IMPORTERS["prometheus-json"] == ("prometheus", "ingestion.importers.prometheus_json",
+                                            "read_prometheus_json")
+    assert IMPORTERS["h200-lab"] == ("nvml", "ingestion.importers.h200_lab", "read_h200_lab")
+
+
+def test_import_the_h200_lab_directory_into_its_default_pool(shared, tmp_path, capsys):
+    assert main(["import", "h200-lab", str(shared / "fixtures/h200_lab"), "--data-dir", str(tmp_path)]) == 0
+    landed = sorted(p.name for p in (tmp_path / "landing").rglob("*.parquet"))
+    assert landed == ["nvml-lab-h200.parquet", "nvml-lab-h200.parquet"]  # experiments and gpu_samples
+    assert "experiments" in capsys.readouterr().out
