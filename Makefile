@@ -34,7 +34,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 # One Dagster run: every landing partition of the scenario, the dbt warehouse, the deck.
 demo: install
 	$(BIN)/dagster job execute -m orchestration.definitions -j daily_refresh \
-		--tags "$$($(BIN)/gpu-eff window --scenario $(SCENARIO) --dagster-tags)"
+		--tags "$$($(BIN)/gpu-eff window --dagster-tags)"
 	@echo "Deck: $$($(BIN)/python -c 'from ingestion.paths import deck_dir; print(deck_dir() / "latest.pptx")')"
 
 test: install

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from ingestion.importers import KINDS
+
 
 def _simulate(args: argparse.Namespace) -> int:
     from ingestion.simulator.run import check_invariants, land_config, land_day, simulate
@@ -35,50 +37,41 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _window(args: argparse.Namespace) -> int:
+    """The days a full backfill covers: the scenario's days, or from the first configured stage to yesterday."""
     import json
 
-    from ingestion.simulator.scenario import load_scenario
+    from ingestion.config import load_config
+    from ingestion.from_config import first_day
 
-    days = load_scenario(args.scenario).dates()
-    first, last = days[0].isoformat(), days[-1].isoformat()
-    if args.dagster_tags:  # a Dagster run over the whole window (single-run backfill)
-        print(json.dumps({"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}))
+    if args.scenario:
+        from ingestion.simulator.scenario import load_scenario
+
+        days = load_scenario(args.scenario).dates()
+        first, last = days[0], days[-1]
     else:
-        print(f"{first}...{last}")
+        config = load_config()
+        first = first_day(config)
+        if config.scenario is not None:
+            from ingestion.simulator.scenario import load_scenario
+
+            last = load_scenario(config.scenario).dates()[-1]
+        else:
+            last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    if args.dagster_tags:  # a Dagster run over the whole window (single-run backfill)
+        print(json.dumps({"dagster/asset_partition_range_start": first.isoformat(),
+                          "dagster/asset_partition_range_end": last.isoformat()}))
+    else:
+        print(f"{first.isoformat()}...{last.isoformat()}")
     return 0
 
 
-def _read_dcgm_text(path: Path, pool: str, scrape_ts: str | None):
-    """A /metrics page saved from dcgm-exporter; its samples are stamped with the scrape time."""
-    from ingestion.importers import ImportResult
-    from ingestion.sources.dcgm_exposition import parse_file
-
-    when = dt.datetime.fromisoformat(scrape_ts) if scrape_ts else dt.datetime.fromtimestamp(path.stat().st_mtime)
-    parsed = parse_file(path, scrape_ts=when.astimezone(dt.UTC), pool=pool)
-    return ImportResult(pool=pool, origin=str(path), tables={"gpu_samples": parsed.table},
-                        rejected={"gpu_samples": parsed.quarantine})
-
-
-# kind -> (landing source name, reader module, reader function)
-IMPORTERS = {
-    "jobs": ("jobs-log", "ingestion.importers.jobs", "read_jobs"),
-    "slurm-sacct": ("slurm-sacct", "ingestion.importers.slurm_sacct", "read_slurm_sacct"),
-    "openb": ("openb", "ingestion.importers.openb", "read_openb"),
-    "requests": ("requests-log", "ingestion.importers.requests", "read_requests"),
-    "azure-llm-trace": ("azure-llm-trace", "ingestion.importers.azure_llm_trace", "read_azure_llm_trace"),
-    "dcgm-text": ("dcgm-exporter", None, None),
-    "prometheus-json": ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json"),
-    "h200-lab": ("nvml", "ingestion.importers.h200_lab", "read_h200_lab"),
-}
 # kind -> the pool when --pool is not given (every other kind requires --pool)
 DEFAULT_POOLS = {"h200-lab": "lab-h200"}
 DIRECTORY_KINDS = {"h200-lab"}  # kinds that also read a directory (the lab recording)
 
 
 def _import(args: argparse.Namespace) -> int:
-    import importlib
-
-    from ingestion.importers import land
+    from ingestion.importers import land, read_log
 
     path = Path(args.path)
     if not (path.is_file() or (args.kind in DIRECTORY_KINDS and path.is_dir())):
@@ -88,12 +81,9 @@ def _import(args: argparse.Namespace) -> int:
     if pool is None:
         print(f"gpu-eff import {args.kind}: --pool is required", file=sys.stderr)
         return 2
-    source, module, function = IMPORTERS[args.kind]
+    options = {"scrape_ts": args.scrape_ts} if args.kind == "dcgm-text" else {}
     try:
-        if module is None:
-            result = _read_dcgm_text(path, pool, args.scrape_ts)
-        else:
-            result = getattr(importlib.import_module(module), function)(path, pool)
+        source, result = read_log(args.kind, path, pool, **options)
     except ValueError as exc:  # the reader refused the file as a whole; its message names the file
         print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
         return 2
@@ -241,11 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     sim.set_defaults(func=_simulate)
     win = sub.add_parser("window", help="print a scenario's first and last day (a Dagster partition range)")
-    win.add_argument("--scenario", default="demo", help="bundled scenario name (demo, tiny) or a YAML path")
+    win.add_argument("--scenario", help="bundled scenario name or YAML path (default: GPU_EFF_CONFIG's sources, "
+                                        "else the scenario of GPU_EFF_SCENARIO, else demo)")
     win.add_argument("--dagster-tags", action="store_true", help="print the run tags of a one-run backfill")
     win.set_defaults(func=_window)
     imp = sub.add_parser("import", help="land a log file (jobs, requests, traces, a saved /metrics page)")
-    imp.add_argument("kind", choices=sorted(IMPORTERS))
+    imp.add_argument("kind", choices=sorted(KINDS))
     imp.add_argument("path")
     imp.add_argument("--pool", help="the pool the records belong to (required, except h200-lab: lab-h200)")
     imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: file mtime)")

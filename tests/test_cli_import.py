@@ -63,11 +63,10 @@ def test_pool_is_required_except_for_the_h200_lab(tmp_path, capsys, monkeypatch)
 
 
 def test_import_kinds_include_prometheus_json_and_the_h200_lab():
-    from ingestion.cli import IMPORTERS
+    from ingestion.importers import KINDS
 
-    assert IMPORTERS["prometheus-json"] == ("prometheus", "ingestion.importers.prometheus_json",
-                                            "read_prometheus_json")
-    assert IMPORTERS["h200-lab"] == ("nvml", "ingestion.importers.h200_lab", "read_h200_lab")
+    assert KINDS["prometheus-json"] == ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json")
+    assert KINDS["h200-lab"] == ("nvml", "ingestion.importers.h200_lab", "read_h200_lab")
 
 
 def test_import_the_h200_lab_directory_into_its_default_pool(shared, tmp_path, capsys):

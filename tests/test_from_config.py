@@ -142,3 +142,12 @@ def test_the_unchanged_dbt_project_builds_stage_marts_from_it(landed, config_pat
     # the config's prices, not the seed's: two H200 at 10.0 and two H100 at the seed's 3.00, for 12 h each
     assert rows["gpu_cost_usd"].tolist() == pytest.approx([(2 * 10.0 + 2 * 3.0) * 12] * 2)
     assert rows["energy_cost_usd"].tolist() == pytest.approx((rows["energy_joules"] / 3.6e6 * 0.5).tolist())
+
+
+def test_the_backfill_window_runs_from_the_first_stage_to_yesterday(config_path, monkeypatch, capsys) -> None:
+    from ingestion.cli import main
+
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(config_path))
+    assert main(["window"]) == 0
+    yesterday = dt.datetime.now(UTC).date() - dt.timedelta(days=1)
+    assert capsys.readouterr().out.strip() == f"{DAY}...{yesterday}"
