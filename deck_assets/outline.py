@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 DEFAULT_OUTLINE = Path(__file__).with_name("outline.yaml")
-SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards")
+SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence")
 NUMBER_FORMATS = ("int", "d1", "d2", "sig3")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from pptx.chart.data import CategoryChartData
@@ -41,7 +41,7 @@ from deck_assets.style import (
     write_paragraphs,
 )
 from deck_assets.text import fill, format_change, format_number, format_ratio, sanitize, zh_scale
-from deck_assets.warehouse import MetricValue, Snapshot, Stage
+from deck_assets.warehouse import MART_SCHEMA, MetricValue, Snapshot, Stage
 
 SLIDE_W, SLIDE_H = 960.0, 540.0  # points (13.333 x 7.5 in)
 MARGIN = 36.0
@@ -247,15 +247,18 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
     _notes(ctx, slide, spec)
 
 
-def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: float) -> float:
+def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: float, *,
+                name: str = "Stage comparison table", fit_cols: tuple[int, ...] = (0, 1)) -> float:
     """Draw the table at the largest font size whose rows fit above ``bottom``; return its bottom edge.
 
-    Label and unit columns take their measured width, the tier column the widest single tier
-    name (several tiers wrap), and the stage columns share the rest; headers wrap to two lines.
+    The ``fit_cols`` (label and unit) take their measured width, the last (tier) column the widest
+    single tier name (several tiers wrap), and the other (value) columns share the rest; headers wrap
+    to two lines. Columns 2.. except the last are right-aligned values.
     """
     fonts = ctx.fonts
     keep = ctx.outline.keep_together
-    n_stages = len(rows[0]) - 3
+    n_cols = len(rows[0])
+    shared = [c for c in range(n_cols - 1) if c not in fit_cols]
     pad = 2 * INSET_X + 4  # insets plus slack for renderer differences
 
     def cell_text(cell: _Cell) -> str:
@@ -268,22 +271,24 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: flo
     for size in range(15, fonts.min_size_pt - 1, -1):
         tier_names = [t.name for t in ctx.outline.tiers] + [rows[0][-1].text]
         tier_w = max(measure.text_width_pt(n, size, bold=True) for n in tier_names) + pad
-        fixed = [col_width(0, size), col_width(1, size)]
-        stage_w = (CONTENT_W - sum(fixed) - tier_w) / max(n_stages, 1)
-        widths = [*fixed, *([stage_w] * n_stages), tier_w]
+        fixed = {c: col_width(c, size) for c in fit_cols}
+        share_w = (CONTENT_W - sum(fixed.values()) - tier_w) / max(len(shared), 1)
+        widths = [fixed.get(c, share_w) for c in range(n_cols - 1)] + [tier_w]
         heights = []
         for r_i, row in enumerate(rows):
             lines = max(len(measure.wrap(cell_text(c), size, w - pad, r_i == 0 or c.bold, keep))
                         for c, w in zip(row, widths, strict=True))
             heights.append(lines * measure.line_height_pt(size) + 2 * INSET_Y + 2)
         layout = (size, widths, heights)
-        if BODY_TOP + sum(heights) <= bottom:
+        # a value never wraps inside its cell: the shared columns must hold the widest one
+        values_fit = not shared or share_w >= max(col_width(c, size) for c in shared)
+        if BODY_TOP + sum(heights) <= bottom and values_fit:
             break
     assert layout is not None
     chosen, widths, heights = layout
     table_box = Box(MARGIN, BODY_TOP, sum(widths), sum(heights))
     graphic = slide.shapes.add_table(len(rows), len(rows[0]), *table_box.emu)
-    graphic.name = "Stage comparison table"
+    graphic.name = name
     table = graphic.table
     table.first_row = True
     table.horz_banding = False
@@ -480,9 +485,108 @@ def _delta_card(ctx: Context, slide: Slide, spec: SlideSpec, box: Box, key: str,
                      "mart_stage_comparison.ratio_to_baseline", **extra)
 
 
+# --- lab evidence ------------------------------------------------------------------------------
+
+
+def _lab_rows(ctx: Context, spec: SlideSpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(factor spec, mart row) in the outline's factor order: the latest experiment of each factor."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in sorted(ctx.snapshot.lab_comparisons, key=lambda r: str(r["experiment_id"])):
+        latest[str(row["factor"])] = row
+    return [(f, latest[str(f["factor"])]) for f in spec.binds["factors"] if str(f["factor"]) in latest]
+
+
+def _variant(factor: dict[str, Any], variant: str | None) -> str:
+    """How a variant reads: translated when the outline names it, else the part after '=' (batch=128 -> 128)."""
+    text = str(variant or "")
+    names = factor.get("variants") or {}
+    return str(names.get(text, text.split("=", 1)[-1]))
+
+
+def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """One row per lab factor (marts.mart_lab_comparisons): ratios and baseline -> treatment rates, each
+    marked with the lab tier; without lab data, a plain statement and no numbers."""
+    binds = spec.binds
+    mart = f"{MART_SCHEMA}.{binds['mart']}"
+    phases_mart = f"{MART_SCHEMA}.{binds.get('experiments_mart', 'mart_lab_experiments')}"
+    missing = ctx.outline.missing_value
+    tier = ctx.outline.tier(str(binds["tier"]))
+    found = _lab_rows(ctx, spec)
+    slide = _content_slide(ctx, spec, number)
+    if not found:
+        add_text(slide, Box(MARGIN, BODY_TOP + 8, CONTENT_W, 120), [str(binds["empty_text"])], ctx.fonts, 20,
+                 color=INK, name="No lab data")
+        _notes(ctx, slide, replace(spec, notes=str(binds.get("empty_notes", binds["empty_text"]))))
+        return
+
+    experiments = sorted({str(r["experiment_id"]) for _, r in found})
+    phases = [p for p in ctx.snapshot.lab_experiments if p["experiment_id"] in experiments]
+    gpus = len({p["gpu_uuid"] for p in phases if p["gpu_uuid"]}) or None
+    caveat = next((p for p in sorted(phases, key=lambda p: str(p["experiment_id"]), reverse=True)
+                   if p["phase"] == binds.get("caveat_phase")), None)
+    caveat_util = caveat["gpu_util_pct"] if caveat else None
+    caveat_sm = caveat["sm_active_pct"] if caveat else None
+    lab_values = {
+        "lab_gpus": format_number(gpus, "int", missing),
+        "lab_gpu_model": "、".join(sorted({str(p["model_name"]) for p in phases if p["model_name"]})) or missing,
+        "lab_pool": "、".join(sorted({str(r["pool"]) for _, r in found})),
+        "lab_experiments": "、".join(experiments),
+        "caveat_phase": str(binds.get("caveat_phase", "")),
+        "caveat_gpu_util": format_number(caveat_util, "d1", missing),
+        "caveat_sm_active": format_number(caveat_sm, "d1", missing),
+    }
+    lab_ctx = replace(ctx, values={**ctx.values, **lab_values})
+    if gpus is not None:
+        ctx.evidence.add(number, f"{lab_values['lab_gpus']} 块 {lab_values['lab_gpu_model']}", gpus, tier.name,
+                         f"{phases_mart}.gpu_uuid", aggregate="count distinct", experiment_id=experiments,
+                         place="points")
+    if caveat is not None:
+        for column, value in (("gpu_util_pct", caveat_util), ("sm_active_pct", caveat_sm)):
+            ctx.evidence.add(number, f"{caveat['phase']} {column}: {format_number(value, 'd1', missing)}%",
+                             value, tier.name, f"{phases_mart}.{column}", experiment_id=caveat["experiment_id"],
+                             pool=caveat["pool"], phase=caveat["phase"], place="notes")
+
+    headers = binds["headers"]
+    ratios = list(binds["ratios"])
+    rates = binds["rates"]
+    rows: list[list[_Cell]] = [[_Cell(headers["factor"]), _Cell(headers["comparison"])]
+                               + [_Cell(str(r["header"])) for r in ratios]
+                               + [_Cell(headers["rates"]), _Cell(headers["tier"])]]
+    for factor, row in found:
+        label = str(factor["label"])
+        extra = {"experiment_id": row["experiment_id"], "pool": row["pool"], "factor": row["factor"]}
+        treatment, baseline = _variant(factor, row["treatment_variant"]), _variant(factor, row["baseline_variant"])
+        comparison = fill(str(factor["comparison"]), {"treatment": treatment, "baseline": baseline})
+        cells = [_Cell(label), _Cell(comparison)]
+        for side, shown in (("treatment_variant", treatment), ("baseline_variant", baseline)):
+            ctx.evidence.add(number, f"{label} · {comparison} · {side}: {shown}", row[side], tier.name,
+                             f"{mart}.{side}", **extra)
+        for ratio in ratios:
+            column = str(ratio["column"])
+            text = format_number(row[column], str(binds.get("ratio_format", "sig3")), missing)
+            cells.append(_Cell(text, tier.mark, tier.color))
+            ctx.evidence.add(number, f"{label} · {ratio['header']}: {text}", row[column], tier.name,
+                             f"{mart}.{column}", **extra)
+        unit = str((binds.get("units") or {}).get(row["work_unit"], f"{row['work_unit'] or ''}/s"))
+        shown = {side: format_number(row[rates[side]], str(rates.get("format", "sig3")), missing)
+                 for side in ("baseline", "treatment")}
+        cells.append(_Cell(fill(str(rates["text"]), {**shown, "unit": unit}), tier.mark, tier.color))
+        for side, variant in (("baseline", baseline), ("treatment", treatment)):
+            ctx.evidence.add(number, f"{label} · {side} {variant}: {shown[side]} {unit}", row[rates[side]],
+                             tier.name, f"{mart}.{rates[side]}", **extra)
+        cells.append(_Cell(tier.name))
+        rows.append(cells)
+    table_bottom = _draw_table(ctx, slide, rows, bottom=FOOTER.top - 84, name="Lab comparison table",
+                               fit_cols=(0, 1, len(rows[0]) - 2))
+    _tier_legend(ctx, slide, Box(MARGIN, table_bottom + 8, CONTENT_W, 26))
+    _points(lab_ctx, slide, spec, table_bottom + 38, FOOTER.top - 2)
+    _notes(lab_ctx, slide, spec)
+
+
 RENDERERS: dict[str, Callable[[Context, SlideSpec, int], None]] = {
     "title": render_title,
     "metric_table": render_metric_table,
     "bar_chart": render_bar_chart,
     "delta_cards": render_delta_cards,
+    "lab_evidence": render_lab_evidence,
 }

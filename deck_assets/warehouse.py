@@ -21,6 +21,21 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "evidence_tier", "source_ref",
     ),
 }
+# Optional marts: a warehouse without lab data lacks them (or they are empty); the deck then says so.
+# A lab mart that is present must have these columns.
+LAB_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mart_lab_comparisons": (
+        "experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
+        "baseline_phase", "work_unit", "treatment_work_per_s", "baseline_work_per_s", "throughput_ratio",
+        "treatment_work_per_joule", "baseline_work_per_joule", "work_per_joule_ratio", "treatment_power_w",
+        "baseline_power_w", "power_ratio",
+    ),
+    "mart_lab_experiments": (
+        "experiment_id", "pool", "phase", "gpu_uuid", "model_name", "gpu_util_pct", "sm_active_pct",
+    ),
+}
+_LAB_TEXT = {"experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
+             "baseline_phase", "work_unit", "phase", "gpu_uuid", "model_name"}
 
 
 class WarehouseError(RuntimeError):
@@ -69,6 +84,9 @@ class Snapshot:
     coverage: tuple[Coverage, ...]
     stage_metrics: dict[str, dict[int, dict[str, Any]]]  # pool -> stage_id -> column -> value
     comparison: dict[str, dict[tuple[str, int], MetricValue]]  # pool -> (metric, stage_id) -> value
+    # Lab marts (all pools), empty when absent: text columns as str (or None), numbers as float (or None).
+    lab_comparisons: tuple[dict[str, Any], ...] = ()
+    lab_experiments: tuple[dict[str, Any], ...] = ()
 
     @property
     def pools(self) -> list[str]:
@@ -105,7 +123,8 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> list[dic
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
+    """Raise on a missing required mart or column; return the optional lab marts that are present."""
     found: dict[str, set[str]] = {}
     for table, column in con.execute(
         "select table_name, column_name from information_schema.columns where table_schema = ?", [MART_SCHEMA]
@@ -117,6 +136,16 @@ def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         missing = [c for c in columns if c not in found[table]]
         if missing:
             raise WarehouseError(f"{path}: {MART_SCHEMA}.{table} lacks columns {missing}")
+    for table, columns in LAB_COLUMNS.items():
+        missing = [c for c in columns if c not in found.get(table, set(columns))]
+        if missing:
+            raise WarehouseError(f"{path}: {MART_SCHEMA}.{table} lacks columns {missing}")
+    return {t for t in LAB_COLUMNS if t in found}
+
+
+def _lab_row(row: dict[str, Any], table: str) -> dict[str, Any]:
+    return {c: (None if row[c] is None else str(row[c])) if c in _LAB_TEXT else _num(row[c])
+            for c in LAB_COLUMNS[table]}
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -125,7 +154,9 @@ def read_snapshot(path: Path) -> Snapshot:
         raise WarehouseError(f"{path}: warehouse file not found")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        _check_columns(con, path)
+        lab_tables = _check_columns(con, path)
+        lab = {t: tuple(_lab_row(r, t) for r in _rows(con, t, "all")) if t in lab_tables else ()
+               for t in LAB_COLUMNS}
         coverage_rows = _rows(con, "mart_data_coverage", "pool")
         metric_rows = _rows(con, "mart_stage_metrics", "pool, stage_id")
         comparison_rows = _rows(con, "mart_stage_comparison", "pool, stage_id, metric")
@@ -167,4 +198,5 @@ def read_snapshot(path: Path) -> Snapshot:
             evidence_tier=str(r["evidence_tier"] or "估算"),
             source_ref=str(r["source_ref"] or ""),
         )
-    return Snapshot(path, coverage, stage_metrics, comparison)
+    return Snapshot(path, coverage, stage_metrics, comparison,
+                    lab_comparisons=lab["mart_lab_comparisons"], lab_experiments=lab["mart_lab_experiments"])

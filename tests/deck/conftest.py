@@ -10,7 +10,8 @@ from deck_warehouse import WarehouseFactory, make_warehouse
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> WarehouseFactory:
-    def factory(pool: str = "pool-a", sources: str = "simulator", extra_pools: tuple[str, ...] = ()) -> Path:
-        return make_warehouse(tmp_path / "warehouse.duckdb", pool, sources, extra_pools)
+    def factory(pool: str = "pool-a", sources: str = "simulator", extra_pools: tuple[str, ...] = (),
+                lab: bool = True) -> Path:
+        return make_warehouse(tmp_path / "warehouse.duckdb", pool, sources, extra_pools, lab)
 
     return factory

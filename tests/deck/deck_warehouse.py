@@ -1,4 +1,5 @@
-"""A small hand-made warehouse: one pool (or a few), seven stages, the three marts the deck reads."""
+"""A small hand-made warehouse: one pool (or a few), seven stages, the three marts the deck reads, and
+(unless lab=False) the two lab marts with rows shaped like the vendored H200 recording."""
 
 from __future__ import annotations
 
@@ -42,11 +43,32 @@ NOT_MEASURED = {
     ("memory_overhead_gb", 3): ("missing", "估算", "estimate:none"),
 }
 
+# The lab (pool lab-h200, one GPU): phase -> (factor, variant, work_unit, work_per_s, power_w, gpu_util_pct,
+# sm_active_pct). Hand-made, close to the vendored H200 recording; work per joule = work_per_s / power_w.
+LAB_EXPERIMENT = "h200-lab-2026-11-27"
+LAB_POOL = "lab-h200"
+LAB_GPU = ("GPU-0cc143d6-cfbc-890e-2c99-b4ca629ecac5", "NVIDIA H200")
+LAB_PHASES: dict[str, tuple[str, str, str, float, float, float, float]] = {
+    "decode_batch_1": ("batching", "batch=1", "tokens", 60.15, 145.9, 12.3, 3.7),
+    "decode_batch_128": ("batching", "batch=128", "tokens", 6617.46, 345.2, 99.1, 71.4),
+    "train_fp32": ("precision", "fp32", "samples", 77.539, 645.1, 100.0, 93.2),
+    "train_bf16": ("precision", "bf16", "samples", 501.091, 671.3, 100.0, 88.6),
+    "share_1proc": ("time_slicing", "processes=1", "tokens", 96.0, 240.4, 41.5, 22.3),
+    "share_4proc": ("time_slicing", "processes=4", "tokens", 256.0, 320.5, 97.2, 57.8),
+    "stall_slow_loader": ("data_loading", "slow_loader", "samples", 186.882, 190.3, 26.5, 19.9),
+    "stall_staged": ("data_loading", "staged", "samples", 623.768, 447.6, 89.8, 70.1),
+}
+LAB_PAIRS = {"batching": ("decode_batch_128", "decode_batch_1"), "precision": ("train_bf16", "train_fp32"),
+             "time_slicing": ("share_4proc", "share_1proc"), "data_loading": ("stall_staged", "stall_slow_loader")}
+# An older run of the batching pair on the same GPU: the deck shows the latest experiment of each factor.
+LAB_OLD_EXPERIMENT = "h200-lab-2026-10-02"
+LAB_OLD_PHASES = {"decode_batch_1": 55.5, "decode_batch_128": 5000.5}  # work_per_s; otherwise as above
+
 WarehouseFactory = Callable[..., Path]
 
 
 def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
-                   extra_pools: tuple[str, ...] = ()) -> Path:
+                   extra_pools: tuple[str, ...] = (), lab: bool = True) -> Path:
     con = duckdb.connect(str(path))
     try:
         start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -71,6 +93,8 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
                 gpus bigint, sample_rows bigint)""")
         for pool_name in (pool, *extra_pools):
             _insert_pool(con, pool_name, sources, start, metric_cols)
+        if lab:
+            _insert_lab(con)
     finally:
         con.close()
     return path
@@ -104,3 +128,42 @@ def _insert_pool(con: duckdb.DuckDBPyConnection, pool: str, sources: str, start:
         "insert into marts.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?)",
         [pool, sources, start, start + dt.timedelta(days=56), 56.0, 64, 1_234_567],
     )
+
+
+def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
+    """marts.mart_lab_experiments (the columns the deck reads, and a few more) and mart_lab_comparisons."""
+    con.execute("""
+        create table marts.mart_lab_experiments (
+            experiment_id varchar, pool varchar, phase varchar, factor varchar, variant varchar,
+            gpu_uuid varchar, model_name varchar, work_unit varchar, window_s double, power_w double,
+            gpu_util_pct double, sm_active_pct double, work_per_s double, work_per_joule double)""")
+    sides = ("work_per_s", "reported_rate_per_s", "work_per_joule", "power_w", "gpu_util_pct", "sm_active_pct")
+    con.execute(f"""
+        create table marts.mart_lab_comparisons (
+            experiment_id varchar, pool varchar, factor varchar, treatment_variant varchar,
+            baseline_variant varchar, treatment_phase varchar, baseline_phase varchar, work_unit varchar,
+            {", ".join(f"treatment_{c} double, baseline_{c} double" for c in sides)},
+            throughput_ratio double, reported_rate_ratio double, work_per_joule_ratio double,
+            power_ratio double)""")
+    for experiment, rates in ((LAB_EXPERIMENT, {}), (LAB_OLD_EXPERIMENT, LAB_OLD_PHASES)):
+        phases = {name: p for name, p in LAB_PHASES.items() if experiment == LAB_EXPERIMENT or name in rates}
+        rows = {}
+        for name, (factor, variant, unit, per_s, power, util, sm) in phases.items():
+            per_s = rates.get(name, per_s)
+            rows[name] = {"variant": variant, "unit": unit, "work_per_s": per_s, "reported_rate_per_s": per_s,
+                          "work_per_joule": per_s / power, "power_w": power, "gpu_util_pct": util,
+                          "sm_active_pct": sm}
+            con.execute("insert into marts.mart_lab_experiments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [experiment, LAB_POOL, name, factor, variant, *LAB_GPU, unit, 10.0, power, util, sm,
+                         per_s, per_s / power])
+        for factor, (treatment, baseline) in LAB_PAIRS.items():
+            if treatment not in rows:
+                continue
+            t, b = rows[treatment], rows[baseline]
+            marks = ", ".join("?" for _ in range(8 + 2 * len(sides) + 4))
+            con.execute(
+                f"insert into marts.mart_lab_comparisons values ({marks})",
+                [experiment, LAB_POOL, factor, t["variant"], b["variant"], treatment, baseline, t["unit"],
+                 *[v for c in sides for v in (t[c], b[c])],
+                 t["work_per_s"] / b["work_per_s"], t["reported_rate_per_s"] / b["reported_rate_per_s"],
+                 t["work_per_joule"] / b["work_per_joule"], t["power_w"] / b["power_w"]])

@@ -73,9 +73,9 @@ def test_writes_dated_deck_latest_copy_and_evidence(warehouse: WarehouseFactory,
     assert result.latest_path == tmp_path / "decks" / "latest.pptx"
     assert result.evidence_path == tmp_path / "decks" / "gpu_efficiency_2026-03-01.pptx.evidence.json"
     assert result.latest_path.read_bytes() == result.path.read_bytes()
-    assert result.slide_count == len(load_outline().slides) == 4
+    assert result.slide_count == len(load_outline().slides) == 5
     prs = Presentation(str(result.path))
-    assert len(prs.slides) == 4
+    assert len(prs.slides) == 5
     assert (prs.slide_width, prs.slide_height) == (Inches(13.333), Inches(7.5))
     assert not [p for p in result.path.parent.iterdir() if p.name.endswith(".tmp")]
 

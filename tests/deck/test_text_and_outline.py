@@ -46,7 +46,7 @@ def test_fill_sanitises_values_and_keeps_unknown_placeholders() -> None:
 
 def test_outline_describes_every_slide_and_the_ten_metrics() -> None:
     outline = load_outline()
-    assert [s.kind for s in outline.slides] == ["title", "metric_table", "bar_chart", "delta_cards"]
+    assert [s.kind for s in outline.slides] == ["title", "metric_table", "bar_chart", "delta_cards", "lab_evidence"]
     for slide in outline.slides:
         assert slide.title and slide.points and slide.binds.get("mart") and slide.notes
     assert set(TEN) <= set(outline.metrics)

@@ -9,7 +9,8 @@ from deck_assets import build_deck
 from ingestion import paths
 from orchestration.defs.partitions import WAREHOUSE_POOL
 
-MARTS = ("mart_stage_metrics", "mart_stage_comparison", "mart_data_coverage")
+MARTS = ("mart_stage_metrics", "mart_stage_comparison", "mart_data_coverage", "mart_lab_comparisons",
+         "mart_lab_experiments")
 
 
 @dg.asset(
