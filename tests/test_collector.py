@@ -25,7 +25,7 @@ from ingestion.cli import _duration, main
 from ingestion.collector import PartBuffer, run_collector
 from ingestion.contracts import GPU_SAMPLES
 from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
-from tests.sources.test_dcgm_scrape import TOKEN, Server
+from tests.sources.test_dcgm_scrape import TOKEN, Server, serving
 
 REPO = Path(__file__).resolve().parents[1]
 PART = re.compile(r"^dcgm-exporter-p-\d{12}-\d{12}\.parquet$")
@@ -34,12 +34,8 @@ KEY = ("ts", "gpu_uuid", "gpu_instance_id", "metric", "pod")
 
 @pytest.fixture
 def server(shared: Path) -> Iterator[Server]:
-    srv = Server(shared / "fixtures" / "dcgm" / "samples")
-    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    with serving(shared) as srv:
+        yield srv
 
 
 def _read(base: Path, dataset: str) -> pa.Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 import time
@@ -76,14 +77,23 @@ class Server:
         return 404, b""
 
 
-@pytest.fixture
-def server(shared: Path) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(shared: Path) -> Iterator[Server]:
+    """A Server on the fixture samples, answering on a background thread until the block ends."""
     srv = Server(shared / "fixtures" / "dcgm" / "samples")
     thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
     thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    try:
+        yield srv
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+
+
+@pytest.fixture
+def server(shared: Path) -> Iterator[Server]:
+    with serving(shared) as srv:
+        yield srv
 
 
 def test_one_bad_target_costs_only_its_own_samples(server: Server) -> None:
