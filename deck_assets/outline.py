@@ -60,6 +60,15 @@ class SlideSpec:
 
 
 @dataclass(frozen=True)
+class Talk:
+    """Spoken length: the speaker notes read at `chars_per_minute` should last about `target_minutes`."""
+
+    target_minutes: float = 45.0
+    chars_per_minute: float = 220.0
+    tolerance: float = 0.15  # allowed relative deviation from the target
+
+
+@dataclass(frozen=True)
 class Outline:
     simulated_notice: str
     footer: str
@@ -73,6 +82,7 @@ class Outline:
     tiers: tuple[Tier, ...]
     metrics: dict[str, MetricSpec]
     slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
+    talk: Talk = field(default_factory=Talk)
 
     def tier(self, name: str) -> Tier:
         for tier in self.tiers:
@@ -146,4 +156,5 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
                          str(t.get("note", ""))) for t in _require(raw, "tiers", str(path))),
         metrics=metrics,
         slides=tuple(slides),
+        talk=Talk(**{k: float(v) for k, v in (deck.get("talk") or {}).items()}),
     )
