@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 from pptx import Presentation
 
+from deck_assets.evidence import write_evidence
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
 from deck_assets.slides import RENDERERS, Context, Evidence
 from deck_assets.text import format_number, sanitize
@@ -123,7 +123,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     path = deck_dir / f"gpu_efficiency_{as_of:%Y-%m-%d}.pptx"
     evidence_path = path.with_name(path.name + ".evidence.json")
     latest_path = deck_dir / "latest.pptx"
-    document = {
+    meta = {
         "deck": path.name,
         "as_of": as_of.isoformat(),
         "warehouse": str(warehouse_path),
@@ -132,10 +132,9 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
         "sources": values["sources"],
         "simulated": simulated,
         "tiers": [{"name": t.name, "mark": t.mark, "note": t.note} for t in outline.tiers],
-        "items": evidence.items,
     }
-    # Evidence first, then the deck: a deck on disk always has its evidence beside it.
-    _atomic_write(evidence_path, json.dumps(document, ensure_ascii=False, indent=2, default=str).encode())
+    # Evidence first (a JSON list + its Markdown twin), then the deck: a deck on disk always has its evidence.
+    write_evidence(path, evidence.items, meta)
     _atomic_write(path, buffer.getvalue())
     _atomic_write(latest_path, buffer.getvalue())
     return DeckResult(path=path, latest_path=latest_path, slide_count=len(prs.slides),
