@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,8 @@ def _cell(value: Any) -> str:
         text = f"{value:.6g}"
     else:
         text = str(value)
-    text = " ".join(text.replace("\r", " ").replace("\n", " ").split())
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    text = " ".join(text.split())
     text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
     if len(text) > MD_CELL_MAX:
         text = text[: MD_CELL_MAX - 1] + "…"
