@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 DEFAULT_OUTLINE = Path(__file__).with_name("outline.yaml")
-SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence")
+SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence", "bullets", "diagram")
+DIAGRAM_LAYOUTS = ("right", "full")
+FULL_DIAGRAM_MAX_POINTS = 2
 NUMBER_FORMATS = ("int", "d1", "d2", "sig3")
 
 
@@ -57,6 +59,14 @@ class SlideSpec:
     binds: dict[str, Any]
     notes: str
     subtitle: str = ""
+    section: str = ""  # a key of Outline.sections: content slides show its name in a coloured band
+    # sub-points of each point (same length as points; empty tuples where a point has none)
+    sub_points: tuple[tuple[str, ...], ...] = ()
+
+    def items(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(point, its sub-points) pairs."""
+        subs = self.sub_points or tuple(() for _ in self.points)
+        return list(zip(self.points, subs, strict=True))
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class Outline:
     metrics: dict[str, MetricSpec]
     slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
     talk: Talk = field(default_factory=Talk)
+    sections: dict[str, str] = field(default_factory=dict)  # section key -> name shown in the band
 
     def tier(self, name: str) -> Tier:
         for tier in self.tiers:
@@ -119,23 +130,12 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
             raise OutlineError(f"{where}.format: '{fmt}' is not one of {NUMBER_FORMATS}")
         metrics[key] = MetricSpec(key, str(_require(spec, "label", where)), str(spec.get("unit", "")), fmt,
                                   zh_scale=spec.get("scale") == "zh")
-    slides = []
-    for i, entry in enumerate(_require(raw, "slides", str(path))):
-        where = f"{path}: slides[{i}]"
-        kind = str(_require(entry, "kind", where))
-        if kind not in SLIDE_KINDS:
-            raise OutlineError(f"{where}.kind: '{kind}' is not one of {SLIDE_KINDS}")
-        slides.append(
-            SlideSpec(
-                id=str(entry.get("id", f"slide{i + 1}")),
-                kind=kind,
-                title=str(_require(entry, "title", where)),
-                subtitle=str(entry.get("subtitle", "")),
-                points=tuple(str(p) for p in entry.get("points") or ()),
-                binds=dict(_require(entry, "binds", where)),
-                notes=str(entry.get("notes", "")),
-            )
-        )
+    sections = raw.get("sections") or {}
+    if not isinstance(sections, dict):
+        raise OutlineError(f"{path}: sections must be a mapping of key -> name")
+    sections = {str(k): str(v) for k, v in sections.items()}
+    slides = [_slide(entry, i, f"{path}: slides[{i}]", sections)
+              for i, entry in enumerate(_require(raw, "slides", str(path)))]
     return Outline(
         simulated_notice=str(_require(deck, "simulated_notice", f"{path}: deck")),
         footer=str(_require(deck, "footer", f"{path}: deck")),
@@ -157,4 +157,70 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
         metrics=metrics,
         slides=tuple(slides),
         talk=Talk(**{k: float(v) for k, v in (deck.get("talk") or {}).items()}),
+        sections=sections,
+    )
+
+
+def _points(raw: Any, where: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """``points``: strings, or mappings {text: str, sub: [str, ...]} (a point with sub-points)."""
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, list):
+        raise OutlineError(f"{where}.points: must be a list")
+    texts: list[str] = []
+    subs: list[tuple[str, ...]] = []
+    for j, item in enumerate(raw):
+        if isinstance(item, dict):
+            unknown = set(item) - {"text", "sub"}
+            if unknown:
+                raise OutlineError(f"{where}.points[{j}]: unknown keys {sorted(unknown)} (use text, sub)")
+            texts.append(str(_require(item, "text", f"{where}.points[{j}]")))
+            sub = item.get("sub") or []
+            if not isinstance(sub, list) or any(isinstance(x, (dict, list)) for x in sub):
+                raise OutlineError(f"{where}.points[{j}].sub: must be a list of strings")
+            subs.append(tuple(str(x) for x in sub))
+        elif isinstance(item, (list, tuple)) or item is None:
+            raise OutlineError(f"{where}.points[{j}]: a string or {{text, sub}} mapping")
+        else:
+            texts.append(str(item))
+            subs.append(())
+    return tuple(texts), tuple(subs)
+
+
+def _slide(entry: Any, i: int, where: str, sections: dict[str, str]) -> SlideSpec:
+    if not isinstance(entry, dict):
+        raise OutlineError(f"{where}: must be a mapping")
+    kind = str(_require(entry, "kind", where))
+    if kind not in SLIDE_KINDS:
+        raise OutlineError(f"{where}.kind: '{kind}' is not one of {SLIDE_KINDS}")
+    slide_id = str(entry.get("id", f"slide{i + 1}"))
+    where = f"{where} (id {slide_id})"
+    binds = entry.get("binds") or {}
+    if not isinstance(binds, dict):
+        raise OutlineError(f"{where}.binds: must be a mapping")
+    section = str(entry.get("section") or "")
+    if section and section not in sections:
+        raise OutlineError(f"{where}.section: '{section}' is not a key of the top-level sections "
+                           f"{sorted(sections)}")
+    points, sub_points = _points(entry.get("points"), where)
+    if kind == "diagram":
+        if not binds.get("diagram"):
+            raise OutlineError(f"{where}.binds: missing field 'diagram' (a name in deck_assets.diagrams.DIAGRAMS)")
+        layout = str(binds.get("layout", "right"))
+        if layout not in DIAGRAM_LAYOUTS:
+            raise OutlineError(f"{where}.binds.layout: '{layout}' is not one of {DIAGRAM_LAYOUTS}")
+        if layout == "full" and len(points) > FULL_DIAGRAM_MAX_POINTS:
+            raise OutlineError(f"{where}.points: layout full takes at most {FULL_DIAGRAM_MAX_POINTS} points")
+        if layout == "full" and any(sub_points):
+            raise OutlineError(f"{where}.points: layout full takes no sub-points")
+    return SlideSpec(
+        id=slide_id,
+        kind=kind,
+        title=str(_require(entry, "title", where)),
+        subtitle=str(entry.get("subtitle") or ""),
+        points=points,
+        sub_points=sub_points,
+        binds=dict(binds),
+        notes=str(entry.get("notes") or ""),
+        section=section,
     )

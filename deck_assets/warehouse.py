@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 MART_SCHEMA = "marts"  # dbt_project builds the marts in this schema (macros/generate_schema_name.sql)
+REFERENCE_SCHEMA = "reference"  # dbt seeds (configuration and reference data)
+BENCHMARKS_TABLE = "industry_benchmarks"
+BENCHMARK_COLUMNS = ("id", "metric", "value", "unit", "source", "venue_year", "url")
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "mart_data_coverage": ("pool", "sources", "first_ts", "last_ts", "days", "gpus", "sample_rows"),
@@ -77,6 +80,28 @@ class MetricValue:
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """One row of reference.industry_benchmarks: a published number and its citation."""
+
+    id: str
+    metric: str
+    value: str  # as published: usually a number, sometimes a range ("2-4", "50 vs 200")
+    unit: str
+    source: str
+    venue_year: str
+    url: str
+
+    @property
+    def number(self) -> float | None:
+        """The value as a number, or None when it is a range or text."""
+        try:
+            number = float(self.value.replace(",", ""))
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the deck reads, for every pool."""
 
@@ -87,6 +112,7 @@ class Snapshot:
     # Lab marts (all pools), empty when absent: text columns as str (or None), numbers as float (or None).
     lab_comparisons: tuple[dict[str, Any], ...] = ()
     lab_experiments: tuple[dict[str, Any], ...] = ()
+    benchmarks: dict[str, Benchmark] = field(default_factory=dict)  # reference.industry_benchmarks by id
 
     @property
     def pools(self) -> list[str]:
@@ -143,6 +169,27 @@ def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     return {t for t in LAB_COLUMNS if t in found}
 
 
+def _read_benchmarks(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Benchmark]:
+    """reference.industry_benchmarks (a dbt seed), required: the deck's {bench:ID} citations."""
+    table = f"{REFERENCE_SCHEMA}.{BENCHMARKS_TABLE}"
+    columns = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [REFERENCE_SCHEMA, BENCHMARKS_TABLE]).fetchall()}
+    if not columns:
+        raise WarehouseError(f"{path}: table {table} is missing (dbt seed industry_benchmarks; run dbt seed)")
+    missing = [c for c in BENCHMARK_COLUMNS if c not in columns]
+    if missing:
+        raise WarehouseError(f"{path}: {table} lacks columns {missing}")
+    cursor = con.execute(f"select {', '.join(BENCHMARK_COLUMNS)} from {table} order by id")
+    out: dict[str, Benchmark] = {}
+    for row in cursor.fetchall():
+        if row[0] is None:
+            continue
+        text = {c: "" if v is None else str(v).strip() for c, v in zip(BENCHMARK_COLUMNS, row, strict=True)}
+        out[text["id"]] = Benchmark(**text)
+    return out
+
+
 def _lab_row(row: dict[str, Any], table: str) -> dict[str, Any]:
     return {c: (None if row[c] is None else str(row[c])) if c in _LAB_TEXT else _num(row[c])
             for c in LAB_COLUMNS[table]}
@@ -155,6 +202,7 @@ def read_snapshot(path: Path) -> Snapshot:
     con = duckdb.connect(str(path), read_only=True)
     try:
         lab_tables = _check_columns(con, path)
+        benchmarks = _read_benchmarks(con, path)
         lab = {t: tuple(_lab_row(r, t) for r in _rows(con, t, "all")) if t in lab_tables else ()
                for t in LAB_COLUMNS}
         coverage_rows = _rows(con, "mart_data_coverage", "pool")
@@ -198,5 +246,5 @@ def read_snapshot(path: Path) -> Snapshot:
             evidence_tier=str(r["evidence_tier"] or "估算"),
             source_ref=str(r["source_ref"] or ""),
         )
-    return Snapshot(path, coverage, stage_metrics, comparison,
-                    lab_comparisons=lab["mart_lab_comparisons"], lab_experiments=lab["mart_lab_experiments"])
+    return Snapshot(path, coverage, stage_metrics, comparison, lab_comparisons=lab["mart_lab_comparisons"],
+                    lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks)

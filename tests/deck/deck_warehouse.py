@@ -65,6 +65,14 @@ LAB_OLD_EXPERIMENT = "h200-lab-2026-10-02"
 LAB_OLD_PHASES = {"decode_batch_1": 55.5, "decode_batch_128": 5000.5}  # work_per_s; otherwise as above
 
 WarehouseFactory = Callable[..., Path]
+BENCHMARKS_CSV = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "industry_benchmarks.csv"
+
+
+def insert_benchmarks(con: duckdb.DuckDBPyConnection, csv: Path = BENCHMARKS_CSV) -> None:
+    """reference.industry_benchmarks as dbt seed would load it: every column text."""
+    con.execute("create schema if not exists reference")
+    con.execute(f"create or replace table reference.industry_benchmarks as select * from "
+                f"read_csv('{csv}', header = true, all_varchar = true)")
 
 
 def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
@@ -95,6 +103,7 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
             _insert_pool(con, pool_name, sources, start, metric_cols)
         if lab:
             _insert_lab(con)
+        insert_benchmarks(con)
     finally:
         con.close()
     return path
