@@ -1,31 +1,105 @@
-"""Render a deck to PNGs to look at it: ``python -m deck_assets.preview DECK.pptx OUT_DIR``.
+"""Render a deck to PNG thumbnails with LibreOffice: ``python -m deck_assets.preview DECK.pptx OUT_DIR``.
 
-Needs LibreOffice (``soffice``) and poppler (``pdftoppm``); a development aid, not used by the build.
+``soffice --headless --convert-to pdf`` (a private user profile per call, so parallel runs do not share one),
+then ``pdftoppm -png -r DPI``. Needs LibreOffice Impress (Debian: ``libreoffice-impress``) and poppler
+(``poppler-utils``); ``missing_tools()`` says which are absent.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from PIL import Image
 
-def render_pngs(deck: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
-    if not (shutil.which("soffice") and shutil.which("pdftoppm")):
-        raise RuntimeError("needs soffice (libreoffice-impress) and pdftoppm (poppler-utils)")
+DPI = 60
+TIMEOUT_S = 300
+SOFFICE_PACKAGE = "libreoffice-impress"
+PDFTOPPM_PACKAGE = "poppler-utils"
+
+
+class PreviewError(RuntimeError):
+    """LibreOffice or pdftoppm failed; the message carries their output."""
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def missing_tools() -> list[str]:
+    """Debian packages to install before a preview can render (empty when all is there)."""
+    missing = []
+    if soffice() is None:
+        missing.append(SOFFICE_PACKAGE)
+    if shutil.which("pdftoppm") is None:
+        missing.append(PDFTOPPM_PACKAGE)
+    return missing
+
+
+def _run(cmd: list[str], timeout: float) -> None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise PreviewError(f"{Path(cmd[0]).name} did not finish within {timeout:g} s") from exc
+    if done.returncode != 0:
+        raise PreviewError(f"{Path(cmd[0]).name} exited {done.returncode}: {(done.stderr or done.stdout)[-2000:]}")
+
+
+def render_pdf(deck: Path, out_dir: Path, timeout: float = TIMEOUT_S) -> Path:
+    """``out_dir/<deck stem>.pdf`` rendered by LibreOffice headless."""
+    binary = soffice()
+    if binary is None:
+        raise PreviewError(f"LibreOffice not installed (Debian package {SOFFICE_PACKAGE})")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp}/profile", "--headless",
-                        "--convert-to", "pdf", "--outdir", tmp, str(deck)],
-                       check=True, capture_output=True, timeout=300)
-        pdf = Path(tmp) / (deck.stem + ".pdf")
-        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out_dir / deck.stem)],
-                       check=True, capture_output=True, timeout=300)
-    return sorted(out_dir.glob(f"{deck.stem}*.png"))
+    with tempfile.TemporaryDirectory(prefix="deck-preview-profile-") as profile:
+        _run([binary, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+              "--convert-to", "pdf", "--outdir", str(out_dir), str(deck)], timeout)
+    pdf = out_dir / (Path(deck).stem + ".pdf")
+    if not pdf.exists():
+        raise PreviewError(f"LibreOffice wrote no PDF for {deck}")
+    return pdf
+
+
+def render_pngs(deck: Path, out_dir: Path, dpi: int = DPI, timeout: float = TIMEOUT_S) -> list[Path]:
+    """One PNG per slide in ``out_dir`` (``slide-01.png`` ...), replacing the PNGs of an earlier render."""
+    if shutil.which("pdftoppm") is None:
+        raise PreviewError(f"pdftoppm not installed (Debian package {PDFTOPPM_PACKAGE})")
+    deck, out_dir = Path(deck), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="deck-preview-") as tmp:
+        pdf = render_pdf(deck, Path(tmp), timeout)
+        _run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(Path(tmp) / "slide")], timeout)
+        pngs = sorted(Path(tmp).glob("slide-*.png"))
+        if not pngs:
+            raise PreviewError(f"pdftoppm wrote no PNG for {deck}")
+        for old in out_dir.glob("slide-*.png"):
+            old.unlink()
+        width = len(str(len(pngs)))
+        out = []
+        for index, png in enumerate(pngs, start=1):
+            target = out_dir / f"slide-{index:0{max(width, 2)}d}.png"
+            shutil.move(str(png), target)
+            out.append(target)
+        shutil.copyfile(pdf, out_dir / "deck.pdf")
+    return out
+
+
+def data_uri(png: Path, width: int = 480) -> str:
+    """A small copy of ``png`` as a data: URI (for Markdown metadata in the Dagster UI)."""
+    with Image.open(png) as image:
+        image = image.convert("RGB")
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 if __name__ == "__main__":
-    for png in render_pngs(Path(sys.argv[1]), Path(sys.argv[2])):
-        print(png)
+    for path in render_pngs(Path(sys.argv[1]), Path(sys.argv[2])):
+        print(path)

@@ -1,16 +1,27 @@
-"""The deck: a zh-CN PowerPoint whose every number is read from the warehouse marts."""
+"""The deck: a zh-CN PowerPoint whose every number is read from the warehouse marts; its checks; its preview."""
 
 
 import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from deck_assets import build_deck
+from deck_assets import build_deck, checks, preview
+from deck_assets.evidence import evidence_paths, read_evidence
+from deck_assets.outline import load_outline
 from ingestion import paths
 from orchestration.defs.partitions import WAREHOUSE_POOL
 
 MARTS = ("mart_stage_metrics", "mart_stage_comparison", "mart_data_coverage", "mart_lab_comparisons",
          "mart_lab_experiments")
+DECK_KEY = dg.AssetKey("deck")
+PREVIEW_IMAGES = 4  # thumbnails embedded in the preview's metadata
+FINDINGS_SHOWN = 50
+# A failed blocking check fails its step, so the run fails (`dagster job execute` exits 1) and deck_preview is
+# skipped. GPU_EFF_DECK_CHECKS_BLOCKING=0 turns every deck check into a non-blocking one (still ERROR severity).
+BLOCKING = os.environ.get("GPU_EFF_DECK_CHECKS_BLOCKING", "1").strip().lower() not in ("0", "false", "no")
 
 
 @dg.asset(
@@ -22,7 +33,7 @@ MARTS = ("mart_stage_metrics", "mart_stage_comparison", "mart_data_coverage", "m
 )
 def deck(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The efficiency deck, written to data/deck/gpu_efficiency_<date>.pptx and data/deck/latest.pptx,
-    with its evidence appendix (`<deck>.pptx.evidence.json`) beside it."""
+    with its evidence appendix (`<deck>.pptx.evidence.json`, a list, and its Markdown twin `.evidence.md`)."""
     result = build_deck(paths.warehouse_path(), paths.deck_dir(), as_of=dt.date.today())
     tiers: dict[str, int] = {}
     for item in result.evidence:
@@ -33,9 +44,109 @@ def deck(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "path": dg.MetadataValue.path(str(result.path)),
             "latest": dg.MetadataValue.path(str(result.latest_path)),
             "evidence": dg.MetadataValue.path(str(result.evidence_path)),
+            "evidence_md": dg.MetadataValue.path(str(evidence_paths(result.path)[1])),
             "slides": result.slide_count,
             "pool": result.pool,
             "simulated_data": result.simulated,
             "numbers_by_tier": dg.MetadataValue.json(tiers),
         }
     )
+
+
+def latest_deck_path(instance: dg.DagsterInstance | None) -> Path:
+    """The deck of the latest `deck` materialization (its `path` metadata); without one, the newest dated deck
+    in paths.deck_dir()."""
+    if instance is not None:
+        event = instance.get_latest_materialization_event(DECK_KEY)
+        materialization = event.asset_materialization if event is not None else None
+        if materialization is not None and "path" in materialization.metadata:
+            path = Path(str(materialization.metadata["path"].value))
+            if path.exists():
+                return path
+    decks = sorted(paths.deck_dir().glob("gpu_efficiency_*.pptx"))
+    if not decks:
+        raise FileNotFoundError(f"no deck in {paths.deck_dir()}: materialize `deck` first")
+    return decks[-1]
+
+
+# (check name, description, blocking, severity when it fails)
+CHECKS: tuple[tuple[str, str, bool, dg.AssetCheckSeverity], ...] = (
+    ("structure", "31 slides in the seed's order, slide 1 with the 主标题/副标题, slides 2–31 titled verbatim",
+     True, dg.AssetCheckSeverity.ERROR),
+    ("titles_and_notes", "every slide has a title and speaker notes", True, dg.AssetCheckSeverity.ERROR),
+    ("text_overflow", "no text overflows its box (Noto Sans CJK metrics, CJK wrapped per character)", True,
+     dg.AssetCheckSeverity.ERROR),
+    ("shapes_on_slide", "no shape outside the slide", True, dg.AssetCheckSeverity.ERROR),
+    ("min_font", "no font below 12 pt", True, dg.AssetCheckSeverity.ERROR),
+    ("numbers_in_evidence", "every number on a slide is in the evidence appendix", True,
+     dg.AssetCheckSeverity.ERROR),
+    ("talk_time", "the speaker notes last the target time ±tolerance", False, dg.AssetCheckSeverity.WARN),
+)
+
+
+def _check_metadata(result: checks.CheckResult, deck_path: Path) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"deck": dg.MetadataValue.path(str(deck_path)), "findings": len(result.findings)}
+    if result.slides:
+        metadata["slides"] = dg.MetadataValue.text(", ".join(str(s) for s in result.slides))
+    if result.findings:
+        shown = result.findings[:FINDINGS_SHOWN]
+        more = f"\n\n… and {len(result.findings) - len(shown)} more" if len(result.findings) > len(shown) else ""
+        metadata["details"] = dg.MetadataValue.md("\n".join(f"- {f.line()}" for f in shown) + more)
+        metadata["findings_json"] = dg.MetadataValue.json([f.as_dict() for f in shown])
+    for key, value in result.summary.items():
+        metadata[key] = dg.MetadataValue.json(value) if isinstance(value, (list, dict)) else value
+    return metadata
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(name, asset=DECK_KEY, description=description, blocking=blocking and BLOCKING)
+           for name, description, blocking, _ in CHECKS],
+    can_subset=False,
+)
+def deck_checks(context: dg.AssetCheckExecutionContext):  # noqa: ANN201 (a generator of AssetCheckResult)
+    """The deck checks of deck_assets.checks over the latest materialized deck and its evidence appendix."""
+    deck_path = latest_deck_path(context.instance)
+    results = checks.run_checks(deck_path, read_evidence(deck_path), load_outline(), checks.load_seed_pages())
+    for name, _description, _blocking, severity in CHECKS:
+        result = results[name]
+        if not result.passed:
+            context.log.warning(f"deck check {name} failed: {len(result.findings)} findings; "
+                                + "; ".join(f.line() for f in result.findings[:5]))
+        yield dg.AssetCheckResult(asset_key=DECK_KEY, check_name=name, passed=result.passed, severity=severity,
+                                  description=result.description, metadata=_check_metadata(result, deck_path))
+
+
+@dg.asset(
+    deps=[deck],
+    group_name="deck",
+    kinds={"png", "libreoffice"},
+    owners=["team:gpu-platform"],
+)
+def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """PNG thumbnails of the deck in data/deck/preview/ (LibreOffice headless → PDF → pdftoppm); a few are shown
+    here. Skipped, with a message, where LibreOffice is not installed."""
+    deck_path = latest_deck_path(context.instance)
+    missing = preview.missing_tools()
+    if missing:
+        message = (f"LibreOffice not installed (Debian package {preview.SOFFICE_PACKAGE})"
+                   if preview.SOFFICE_PACKAGE in missing else f"not installed: {', '.join(missing)}")
+        context.log.warning(f"deck preview skipped: {message}")
+        return dg.MaterializeResult(metadata={"skipped": message, "deck": dg.MetadataValue.path(str(deck_path))})
+    out_dir = paths.deck_dir() / "preview"
+    pngs = preview.render_pngs(deck_path, out_dir)
+    context.log.info(f"{len(pngs)} slide thumbnails in {out_dir}")
+    step = max(1, len(pngs) // PREVIEW_IMAGES)
+    shown = pngs[::step][:PREVIEW_IMAGES]
+    gallery = "\n\n".join(f"**{p.name}**\n\n![{p.stem}]({preview.data_uri(p)})" for p in shown)
+    table = "| slide | file |\n|---|---|\n" + "\n".join(f"| {i} | `{p}` |" for i, p in enumerate(pngs, start=1))
+    metadata: dict[str, Any] = {
+        "deck": dg.MetadataValue.path(str(deck_path)),
+        "preview_dir": dg.MetadataValue.path(str(out_dir)),
+        "pdf": dg.MetadataValue.path(str(out_dir / "deck.pdf")),
+        "pages": len(pngs),
+        "thumbnails": dg.MetadataValue.md(gallery),
+        "files": dg.MetadataValue.md(table),
+    }
+    for p in shown:
+        metadata[p.stem] = dg.MetadataValue.path(str(p))
+    return dg.MaterializeResult(metadata=metadata)
