@@ -14,7 +14,7 @@ from pptx import Presentation
 
 from deck_assets.evidence import write_evidence
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
-from deck_assets.slides import RENDERERS, Context, Evidence
+from deck_assets.slides import Context, Evidence, render_slide
 from deck_assets.text import format_number, sanitize
 from deck_assets.warehouse import MART_SCHEMA, Snapshot, WarehouseError, read_snapshot
 
@@ -114,7 +114,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     ctx = Context(prs, outline, snapshot, pool, values, evidence, slide_total=len(outline.slides),
                   simulated=simulated)
     for number, spec in enumerate(outline.slides, start=1):
-        RENDERERS[spec.kind](ctx, spec, number)
+        render_slide(ctx, spec, number)
 
     buffer = io.BytesIO()
     prs.save(buffer)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from lxml import etree
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
@@ -14,12 +17,14 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.presentation import Presentation
+from pptx.shapes.autoshape import Shape
 from pptx.shapes.graphfrm import GraphicFrame
 from pptx.slide import Slide, SlideLayout
+from pptx.text.text import _Paragraph
 from pptx.util import Pt
 
 from deck_assets import measure
-from deck_assets.outline import Fonts, MetricSpec, Outline, SlideSpec
+from deck_assets.outline import Fonts, MetricSpec, Outline, OutlineError, SlideSpec
 from deck_assets.style import (
     ACCENT,
     ACCENT_LIGHT,
@@ -37,18 +42,30 @@ from deck_assets.style import (
     add_run,
     add_text,
     hex_color,
+    section_color,
     set_fonts,
     write_paragraphs,
 )
 from deck_assets.text import fill, format_change, format_number, format_ratio, sanitize, zh_scale
-from deck_assets.warehouse import MART_SCHEMA, MetricValue, Snapshot, Stage
+from deck_assets.warehouse import MART_SCHEMA, Benchmark, MetricValue, Snapshot, Stage
 
 SLIDE_W, SLIDE_H = 960.0, 540.0  # points (13.333 x 7.5 in)
 MARGIN = 36.0
 CONTENT_W = SLIDE_W - 2 * MARGIN
-BODY_TOP = 92.0
+MIN_PT = 12  # no text below this size
+BAND_TOP, BAND_H = 8.0, 20.0  # the section band (a coloured label above the title)
+TITLE = Box(MARGIN, 28, CONTENT_W, 50)
+SUBTITLE = Box(MARGIN, 84, CONTENT_W, 28)  # one line, muted, 14-16 pt
+BODY_TOP = 92.0  # below the title (body_top(spec): below the subtitle when there is one)
 FOOTER = Box(MARGIN, 508, CONTENT_W - 90, 24)
 PAGE_NO = Box(SLIDE_W - MARGIN - 90, 508, 90, 24)
+FOOTNOTE = Box(MARGIN, 484, CONTENT_W, 24)  # 资料来源 line of slides that cite benchmarks
+FOOTNOTE_LABEL = "资料来源："
+LEFT_COLUMN, COLUMN_GAP = 0.38, 12.0  # diagram layout right: points column share and gap
+# {bench:ID} {stage:STAGE:METRIC} {ratio:STAGE:METRIC}: numbers in outline text, each recorded as evidence
+PLACEHOLDER = re.compile(r"\{(bench|stage|ratio):([^{}]*)\}")
+STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
+BENCH_TIER = "行业基准"
 
 
 @dataclass
@@ -75,6 +92,7 @@ class Context:
     evidence: Evidence
     slide_total: int
     simulated: bool  # any source is the simulated cluster: say so on the title slide
+    cited: list[Benchmark] = field(default_factory=list)  # benchmarks cited on the slide being rendered
 
     @property
     def fonts(self) -> Fonts:
@@ -104,13 +122,51 @@ def _place_title(ctx: Context, slide: Slide, text: str, box: Box, max_pt: int, m
     write_paragraphs(frame, [text], ctx.fonts, size, bold=True, color=color, align=align)
 
 
+def _band(ctx: Context, slide: Slide, spec: SlideSpec) -> None:
+    """The section header band: a small label in the section's colour above the title."""
+    name = ctx.outline.sections[spec.section]
+    width = min(measure.text_width_pt(name, 12, bold=True) + 2 * INSET_X + 8, CONTENT_W)
+    band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *Box(MARGIN + INSET_X, BAND_TOP, width, BAND_H).emu)
+    band.name = "Section band"
+    band.fill.solid()
+    band.fill.fore_color.rgb = section_color(spec.section)
+    band.line.fill.background()
+    frame = band.text_frame
+    frame.word_wrap = False
+    frame.vertical_anchor = MSO_ANCHOR.MIDDLE
+    frame.margin_left = frame.margin_right = Pt(INSET_X)
+    frame.margin_top = frame.margin_bottom = Pt(0)
+    write_paragraphs(frame, [name], ctx.fonts, 12, bold=True, color=WHITE)
+
+
+def body_top(spec: SlideSpec) -> float:
+    """Where a content slide's body starts: below the title, or below the subtitle when there is one."""
+    return SUBTITLE.top + SUBTITLE.height + 4 if spec.subtitle else BODY_TOP
+
+
+def body_bottom(spec: SlideSpec) -> float:
+    """Where a content slide's body ends: above the footer, or above the 资料来源 footnote."""
+    return (FOOTNOTE.top if cites_benchmarks(spec) else FOOTER.top) - 2
+
+
 def _content_slide(ctx: Context, spec: SlideSpec, number: int) -> Slide:
     slide = ctx.prs.slides.add_slide(_layout(ctx.prs, "Title Only", 5))
-    _place_title(ctx, slide, fill(spec.title, ctx.values), Box(MARGIN, 18, CONTENT_W, 58), 28, 20)
-    bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *Box(MARGIN + INSET_X, 78, 64, 3).emu)
+    _place_title(ctx, slide, fill(spec.title, ctx.values), TITLE, 28, 20)
+    colour = section_color(spec.section) if spec.section else ACCENT
+    if spec.section:
+        _band(ctx, slide, spec)
+    bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *Box(MARGIN + INSET_X, 80, 64, 3).emu)
     bar.fill.solid()
-    bar.fill.fore_color.rgb = ACCENT
+    bar.fill.fore_color.rgb = colour
     bar.line.fill.background()
+    if spec.subtitle:
+        paragraph = _resolve(ctx, spec, spec.subtitle, number, "subtitle")
+        plain = _plain(paragraph)
+        width = SUBTITLE.width - 2 * INSET_X - 4
+        if measure.text_width_pt(plain, 14) > width:
+            raise OutlineError(f"slide {spec.id}: subtitle does not fit one line at 14 pt: {plain!r}")
+        size = measure.fit_size([plain], width, SUBTITLE.height - 2 * INSET_Y, 16, 14, max_lines=1)
+        _rich_text(ctx, slide, SUBTITLE, [(paragraph, 0)], size, color=MUTED, name="Subtitle")
     footer = measure.truncate(fill(ctx.outline.footer, ctx.values), 12, FOOTER.width - 2 * INSET_X - 4)
     add_text(slide, FOOTER, [footer], ctx.fonts, 12, color=MUTED,
              anchor=MSO_ANCHOR.MIDDLE, name="Footer")
@@ -119,23 +175,304 @@ def _content_slide(ctx: Context, spec: SlideSpec, number: int) -> Slide:
     return slide
 
 
-def _notes(ctx: Context, slide: Slide, spec: SlideSpec) -> None:
+# --- evidence placeholders ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a paragraph: text, or a tier mark in the tier's colour."""
+
+    text: str
+    color: RGBColor | None = None  # None: the paragraph's colour
+
+
+Paragraph = list[Segment]
+
+
+def cites_benchmarks(spec: SlideSpec) -> bool:
+    """Whether the slide's visible text (points, sub-points, subtitle) has a {bench:ID} placeholder."""
+    texts = [spec.subtitle, *spec.points, *(s for subs in spec.sub_points for s in subs)]
+    return any("{bench:" in t for t in texts)
+
+
+def _stage_for(ctx: Context, spec: SlideSpec, key: str, placeholder: str) -> Stage | None:
+    """The detailed pool's stage by key (baseline, sharing, ...) or stageN; None when the pool lacks it."""
+    match = re.fullmatch(r"stage(\d)", key)
+    if match is None and key not in STAGE_KEYS:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: unknown stage {key!r} (one of {STAGE_KEYS} "
+                           f"or stage0..stage6)")
+    for stage in ctx.snapshot.stages(ctx.pool):
+        if (match and stage.stage_id == int(match.group(1))) or stage.stage_key == key:
+            return stage
+    return None
+
+
+def _bench_text(bench: Benchmark) -> str:
+    number = bench.number
+    if number is None:
+        return sanitize(bench.value)
+    if number.is_integer():
+        return format_number(number, "int")
+    text = format_number(number, "sig3")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def short_citation(bench: Benchmark) -> str:
+    """'Wu et al. (TGS), NSDI 2023': authors (or the part before ': ' / '. '), a short system name."""
+    source = sanitize(bench.source)
+    head, rest = source, ""
+    if " et al." in source:
+        cut = source.index(" et al.") + len(" et al.")
+        head, rest = source[:cut], source[cut:].strip()
+    else:
+        for sep in (": ", ". ", " - "):
+            if sep in source:
+                head, rest = source.split(sep, 1)
+                break
+    system = re.search(r"\(([^()]{1,20})\)\s*$", rest)
+    if system:
+        head = f"{head} ({system.group(1)})"
+    elif rest and len(rest) <= 16 and " et al." in source:
+        head = f"{head} {rest}"
+    head = sanitize(head, max_len=40)
+    return f"{head}, {bench.venue_year}" if bench.venue_year else head
+
+
+def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int, place: str) -> Paragraph:
+    placeholder = "{" + kind + ":" + arg + "}"
+    missing = [Segment(ctx.outline.missing_value)]
+    extra: dict[str, Any] = {"place": place, "placeholder": placeholder}
+    if kind == "bench":
+        bench = ctx.snapshot.benchmarks.get(arg.strip())
+        if bench is None:
+            raise OutlineError(f"slide {spec.id}: {placeholder}: unknown benchmark id {arg.strip()!r} "
+                               f"(not in reference.industry_benchmarks)")
+        if not bench.value:
+            return missing
+        tier_name = BENCH_TIER
+        shown = _bench_text(bench)
+        value: Any = bench.number if bench.number is not None else bench.value
+        source = ", ".join(p for p in (bench.source, bench.venue_year, bench.url) if p) + f" [{bench.id}]"
+        extra.update(bench_id=bench.id, unit=bench.unit)
+        if place != "notes" and bench not in ctx.cited:
+            ctx.cited.append(bench)
+    else:
+        parts = arg.split(":")
+        if len(parts) != 2:
+            raise OutlineError(f"slide {spec.id}: {placeholder}: expected {{{kind}:STAGE:METRIC}}")
+        stage_key, key = (p.strip() for p in parts)
+        if key not in ctx.outline.metrics:
+            raise OutlineError(f"slide {spec.id}: {placeholder}: unknown metric {key!r} (a key of the "
+                               f"outline's metrics: {sorted(ctx.outline.metrics)})")
+        stage = _stage_for(ctx, spec, stage_key, placeholder)
+        if stage is None:
+            return missing
+        metric = ctx.outline.metrics[key]
+        mv = ctx.snapshot.value(ctx.pool, key, stage.stage_id)
+        extra.update(pool=ctx.pool, stage_key=stage.stage_key, metric=key)
+        if kind == "stage":
+            row = ctx.snapshot.stage_metrics.get(ctx.pool, {}).get(stage.stage_id, {})
+            value = _clean(row[key]) if key in row else (mv.value if mv else None)
+            if value is None:
+                return missing
+            tier_name = mv.evidence_tier if mv else ctx.outline.tiers[0].name
+            divisor, prefix = _scaled(metric, [value])
+            unit = f"{prefix} {metric.unit}".strip() if prefix else metric.unit
+            shown = format_number(value / divisor, metric.format)
+            shown = shown + unit if unit in ("%", "") else f"{shown} {unit}"
+            source = f"{MART_SCHEMA}.mart_stage_metrics.{key}"
+            if mv and mv.source_ref:
+                extra["source_ref"] = mv.source_ref
+        elif kind == "ratio":
+            value = mv.ratio_to_baseline if mv else None
+            if value is None:
+                return missing
+            baseline = ctx.snapshot.value(ctx.pool, key, 0) if mv else None
+            tier_name = ctx.outline.weakest_tier(
+                [t.evidence_tier for t in (mv, baseline) if t is not None])
+            shown = format_number(value, "d1" if abs(value) >= 1 else "d2")
+            source = f"{MART_SCHEMA}.mart_stage_comparison.ratio_to_baseline"
+        else:
+            raise OutlineError(f"slide {spec.id}: {placeholder}: unknown placeholder kind {kind!r}")
+    ctx.evidence.add(number, shown, value, tier_name, source, **extra)
+    tier = ctx.outline.tier(tier_name)
+    return [Segment(shown)] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
+
+
+def _resolve(ctx: Context, spec: SlideSpec, text: str, number: int, place: str) -> Paragraph:
+    """Fill a text's {values} and resolve its evidence placeholders (recording each number)."""
+    out: Paragraph = []
+    pos = 0
+    for match in PLACEHOLDER.finditer(text):
+        if match.start() > pos:
+            out.append(Segment(fill(text[pos:match.start()], ctx.values)))
+        out.extend(_resolve_one(ctx, spec, match.group(1), match.group(2), number, place))
+        pos = match.end()
+    if pos < len(text):
+        out.append(Segment(fill(text[pos:], ctx.values)))
+    return out
+
+
+def _plain(paragraph: Paragraph) -> str:
+    return "".join(s.text for s in paragraph)
+
+
+def _clean(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    value = float(raw)
+    return None if math.isnan(value) else value
+
+
+# --- text blocks -------------------------------------------------------------------------------
+
+BULLET_INDENT = (18.0, 40.0)  # left margin of the text of a level-1 / level-2 bullet (points)
+BULLET_CHARS = ("•", "–")
+SPACE_AFTER = 4.0
+
+
+def _block_height(paragraphs: list[tuple[Paragraph, int]], size: int, width: float, bullets: bool,
+                  keep: tuple[str, ...]) -> float:
+    total = 0.0
+    for paragraph, level in paragraphs:
+        sub_size = _level_size(size, level)
+        indent = BULLET_INDENT[level] if bullets else 0.0
+        lines = len(measure.wrap(_plain(paragraph), sub_size, width - indent, False, keep))
+        total += lines * measure.line_height_pt(sub_size) + SPACE_AFTER
+    return total
+
+
+def _level_size(size: int, level: int) -> int:
+    return max(size - 2 * level, MIN_PT)
+
+
+def _fit(paragraphs: list[tuple[Paragraph, int]], box: Box, max_pt: int, bullets: bool,
+         keep: tuple[str, ...]) -> int | None:
+    """Largest size >= 12 pt at which the paragraphs fit the box (None: not even at 12 pt)."""
+    width = box.width - 2 * INSET_X - 4  # slack for renderer differences
+    height = box.height - 2 * INSET_Y
+    for size in range(max_pt, MIN_PT - 1, -1):
+        if _block_height(paragraphs, size, width, bullets, keep) <= height:
+            return size
+    return None
+
+
+def _bullet(paragraph: _Paragraph, level: int, color: RGBColor) -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.set("marL", str(Pt(BULLET_INDENT[level])))
+    ppr.set("indent", str(-Pt(BULLET_INDENT[level] - (BULLET_INDENT[level - 1] if level else 0))))
+    ppr.set("lvl", str(level))
+    clr = etree.SubElement(ppr, qn("a:buClr"))
+    etree.SubElement(clr, qn("a:srgbClr")).set("val", str(color))
+    etree.SubElement(ppr, qn("a:buFont")).set("typeface", "Arial")
+    etree.SubElement(ppr, qn("a:buChar")).set("char", BULLET_CHARS[level])
+
+
+def _rich_text(ctx: Context, slide: Slide, box: Box, paragraphs: list[tuple[Paragraph, int]], size: int, *,
+               color: RGBColor = INK, bullets: bool = False, bullet_color: RGBColor = ACCENT,
+               name: str = "") -> Shape:
+    """A text box of (paragraph, level) pairs; tier marks keep their colour; level 1 is 2 pt smaller."""
+    shape = add_text(slide, box, [""], ctx.fonts, size, color=color, name=name)
+    frame = shape.text_frame
+    frame.clear()
+    for i, (segments, level) in enumerate(paragraphs):
+        paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+        paragraph.space_after = Pt(SPACE_AFTER)
+        if bullets:
+            _bullet(paragraph, level, bullet_color)
+        sub_size = _level_size(size, level)
+        for segment in segments:
+            if segment.text:
+                add_run(paragraph, segment.text, ctx.fonts, sub_size, color=segment.color or color)
+        end = paragraph._p.get_or_add_endParaRPr()
+        end.set("sz", str(int(sub_size * 100)))
+        set_fonts(end, ctx.fonts)
+    return shape
+
+
+def _point_paragraphs(ctx: Context, spec: SlideSpec, number: int,
+                      points: list[tuple[str, tuple[str, ...]]] | None = None) -> list[tuple[Paragraph, int]]:
+    out: list[tuple[Paragraph, int]] = []
+    for text, subs in spec.items() if points is None else points:
+        out.append((_resolve(ctx, spec, text, number, "points"), 0))
+        out.extend((_resolve(ctx, spec, sub, number, "points"), 1) for sub in subs)
+    return out
+
+
+def _bullets_box(ctx: Context, slide: Slide, spec: SlideSpec, number: int, box: Box, max_pt: int = 20,
+                 points: list[tuple[str, tuple[str, ...]]] | None = None) -> None:
+    """The slide's points as bullets (sub-points at level 2), at the largest size that fits; an
+    OutlineError naming the slide when they do not fit at 12 pt."""
+    paragraphs = _point_paragraphs(ctx, spec, number, points)
+    if not paragraphs:
+        return
+    size = _fit(paragraphs, box, max_pt, True, ctx.outline.keep_together)
+    if size is None:
+        raise OutlineError(f"slide {spec.id}: the points do not fit their box ({box.width:.0f} x "
+                           f"{box.height:.0f} pt) even at {MIN_PT} pt; shorten or split them")
+    colour = section_color(spec.section) if spec.section else ACCENT
+    _rich_text(ctx, slide, box, paragraphs, size, bullets=True, bullet_color=colour, name="Points")
+
+
+def _notes(ctx: Context, slide: Slide, spec: SlideSpec, number: int | None = None) -> None:
     if spec.notes:
         frame = slide.notes_slide.notes_text_frame
         if frame is None:
             raise ValueError("the template's notes master has no body placeholder")
-        write_paragraphs(frame, [fill(spec.notes, ctx.values)], ctx.fonts, 14)
+        slide_no = number if number is not None else len(ctx.prs.slides)
+        text = _plain(_resolve(ctx, spec, spec.notes, slide_no, "notes"))
+        write_paragraphs(frame, [text], ctx.fonts, 14)
 
 
 def _points(ctx: Context, slide: Slide, spec: SlideSpec, top: float, bottom: float,
             size: int = 14) -> None:
-    lines = [fill(p, ctx.values) for p in spec.points]
-    if not lines:
+    """The plain (unbulleted, muted) points under a chart or table; placeholders resolved."""
+    number = len(ctx.prs.slides)
+    paragraphs = _point_paragraphs(ctx, spec, number)
+    if not paragraphs:
         return
     box = Box(MARGIN, top, CONTENT_W, bottom - top)
-    fit = measure.fit_size(["\n".join(lines)], box.width - 2 * INSET_X, box.height - 2 * INSET_Y, size,
-                           ctx.fonts.min_size_pt)
-    add_text(slide, box, lines, ctx.fonts, fit, color=MUTED, name="Points")
+    fit = _fit(paragraphs, box, size, False, ()) or MIN_PT
+    _rich_text(ctx, slide, box, paragraphs, fit, color=MUTED, name="Points")
+
+
+def _footnote(ctx: Context, slide: Slide) -> None:
+    """One line above the footer citing the slide's benchmarks: 资料来源：▲ Wu et al. (TGS), NSDI 2023；…
+    Entries that do not fit are dropped (an ellipsis says so); a single over-long one is truncated."""
+    tier = ctx.outline.tier(BENCH_TIER)
+    mark_color = hex_color(tier.color)
+    mark = tier.mark + " " if tier.mark else ""
+    entries = list(dict.fromkeys(short_citation(b) for b in ctx.cited))
+    avail = FOOTNOTE.width - 2 * INSET_X - 4
+
+    def line(n: int) -> str:
+        return FOOTNOTE_LABEL + "；".join(mark + e for e in entries[:n]) + ("…" if n < len(entries) else "")
+
+    shown = len(entries)
+    while shown > 1 and measure.text_width_pt(line(shown), 12) > avail:
+        shown -= 1
+    if measure.text_width_pt(line(shown), 12) > avail:
+        entries[0] = measure.truncate(entries[0], 12, avail - measure.text_width_pt(line(0) + mark, 12))
+    shape = add_text(slide, FOOTNOTE, [FOOTNOTE_LABEL], ctx.fonts, 12, color=MUTED,
+                     anchor=MSO_ANCHOR.MIDDLE, name="Sources footnote")
+    paragraph = shape.text_frame.paragraphs[0]
+    for i, entry in enumerate(entries[:shown]):
+        if i:
+            add_run(paragraph, "；", ctx.fonts, 12, color=MUTED)
+        if mark:
+            add_run(paragraph, mark, ctx.fonts, 12, color=mark_color)
+        add_run(paragraph, entry, ctx.fonts, 12, color=MUTED)
+    if shown < len(entries):
+        add_run(paragraph, "…", ctx.fonts, 12, color=MUTED)
+
+
+def render_slide(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """Render one slide with its kind's renderer, then its 资料来源 footnote when it cites benchmarks."""
+    ctx.cited.clear()
+    RENDERERS[spec.kind](ctx, spec, number)
+    if ctx.cited and spec.kind != "title":
+        _footnote(ctx, ctx.prs.slides[len(ctx.prs.slides) - 1])
+
 
 
 # --- title -------------------------------------------------------------------------------------
@@ -154,11 +491,11 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
     bar.fill.solid()
     bar.fill.fore_color.rgb = ACCENT
     bar.line.fill.background()
-    lines = [fill(p, ctx.values) for p in spec.points]
+    lines = _point_paragraphs(ctx, spec, number)
     info = Box(60, 276, 840, 150)
-    size = measure.fit_size(["\n".join(lines)], info.width - 2 * INSET_X, info.height - 2 * INSET_Y, 18,
-                            ctx.fonts.min_size_pt)
-    add_text(slide, info, lines, ctx.fonts, size, color=INK, space_after=4, name="Data scope")
+    if lines:
+        size = _fit(lines, info, 18, False, ()) or MIN_PT
+        _rich_text(ctx, slide, info, lines, size, color=INK, name="Data scope")
     if ctx.simulated:
         box = Box(60, 440, 840, 44)
         banner = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, *box.emu)
@@ -241,13 +578,14 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
         present += [t for t in dict.fromkeys(tiers) if t not in present]
         row.append(_Cell("、".join(present)))
         rows.append(row)
-    table_bottom = _draw_table(ctx, slide, rows, bottom=FOOTER.top - 64)
+    bottom = body_bottom(spec)
+    table_bottom = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 62)
     _tier_legend(ctx, slide, Box(MARGIN, table_bottom + 8, CONTENT_W, 26))
-    _points(ctx, slide, spec, table_bottom + 34, FOOTER.top - 2, size=12)
+    _points(ctx, slide, spec, table_bottom + 34, bottom, size=12)
     _notes(ctx, slide, spec)
 
 
-def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: float, *,
+def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float, bottom: float, *,
                 name: str = "Stage comparison table", fit_cols: tuple[int, ...] = (0, 1)) -> float:
     """Draw the table at the largest font size whose rows fit above ``bottom``; return its bottom edge.
 
@@ -282,11 +620,11 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: flo
         layout = (size, widths, heights)
         # a value never wraps inside its cell: the shared columns must hold the widest one
         values_fit = not shared or share_w >= max(col_width(c, size) for c in shared)
-        if BODY_TOP + sum(heights) <= bottom and values_fit:
+        if top + sum(heights) <= bottom and values_fit:
             break
     assert layout is not None
     chosen, widths, heights = layout
-    table_box = Box(MARGIN, BODY_TOP, sum(widths), sum(heights))
+    table_box = Box(MARGIN, top, sum(widths), sum(heights))
     graphic = slide.shapes.add_table(len(rows), len(rows[0]), *table_box.emu)
     graphic.name = name
     table = graphic.table
@@ -317,7 +655,7 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], bottom: flo
             if cell_data.mark:
                 add_run(frame.paragraphs[0], " " + cell_data.mark, fonts, chosen,
                         color=hex_color(cell_data.mark_color))
-    return BODY_TOP + sum(heights)
+    return top + sum(heights)
 
 
 def _tier_legend(ctx: Context, slide: Slide, box: Box) -> None:
@@ -362,7 +700,8 @@ def render_bar_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
             ctx.evidence.add(number, f"{series['label']} · {stage.name_zh}: {shown} {metric.unit}".strip(),
                              value, tier, source, pool=ctx.pool, stage_key=stage.stage_key, metric=column)
         data.add_series(sanitize(series["label"]), values)
-    box = Box(MARGIN, BODY_TOP, CONTENT_W, 340)
+    top, bottom = body_top(spec), body_bottom(spec)
+    box = Box(MARGIN, top, CONTENT_W, bottom - top - 66)
     # python-pptx's annotations say add_chart takes ChartData and returns a Chart; it accepts any
     # chart data and returns the GraphicFrame.
     added = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, *box.emu, data)  # type: ignore[arg-type]
@@ -398,7 +737,7 @@ def render_bar_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
         frame = value_axis.axis_title.text_frame
         write_paragraphs(frame, [str(axis_spec["title"])], ctx.fonts, 12, color=MUTED)
     chart.category_axis.tick_labels.font.size = Pt(max(12, ctx.fonts.min_size_pt))
-    _points(ctx, slide, spec, BODY_TOP + 348, 500)
+    _points(ctx, slide, spec, box.top + box.height + 8, bottom)
     _notes(ctx, slide, spec)
 
 
@@ -407,13 +746,14 @@ def render_bar_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
 
 def render_delta_cards(ctx: Context, spec: SlideSpec, number: int) -> None:
     slide = _content_slide(ctx, spec, number)
-    _points(ctx, slide, spec, BODY_TOP - 6, BODY_TOP + 24, size=16)
+    body = body_top(spec)
+    _points(ctx, slide, spec, body - 6, body + 24, size=16)
     stages = ctx.snapshot.stages(ctx.pool)
     last = stages[-1] if stages else None
     keys = list(spec.binds["metrics"])
     cols = 3 if len(keys) > 4 else max(len(keys), 1)
     n_rows = math.ceil(len(keys) / cols)
-    gap, top, bottom = 16.0, BODY_TOP + 32, 496.0
+    gap, top, bottom = 16.0, body + 32, body_bottom(spec) - 10
     card_w = (CONTENT_W - gap * (cols - 1)) / cols
     card_h = (bottom - top - gap * (n_rows - 1)) / max(n_rows, 1)
     for i, key in enumerate(keys):
@@ -514,7 +854,7 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
     found = _lab_rows(ctx, spec)
     slide = _content_slide(ctx, spec, number)
     if not found:
-        add_text(slide, Box(MARGIN, BODY_TOP + 8, CONTENT_W, 120), [str(binds["empty_text"])], ctx.fonts, 20,
+        add_text(slide, Box(MARGIN, body_top(spec) + 8, CONTENT_W, 120), [str(binds["empty_text"])], ctx.fonts, 20,
                  color=INK, name="No lab data")
         _notes(ctx, slide, replace(spec, notes=str(binds.get("empty_notes", binds["empty_text"]))))
         return
@@ -576,11 +916,48 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
                              tier.name, f"{mart}.{rates[side]}", **extra)
         cells.append(_Cell(tier.name))
         rows.append(cells)
-    table_bottom = _draw_table(ctx, slide, rows, bottom=FOOTER.top - 84, name="Lab comparison table",
+    table_bottom = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=body_bottom(spec) - 82,
+                               name="Lab comparison table",
                                fit_cols=(0, 1, len(rows[0]) - 2))
     _tier_legend(ctx, slide, Box(MARGIN, table_bottom + 8, CONTENT_W, 26))
-    _points(lab_ctx, slide, spec, table_bottom + 38, FOOTER.top - 2)
+    _points(lab_ctx, slide, spec, table_bottom + 38, body_bottom(spec))
     _notes(lab_ctx, slide, spec)
+
+
+# --- bullets and diagrams ----------------------------------------------------------------------
+
+
+def render_bullets(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """Points as bullets with level-2 sub-points, across the content area."""
+    slide = _content_slide(ctx, spec, number)
+    top, bottom = body_top(spec), body_bottom(spec)
+    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top + 4, CONTENT_W, bottom - top - 4))
+    _notes(ctx, slide, spec)
+
+
+def render_diagram(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """A diagram drawn by deck_assets.diagrams.DIAGRAMS[binds.diagram](slide, box, fonts): layout right =
+    points in a left column and the diagram on the right; full = the diagram across, <= 2 points below."""
+    name = str(spec.binds["diagram"])
+    registry = importlib.import_module("deck_assets.diagrams").DIAGRAMS
+    if name not in registry:
+        raise OutlineError(f"slide {spec.id}: unknown diagram {name!r} (deck_assets.diagrams.DIAGRAMS has "
+                           f"{sorted(registry)})")
+    slide = _content_slide(ctx, spec, number)
+    top, bottom = body_top(spec) + 4, body_bottom(spec)
+    if str(spec.binds.get("layout", "right")) == "full":
+        strip = 0.0
+        if spec.points:
+            strip = len(spec.points) * (measure.line_height_pt(16) + SPACE_AFTER) + 2 * INSET_Y + 4
+            _bullets_box(ctx, slide, spec, number, Box(MARGIN, bottom - strip, CONTENT_W, strip), max_pt=16)
+        box = Box(MARGIN, top, CONTENT_W, bottom - top - strip - (8 if strip else 0))
+    else:
+        left_w = round(CONTENT_W * LEFT_COLUMN, 1)
+        _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=18)
+        box = Box(MARGIN + left_w + COLUMN_GAP, top, CONTENT_W - left_w - COLUMN_GAP, bottom - top)
+    registry[name](slide, box, ctx.fonts)
+    _notes(ctx, slide, spec)
+
 
 
 RENDERERS: dict[str, Callable[[Context, SlideSpec, int], None]] = {
@@ -589,4 +966,6 @@ RENDERERS: dict[str, Callable[[Context, SlideSpec, int], None]] = {
     "bar_chart": render_bar_chart,
     "delta_cards": render_delta_cards,
     "lab_evidence": render_lab_evidence,
+    "bullets": render_bullets,
+    "diagram": render_diagram,
 }

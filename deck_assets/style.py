@@ -36,12 +36,21 @@ GOOD = RGBColor(0x1E, 0x7B, 0x34)
 BAD = RGBColor(0xB3, 0x26, 0x1E)
 WARN_FILL = RGBColor(0xFF, 0xF4, 0xE0)
 WARN_INK = RGBColor(0x8A, 0x4B, 0x00)
+# Section bands (outline `sections`): baseline grey, the six stages a blue -> green -> amber -> orange ramp.
+SECTION_COLORS = {
+    "opening": "1F4E79", "baseline": "6B7280", "stage1": "1D4ED8", "stage2": "0E7490", "stage3": "0F766E",
+    "stage4": "15803D", "stage5": "9A5B00", "stage6": "C2410C", "summary": "1F4E79",
+}
 INSET_X = 7.2  # text insets in points (PowerPoint's defaults: 0.1 in and 0.05 in)
 INSET_Y = 3.6
 
 
 def hex_color(value: str) -> RGBColor:
     return RGBColor.from_string(value.strip().lstrip("#").upper())
+
+
+def section_color(key: str) -> RGBColor:
+    return hex_color(SECTION_COLORS.get(key, "1F4E79"))
 
 
 @dataclass(frozen=True)
