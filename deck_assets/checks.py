@@ -50,6 +50,7 @@ NAME_PATTERNS: tuple[str, ...] = (
     r"\d{4}年\d{1,2}月(?:\d{1,2}日)?",  # dates written in Chinese
     r"(?<!\d)\d{1,2}:\d{2}(?!\d)",  # clock times (the day/night windows)
     r"\b\d+g\.\d+gb\b",  # MIG profiles: 1g.10gb, 3g.40gb
+    r"\b[1-7]g\b",  # MIG compute slices: 1g … 7g
     r"\b[1-4]D\b",  # 2D/3D parallelism
     r"\b1F1B\b",
     r"24/7",
@@ -63,6 +64,7 @@ NAME_PATTERNS: tuple[str, ...] = (
 )
 _NAMES = re.compile("|".join(f"(?:{p})" for p in NAME_PATTERNS))
 _NUMBER = re.compile(r"(?<![\d.])[-+−]?\d+(?:[,，]\d{3})*(?:\.\d+)?")
+CITATION_PREFIXES = ("资料来源", "来源：", "来源:", "数据来源", "参考文献", "Source", "Sources")
 _PAGE_NO = re.compile(r"^\s*\d+\s*/\s*\d+\s*$")
 PAGE_NUMBER_SHAPES = ("Page number",)
 
@@ -395,9 +397,11 @@ def check_min_font(prs: Any, min_pt: float = MIN_FONT_PT) -> CheckResult:
 
 
 def number_tokens(text: str, skip: Sequence[str] = ()) -> list[str]:
-    """The numbers in ``text`` a slide must prove. Not numbers: the ``skip`` strings (the seed's titles) and
+    """The numbers in ``text`` a slide must prove. Not numbers: the ``skip`` strings (the seed's titles),
     ``NAME_PATTERNS`` (dates, clock times, MIG profiles, versions after product names, identifiers that start
-    with a letter such as H200, bf16, P99, pool-2)."""
+    with a letter such as H200, bf16, P99, pool-2) and citation lines (a line that starts with ``CITATION_PREFIXES``,
+    e.g. 「资料来源：Kwon et al., SOSP 2023」: its digits are the citation's)."""
+    text = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith(CITATION_PREFIXES))
     for s in sorted((s for s in skip if s), key=len, reverse=True):
         text = text.replace(s, " ")
     text = _NAMES.sub(" ", text)

@@ -1,0 +1,90 @@
+"""deck_preview: LibreOffice renders a deck to PNG thumbnails; under CI=true LibreOffice must be installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pptx import Presentation
+from pptx.util import Inches, Pt
+
+from deck_assets import preview
+
+
+def _small_deck(path: Path, slides: int = 2) -> Path:
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    for number in range(1, slides + 1):
+        slide = prs.slides.add_slide(prs.slide_layouts[5])
+        slide.shapes.title.text = f"算力效率挑战概述 {number}"
+        slide.shapes.title.text_frame.paragraphs[0].runs[0].font.size = Pt(32)
+    prs.save(str(path))
+    return path
+
+
+@pytest.fixture
+def tools() -> None:
+    missing = preview.missing_tools()
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true needs LibreOffice to render the deck preview; install {' '.join(missing)}")
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
+def test_renders_one_png_per_slide(tools: None, tmp_path: Path) -> None:
+    deck = _small_deck(tmp_path / "deck.pptx")
+    out = tmp_path / "preview"
+    (out).mkdir()
+    (out / "slide-09.png").write_bytes(b"stale")
+
+    pngs = preview.render_pngs(deck, out)
+
+    assert [p.name for p in pngs] == ["slide-01.png", "slide-02.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
+    assert not (out / "slide-09.png").exists()
+    assert (out / "deck.pdf").read_bytes().startswith(b"%PDF")
+    assert preview.data_uri(pngs[0]).startswith("data:image/png;base64,")
+
+
+def test_deck_preview_asset_shows_thumbnails(tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration.defs.assets import deck as deck_module
+
+    deck = _small_deck(tmp_path / "gpu_efficiency_2026-03-01.pptx", slides=3)
+    monkeypatch.setattr(deck_module.paths, "deck_dir", lambda base=None: tmp_path)
+
+    result = deck_module.deck_preview(dg.build_asset_context())
+
+    assert result.metadata["pages"] == 3
+    assert "data:image/png;base64," in result.metadata["thumbnails"].value
+    assert Path(result.metadata["slide-01"].value).exists()
+    assert str(deck) == result.metadata["deck"].value
+
+
+def test_deck_preview_is_skipped_without_libreoffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration.defs.assets import deck as deck_module
+
+    _small_deck(tmp_path / "gpu_efficiency_2026-03-01.pptx")
+    monkeypatch.setattr(deck_module.paths, "deck_dir", lambda base=None: tmp_path)
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name in ("soffice", "libreoffice") else real_which(name))
+
+    result = deck_module.deck_preview(dg.build_asset_context())
+
+    assert result.metadata["skipped"] == "LibreOffice not installed (Debian package libreoffice-impress)"
+    assert not (tmp_path / "preview").exists()
+
+
+def test_deck_checks_are_registered_blocking_except_talk_time() -> None:
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys
+             if key.asset_key == dg.AssetKey("deck")}
+
+    assert set(specs) == {"structure", "titles_and_notes", "text_overflow", "shapes_on_slide", "min_font",
+                          "numbers_in_evidence", "talk_time"}
+    assert {name for name, spec in specs.items() if not spec.blocking} == {"talk_time"}
+    assert dg.AssetKey("deck") in graph.get(dg.AssetKey("deck_preview")).parent_keys
