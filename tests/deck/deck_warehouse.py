@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import yaml
 
 STAGES = [
     (0, "baseline", "传统裸金属"),
@@ -66,6 +67,18 @@ LAB_OLD_PHASES = {"decode_batch_1": 55.5, "decode_batch_128": 5000.5}  # work_pe
 
 WarehouseFactory = Callable[..., Path]
 BENCHMARKS_CSV = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "industry_benchmarks.csv"
+FIVE_SLIDES = Path(__file__).with_name("five_slides.yaml")
+
+
+def five_slide_outline(directory: Path) -> Path:
+    """The real outline's settings (deck, fonts, tiers, metrics, sections) with the foundation's five slides."""
+    from deck_assets.outline import DEFAULT_OUTLINE
+
+    raw = yaml.safe_load(DEFAULT_OUTLINE.read_text(encoding="utf-8"))
+    raw["slides"] = yaml.safe_load(FIVE_SLIDES.read_text(encoding="utf-8"))["slides"]
+    path = directory / "five_slides_outline.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def insert_benchmarks(con: duckdb.DuckDBPyConnection, csv: Path = BENCHMARKS_CSV) -> None:

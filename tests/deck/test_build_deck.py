@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from deck_warehouse import ALLOCATION, METRICS, STAGES, WarehouseFactory
+from deck_warehouse import ALLOCATION, METRICS, STAGES, WarehouseFactory, five_slide_outline
 from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.oxml.ns import qn
@@ -30,7 +30,7 @@ TEN = list(METRICS)
 
 
 def _build(warehouse: WarehouseFactory, tmp_path: Path, **kwargs: object) -> DeckResult:
-    return build_deck(warehouse(**kwargs), tmp_path / "decks", AS_OF)
+    return build_deck(warehouse(**kwargs), tmp_path / "decks", AS_OF, outline_path=five_slide_outline(tmp_path))
 
 
 def _texts(shape: BaseShape) -> Iterator[str]:
@@ -73,7 +73,7 @@ def test_writes_dated_deck_latest_copy_and_evidence(warehouse: WarehouseFactory,
     assert result.latest_path == tmp_path / "decks" / "latest.pptx"
     assert result.evidence_path == tmp_path / "decks" / "gpu_efficiency_2026-03-01.pptx.evidence.json"
     assert result.latest_path.read_bytes() == result.path.read_bytes()
-    assert result.slide_count == len(load_outline().slides) == 5
+    assert result.slide_count == len(load_outline(five_slide_outline(tmp_path)).slides) == 5
     prs = Presentation(str(result.path))
     assert len(prs.slides) == 5
     assert (prs.slide_width, prs.slide_height) == (Inches(13.333), Inches(7.5))
@@ -189,7 +189,7 @@ def test_evidence_lists_every_number_with_tier_and_source(
     assert sorted(i["value"] for i in chart_items) == sorted(
         METRICS["gpu_utilization_percent"][2] + ALLOCATION)
     delta = [i for i in items if i["slide"] == 4 and i["source"].endswith("change_vs_baseline_percent")]
-    assert len(delta) == len(load_outline().slides[3].binds["metrics"])
+    assert len(delta) == len(load_outline(five_slide_outline(tmp_path)).slides[3].binds["metrics"])
 
 
 def test_control_characters_in_pool_name_do_not_break_the_file(
@@ -264,7 +264,8 @@ def test_failed_build_leaves_previous_deck_untouched(
 
     monkeypatch.setitem(RENDERERS, "bar_chart", boom)
     with pytest.raises(RuntimeError, match="renderer crashed"):
-        build_deck(tmp_path / "warehouse.duckdb", tmp_path / "decks", AS_OF)
+        build_deck(tmp_path / "warehouse.duckdb", tmp_path / "decks", AS_OF,
+                   outline_path=five_slide_outline(tmp_path))
     assert first.latest_path.read_bytes() == before
     assert sorted(p.name for p in first.path.parent.iterdir()) == sorted(
         [first.path.name, first.latest_path.name, first.evidence_path.name,
@@ -296,7 +297,7 @@ def test_stages_or_metrics_missing_from_the_marts_show_as_missing(
     con.execute("delete from marts.mart_stage_metrics where stage_id > 2")
     con.execute("delete from marts.mart_stage_comparison where stage_id > 2 or metric = 'ttft_milliseconds'")
     con.close()
-    result = build_deck(path, tmp_path / "decks", AS_OF)
+    result = build_deck(path, tmp_path / "decks", AS_OF, outline_path=five_slide_outline(tmp_path))
     table = _table(result.path)
 
     assert len(table.columns) == 3 + 3
