@@ -796,7 +796,8 @@ def _delta_card(ctx: Context, slide: Slide, spec: SlideSpec, box: Box, key: str,
         tier_name = ctx.outline.weakest_tier([tier_name, baseline_mv.evidence_tier])
     tier = ctx.outline.tier(tier_name)
 
-    label = measure.fit_size([metric.label], inner.width - 2 * INSET_X, 30, 18, 12, bold=True, max_lines=1)
+    label = measure.fit_size([metric.label], inner.width - 2 * INSET_X, 30 - 2 * INSET_Y, 18, 12, bold=True,
+                             max_lines=1)
     add_text(slide, Box(inner.left, inner.top, inner.width, 30), [metric.label], ctx.fonts, label, bold=True)
     big = change_text = format_change(change, missing)
     big_size = measure.fit_size([big], inner.width - 2 * INSET_X, inner.height * 0.42, 40, 20, bold=True,
