@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 DEFAULT_OUTLINE = Path(__file__).with_name("outline.yaml")
-SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence", "bullets", "diagram")
+SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence", "bullets", "diagram", "chart")
 DIAGRAM_LAYOUTS = ("right", "full")
 FULL_DIAGRAM_MAX_POINTS = 2
 NUMBER_FORMATS = ("int", "d1", "d2", "sig3")
@@ -203,8 +203,10 @@ def _slide(entry: Any, i: int, where: str, sections: dict[str, str]) -> SlideSpe
         raise OutlineError(f"{where}.section: '{section}' is not a key of the top-level sections "
                            f"{sorted(sections)}")
     points, sub_points = _points(entry.get("points"), where)
-    if kind == "diagram":
-        if not binds.get("diagram"):
+    if kind == "chart" and not (binds.get("mart") or binds.get("charts")):
+        raise OutlineError(f"{where}.binds: missing field 'mart' (or 'charts', a list of chart specs)")
+    if kind in ("diagram", "chart"):
+        if kind == "diagram" and not binds.get("diagram"):
             raise OutlineError(f"{where}.binds: missing field 'diagram' (a name in deck_assets.diagrams.DIAGRAMS)")
         layout = str(binds.get("layout", "right"))
         if layout not in DIAGRAM_LAYOUTS:

@@ -960,6 +960,10 @@ def render_diagram(ctx: Context, spec: SlideSpec, number: int) -> None:
     _notes(ctx, slide, spec)
 
 
+def render_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """Native chart(s) bound to a mart: deck_assets.charts (imported lazily; it builds on this module)."""
+    importlib.import_module("deck_assets.charts").render_chart(ctx, spec, number)
+
 
 RENDERERS: dict[str, Callable[[Context, SlideSpec, int], None]] = {
     "title": render_title,
@@ -969,4 +973,5 @@ RENDERERS: dict[str, Callable[[Context, SlideSpec, int], None]] = {
     "lab_evidence": render_lab_evidence,
     "bullets": render_bullets,
     "diagram": render_diagram,
+    "chart": render_chart,
 }

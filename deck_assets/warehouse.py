@@ -37,6 +37,10 @@ LAB_COLUMNS: dict[str, tuple[str, ...]] = {
         "experiment_id", "pool", "phase", "gpu_uuid", "model_name", "gpu_util_pct", "sm_active_pct",
     ),
 }
+# Marts the `chart` slides read (all pools): absent here is fine, a chart bound to an absent mart or
+# column is a WarehouseError naming it (Snapshot.mart_rows).
+CHART_MARTS = ("mart_scheduling", "mart_data_stalls", "mart_inference", "mart_reliability", "mart_hourly_profile",
+               "mart_gpu_density", "mart_daily_utilization")
 _LAB_TEXT = {"experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
              "baseline_phase", "work_unit", "phase", "gpu_uuid", "model_name"}
 
@@ -113,6 +117,9 @@ class Snapshot:
     lab_comparisons: tuple[dict[str, Any], ...] = ()
     lab_experiments: tuple[dict[str, Any], ...] = ()
     benchmarks: dict[str, Benchmark] = field(default_factory=dict)  # reference.industry_benchmarks by id
+    # CHART_MARTS that are present: mart -> its columns, and its rows (all pools) as column -> value.
+    mart_columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    marts: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
 
     @property
     def pools(self) -> list[str]:
@@ -124,6 +131,18 @@ class Snapshot:
 
     def value(self, pool: str, metric: str, stage_id: int) -> MetricValue | None:
         return self.comparison.get(pool, {}).get((metric, stage_id))
+
+    def mart_rows(self, mart: str, pool: str, columns: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The rows of ``marts.MART`` for ``pool``; a WarehouseError naming the mart when it is absent (or not
+        one of CHART_MARTS), or naming the ``columns`` it lacks."""
+        if mart not in CHART_MARTS:
+            raise WarehouseError(f"{self.warehouse_path}: {MART_SCHEMA}.{mart} is not a chart mart {CHART_MARTS}")
+        if mart not in self.mart_columns:
+            raise WarehouseError(f"{self.warehouse_path}: table {MART_SCHEMA}.{mart} is missing")
+        missing = [c for c in ("pool", *columns) if c not in self.mart_columns[mart]]
+        if missing:
+            raise WarehouseError(f"{self.warehouse_path}: {MART_SCHEMA}.{mart} lacks columns {missing}")
+        return [r for r in self.marts.get(mart, ()) if str(r["pool"]) == pool]
 
 
 def _num(value: Any) -> float | None:
@@ -169,6 +188,18 @@ def _check_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     return {t for t in LAB_COLUMNS if t in found}
 
 
+def _chart_marts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, frozenset[str]], dict[str, tuple[dict, ...]]]:
+    """The CHART_MARTS that are present: their columns and rows (ordered by every column, for stable output)."""
+    columns: dict[str, frozenset[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = ?", [MART_SCHEMA]
+    ).fetchall():
+        if table in CHART_MARTS:
+            columns[table] = columns.get(table, frozenset()) | {column}
+    rows = {t: tuple(_rows(con, t, "all")) for t in columns}
+    return columns, rows
+
+
 def _read_benchmarks(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Benchmark]:
     """reference.industry_benchmarks (a dbt seed), required: the deck's {bench:ID} citations."""
     table = f"{REFERENCE_SCHEMA}.{BENCHMARKS_TABLE}"
@@ -208,6 +239,7 @@ def read_snapshot(path: Path) -> Snapshot:
         coverage_rows = _rows(con, "mart_data_coverage", "pool")
         metric_rows = _rows(con, "mart_stage_metrics", "pool, stage_id")
         comparison_rows = _rows(con, "mart_stage_comparison", "pool, stage_id, metric")
+        mart_columns, marts = _chart_marts(con)
     finally:
         con.close()
     if not coverage_rows:
@@ -247,4 +279,5 @@ def read_snapshot(path: Path) -> Snapshot:
             source_ref=str(r["source_ref"] or ""),
         )
     return Snapshot(path, coverage, stage_metrics, comparison, lab_comparisons=lab["mart_lab_comparisons"],
-                    lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks)
+                    lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks,
+                    mart_columns=mart_columns, marts=marts)
