@@ -65,6 +65,34 @@ LAB_PAIRS = {"batching": ("decode_batch_128", "decode_batch_1"), "precision": ("
 LAB_OLD_EXPERIMENT = "h200-lab-2026-10-02"
 LAB_OLD_PHASES = {"decode_batch_1": 55.5, "decode_batch_128": 5000.5}  # work_per_s; otherwise as above
 
+# The stage marts the chart slides read, per stage 0..6 (hand-made, distinct digits).
+DATA_STALL = [38.4, 37.9, 36.2, 7.7, 6.8, 6.9, 7.1]
+FRAGMENTATION = [24.7, 16.3, 12.4, 13.2, 17.7, 17.5, 9.4]
+SCHEDULED_ALLOCATION = [72.5, 62.4, 87.6, 86.8, 80.4, 79.8, 89.5]
+FAILURES = [12, 10, 12, 11, 8, 10, 16]
+LOST_GPU_HOURS = [90.7, 169.3, 164.0, 172.4, 129.6, 17.6, 14.6]
+MTTR = [73.1, 97.9, 83.2, 91.2, 72.0, 5.8, 5.1]
+# (ttft p50, ttft p95, tbt p50, tbt p95) of the '(all)' rows; a service row with other numbers.
+LATENCY = [(311.9, 13853.9, 14.0, 22.0), (450.5, 1274.6, 20.1, 31.9), (471.8, 1293.5, 20.3, 32.6),
+           (473.5, 1299.0, 20.2, 32.7), (97.7, 380.7, 14.1, 22.4), (98.1, 382.0, 14.2, 22.3),
+           (97.9, 380.5, 14.3, 22.5)]
+WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
+DAYS_PER_STAGE = 3
+
+
+def hourly_share(workload_type: str, hour: int) -> float:
+    """mart_hourly_profile.mean_allocated_share of stage load_mgmt: inference by day, training by night."""
+    day = 9 <= hour < 21
+    base = {"training": 0.55 if day else 0.85, "inference": 0.30 if day else 0.05, "development": 0.04,
+            "evaluation": 0.02, "other": 0.01}[workload_type]
+    return round(base + hour / 1000, 4)
+
+
+def daily_utilization(stage_id: int, day: int) -> tuple[float, float]:
+    """(gpu_utilization_percent, allocation_percent) of day ``day`` (0..2) of stage ``stage_id``."""
+    return 20.0 + 8 * stage_id + day * 1.5, 60.0 + 4 * stage_id + day
+
+
 WarehouseFactory = Callable[..., Path]
 BENCHMARKS_CSV = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "industry_benchmarks.csv"
 FIVE_SLIDES = Path(__file__).with_name("five_slides.yaml")
@@ -89,7 +117,7 @@ def insert_benchmarks(con: duckdb.DuckDBPyConnection, csv: Path = BENCHMARKS_CSV
 
 
 def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
-                   extra_pools: tuple[str, ...] = (), lab: bool = True) -> Path:
+                   extra_pools: tuple[str, ...] = (), lab: bool = True, stage_marts: bool = True) -> Path:
     con = duckdb.connect(str(path))
     try:
         start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -114,6 +142,8 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
                 gpus bigint, sample_rows bigint)""")
         for pool_name in (pool, *extra_pools):
             _insert_pool(con, pool_name, sources, start, metric_cols)
+        if stage_marts:
+            _insert_stage_marts(con, (pool, *extra_pools), start)
         if lab:
             _insert_lab(con)
         insert_benchmarks(con)
@@ -189,3 +219,48 @@ def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
                  *[v for c in sides for v in (t[c], b[c])],
                  t["work_per_s"] / b["work_per_s"], t["reported_rate_per_s"] / b["reported_rate_per_s"],
                  t["work_per_joule"] / b["work_per_joule"], t["power_w"] / b["power_w"]])
+
+
+def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], start: dt.datetime) -> None:
+    """The columns the chart slides read (and the grain) of mart_scheduling, mart_data_stalls, mart_inference,
+    mart_reliability, mart_hourly_profile and mart_daily_utilization."""
+    head = "pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar"
+    con.execute(f"create table marts.mart_scheduling ({head}, allocation_percent double, "
+                f"fragmentation_percent double, queue_wait_p50_minutes double, jain_fairness_index double)")
+    con.execute(f"create table marts.mart_data_stalls ({head}, data_stall_percent double, "
+                f"gpu_weighted_data_stall_percent double)")
+    con.execute(f"create table marts.mart_inference ({head}, service varchar, is_total boolean, "
+                f"ttft_p50_milliseconds double, ttft_p95_milliseconds double, tbt_p50_milliseconds double, "
+                f"tbt_p95_milliseconds double, tokens_per_sec double)")
+    con.execute(f"create table marts.mart_reliability ({head}, failures bigint, lost_gpu_hours double, "
+                f"mttr_minutes double, effective_training_time_ratio double)")
+    con.execute(f"create table marts.mart_hourly_profile ({head}, hour_of_day integer, local_hour_of_day integer, "
+                f"workload_type varchar, mean_allocated_share double, mean_activity_pct double)")
+    con.execute(f"create table marts.mart_daily_utilization (pool varchar, date date, stage_id integer, "
+                f"stage_key varchar, stage_name_zh varchar, gpu_utilization_percent double, "
+                f"allocation_percent double)")
+    for pool in pools:
+        for stage_id, key, name in STAGES:
+            row = [pool, stage_id, key, name]
+            con.execute("insert into marts.mart_scheduling values (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, SCHEDULED_ALLOCATION[stage_id], FRAGMENTATION[stage_id], 3.0, 0.9])
+            con.execute("insert into marts.mart_data_stalls values (?, ?, ?, ?, ?, ?)",
+                        [*row, DATA_STALL[stage_id], DATA_STALL[stage_id] - 0.3])
+            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, "(all)", True, *LATENCY[stage_id], 162.0])
+            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, "chat", False, 1.0, 2.0, 3.0, 4.0, 5.0])
+            con.execute("insert into marts.mart_reliability values (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, FAILURES[stage_id], LOST_GPU_HOURS[stage_id], MTTR[stage_id], 0.95])
+            for day in range(DAYS_PER_STAGE):
+                date = (start + dt.timedelta(days=DAYS_PER_STAGE * stage_id + day)).date()
+                con.execute("insert into marts.mart_daily_utilization values (?, ?, ?, ?, ?, ?, ?)",
+                            [pool, date, stage_id, key, name, *daily_utilization(stage_id, day)])
+            if key != "load_mgmt":
+                continue
+            for hour in range(24):
+                for wt in (*WORKLOAD_TYPES, "all"):
+                    share = sum(hourly_share(w, hour) for w in WORKLOAD_TYPES) if wt == "all" \
+                        else hourly_share(wt, hour)
+                    con.execute("insert into marts.mart_hourly_profile values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [*row, hour, hour, wt, share, 50.0])
