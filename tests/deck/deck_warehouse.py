@@ -236,9 +236,9 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
                 f"mttr_minutes double, effective_training_time_ratio double)")
     con.execute(f"create table marts.mart_hourly_profile ({head}, hour_of_day integer, local_hour_of_day integer, "
                 f"workload_type varchar, mean_allocated_share double, mean_activity_pct double)")
-    con.execute(f"create table marts.mart_daily_utilization (pool varchar, date date, stage_id integer, "
-                f"stage_key varchar, stage_name_zh varchar, gpu_utilization_percent double, "
-                f"allocation_percent double)")
+    con.execute("create table marts.mart_daily_utilization (pool varchar, date date, stage_id integer, "
+                "stage_key varchar, stage_name_zh varchar, gpu_utilization_percent double, "
+                "allocation_percent double)")
     for pool in pools:
         for stage_id, key, name in STAGES:
             row = [pool, stage_id, key, name]

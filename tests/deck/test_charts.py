@@ -1,0 +1,178 @@
+"""Kind `chart`: native charts bound to the stage marts, their values, labels, evidence and fonts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from deck_warehouse import (
+    DATA_STALL,
+    DAYS_PER_STAGE,
+    FAILURES,
+    FRAGMENTATION,
+    LATENCY,
+    LOST_GPU_HOURS,
+    SCHEDULED_ALLOCATION,
+    STAGES,
+    WORKLOAD_TYPES,
+    daily_utilization,
+    hourly_share,
+    make_warehouse,
+)
+from pptx import Presentation
+from pptx.oxml.ns import qn
+
+from deck_assets import DeckResult, build_deck, checks
+from deck_assets.outline import OutlineError, load_outline
+from deck_assets.warehouse import WarehouseError
+
+AS_OF = dt.date(2026, 11, 27)
+STAGE_NAMES = [name for _, _, name in STAGES]
+OUTLINE = load_outline()
+NUMBER = {spec.id: i for i, spec in enumerate(OUTLINE.slides, start=1)}
+CHART_SLIDES = [spec.id for spec in OUTLINE.slides if spec.kind == "chart"]
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory: pytest.TempPathFactory) -> DeckResult:
+    directory = tmp_path_factory.mktemp("charts")
+    return build_deck(make_warehouse(directory / "warehouse.duckdb"), directory / "deck", AS_OF)
+
+
+def _charts(result: DeckResult, slide_id: str) -> list[Any]:
+    slide = Presentation(str(result.path)).slides[NUMBER[slide_id] - 1]
+    return [s.chart for s in slide.shapes if getattr(s, "has_chart", False) and s.has_chart]
+
+
+def _series(chart: Any) -> dict[str, list[float | None]]:
+    return {s.name: list(s.values) for s in chart.plots[0].series}
+
+
+def test_the_outline_has_the_chart_slides() -> None:
+    assert {"stage1_results", "binpack", "dynamic_batching", "data_results", "downtime_results",
+            "always_on"} <= set(CHART_SLIDES)
+    assert OUTLINE.slides[NUMBER["stage2_results"] - 1].kind == "bar_chart"  # p14 keeps its bar chart
+
+
+def test_every_chart_slide_has_a_native_chart(deck: DeckResult) -> None:
+    for slide_id in CHART_SLIDES:
+        assert _charts(deck, slide_id), f"{slide_id} has no native chart"
+
+
+def test_stage_charts_show_the_marts_values(deck: DeckResult) -> None:
+    (chart,) = _charts(deck, "data_results")
+    assert list(chart.plots[0].categories) == STAGE_NAMES
+    assert _series(chart) == {"训练作业数据等待占比": pytest.approx(DATA_STALL)}
+
+    (chart,) = _charts(deck, "binpack")
+    assert _series(chart) == {"GPU分配率": pytest.approx(SCHEDULED_ALLOCATION),
+                              "碎片GPU占比": pytest.approx(FRAGMENTATION)}
+
+    (chart,) = _charts(deck, "dynamic_batching")  # the '(all)' rows, not the service rows
+    series = _series(chart)
+    for i, name in enumerate(("TTFT p50", "TTFT p95", "TBT p50", "TBT p95")):
+        assert series[name] == pytest.approx([row[i] for row in LATENCY])
+    assert chart.value_axis._element.find(qn("c:scaling")).find(qn("c:logBase")) is not None
+
+    lost, failures = _charts(deck, "downtime_results")
+    assert _series(lost) == {"损失GPU时": pytest.approx(LOST_GPU_HOURS)}
+    assert _series(failures) == {"故障次数": pytest.approx(FAILURES)}
+
+
+def test_hourly_profile_by_workload_type(deck: DeckResult) -> None:
+    (chart,) = _charts(deck, "always_on")
+    assert list(chart.plots[0].categories) == [f"{h}时" for h in range(24)]
+    names = dict(zip(WORKLOAD_TYPES, ("训练", "推理", "开发", "评测", "其他"), strict=True))
+    assert _series(chart) == {names[w]: pytest.approx([100 * hourly_share(w, h) for h in range(24)])
+                              for w in WORKLOAD_TYPES}
+
+
+def test_timeline_groups_days_under_their_stage(deck: DeckResult) -> None:
+    (chart,) = _charts(deck, "stage1_results")
+    series = _series(chart)
+    expected = [daily_utilization(s, d) for s, _, _ in STAGES for d in range(DAYS_PER_STAGE)]
+    assert series["日均GPU利用率"] == pytest.approx([u for u, _ in expected])
+    assert series["日均GPU分配率"] == pytest.approx([a for _, a in expected])
+    categories = chart.plots[0].categories
+    assert categories.depth == 2
+    assert [c.label for c in categories.levels[1]] == STAGE_NAMES
+    assert categories[0].label == "1/1"
+
+
+def test_data_labels_are_in_the_evidence_with_tier_and_source(deck: DeckResult) -> None:
+    tiers = {t.name for t in OUTLINE.tiers}
+    labelled = 0
+    for slide_id in CHART_SLIDES:
+        items = [i for i in deck.evidence if i["slide"] == NUMBER[slide_id] and i.get("place") == "chart"]
+        for chart in _charts(deck, slide_id):
+            for _, value in checks._chart_labels(chart):
+                labelled += 1
+                found = [i for i in items if i["value"] == pytest.approx(value)]
+                assert found, f"{slide_id}: label {value} not in the evidence"
+                assert all(i["tier"] in tiers and i["source"].startswith("marts.mart_") and i["stage_key"]
+                           for i in found)
+    assert labelled >= 7 + 14 + 14  # data stalls, scheduling, reliability
+    stall = [i for i in deck.evidence if i["source"] == "marts.mart_data_stalls.data_stall_percent"]
+    assert [i["stage_key"] for i in stall] == [k for _, k, _ in STAGES]
+    assert all(i["tier"] == "集群实测" for i in stall)
+
+
+def test_chart_fonts_are_at_least_12_pt_with_east_asian_font(deck: DeckResult) -> None:
+    for slide_id in CHART_SLIDES:
+        for chart in _charts(deck, slide_id):
+            sizes = list(checks._chart_sizes(chart))
+            assert sizes and min(sizes) >= 12, slide_id
+            for node in chart._chartSpace.iter(qn("a:defRPr")):
+                assert node.find(qn("a:ea")).get("typeface") == OUTLINE.fonts.east_asian
+
+
+def test_deck_checks_pass_on_the_chart_slides(deck: DeckResult) -> None:
+    results = checks.run_checks(deck.path, deck.evidence, OUTLINE)
+    numbers = {NUMBER[s] for s in CHART_SLIDES}
+    failed = {name: [f for f in r.findings if f.slide in numbers] for name, r in results.items()}
+    assert not {name: f for name, f in failed.items() if f}
+
+
+def _build(tmp_path: Path, sql: str) -> DeckResult:
+    path = make_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(sql)
+    return build_deck(path, tmp_path / "deck", AS_OF)
+
+
+def test_empty_mart_shows_no_data_and_no_numbers(tmp_path: Path) -> None:
+    result = _build(tmp_path, "delete from marts.mart_data_stalls")
+    number = NUMBER["data_results"]
+    slide = Presentation(str(result.path)).slides[number - 1]
+    assert not [s for s in slide.shapes if getattr(s, "has_chart", False) and s.has_chart]
+    texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
+    assert OUTLINE.missing_value in texts
+    assert not [i for i in result.evidence if i["slide"] == number and i.get("place") == "chart"]
+    assert checks.run_checks(result.path, result.evidence, OUTLINE)["numbers_in_evidence"].passed
+
+
+def test_missing_column_names_mart_and_column(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match=r"mart_data_stalls lacks columns \['data_stall_percent'\]"):
+        _build(tmp_path, "alter table marts.mart_data_stalls drop column data_stall_percent")
+
+
+def test_missing_mart_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match=r"marts\.mart_reliability is missing"):
+        _build(tmp_path, "drop table marts.mart_reliability")
+
+
+def test_chart_without_mart_is_an_outline_error(tmp_path: Path) -> None:
+    import yaml
+
+    from deck_assets.outline import DEFAULT_OUTLINE
+
+    raw = yaml.safe_load(DEFAULT_OUTLINE.read_text(encoding="utf-8"))
+    entry = next(s for s in raw["slides"] if s["id"] == "data_results")
+    entry["binds"] = {"layout": "right"}
+    path = tmp_path / "outline.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(OutlineError, match="data_results.*mart"):
+        load_outline(path)
