@@ -76,6 +76,14 @@ MTTR = [73.1, 97.9, 83.2, 91.2, 72.0, 5.8, 5.1]
 LATENCY = [(311.9, 13853.9, 14.0, 22.0), (450.5, 1274.6, 20.1, 31.9), (471.8, 1293.5, 20.3, 32.6),
            (473.5, 1299.0, 20.2, 32.7), (97.7, 380.7, 14.1, 22.4), (98.1, 382.0, 14.2, 22.3),
            (97.9, 380.5, 14.3, 22.5)]
+QUEUE_WAIT = [(0.5, 994.0), (0.0, 1566.3), (1.5, 1495.9), (2.5, 1194.0), (0.0, 1034.9), (3.5, 1259.9),
+              (0.0, 651.4)]  # (queue_wait_p50_minutes, queue_wait_p95_minutes)
+TRAINING_TOKENS_PER_GPU_HOUR = [6_009_382.0, 5_940_839.0, 6_087_036.0, 9_410_439.0, 12_744_576.0, 13_462_083.0,
+                                13_489_708.0]  # mart_inference '(all)' rows
+# mart_gpu_density: (shared, mig, fractional) % of allocated GPU-minutes, (mean_reserved_gb, mean_used_gb)
+GPU_SHARING = [(0.0, 0.0, 0.0), (40.1, 18.2, 21.9), (26.8, 12.4, 14.4), (24.1, 10.9, 13.2), (12.9, 6.1, 6.8),
+               (13.1, 6.3, 6.8), (20.7, 10.3, 10.4)]
+GPU_MEMORY = [(80.0, 47.1), (73.2, 56.1), (75.8, 58.2), (76.4, 60.4), (77.1, 58.9), (77.3, 62.2), (76.9, 60.3)]
 WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
 DAYS_PER_STAGE = 3
 
@@ -223,15 +231,19 @@ def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
 
 def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], start: dt.datetime) -> None:
     """The columns the chart slides read (and the grain) of mart_scheduling, mart_data_stalls, mart_inference,
-    mart_reliability, mart_hourly_profile and mart_daily_utilization."""
+    mart_reliability, mart_hourly_profile, mart_gpu_density and mart_daily_utilization."""
     head = "pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar"
     con.execute(f"create table marts.mart_scheduling ({head}, allocation_percent double, "
-                f"fragmentation_percent double, queue_wait_p50_minutes double, jain_fairness_index double)")
+                f"fragmentation_percent double, queue_wait_p50_minutes double, queue_wait_p95_minutes double, "
+                f"jain_fairness_index double)")
     con.execute(f"create table marts.mart_data_stalls ({head}, data_stall_percent double, "
                 f"gpu_weighted_data_stall_percent double)")
     con.execute(f"create table marts.mart_inference ({head}, service varchar, is_total boolean, "
                 f"ttft_p50_milliseconds double, ttft_p95_milliseconds double, tbt_p50_milliseconds double, "
-                f"tbt_p95_milliseconds double, tokens_per_sec double)")
+                f"tbt_p95_milliseconds double, tokens_per_sec double, training_tokens_per_gpu_hour double)")
+    con.execute(f"create table marts.mart_gpu_density ({head}, shared_gpu_minutes_percent double, "
+                f"mig_gpu_minutes_percent double, fractional_gpu_minutes_percent double, mean_reserved_gb double, "
+                f"mean_used_gb double)")
     con.execute(f"create table marts.mart_reliability ({head}, failures bigint, lost_gpu_hours double, "
                 f"mttr_minutes double, effective_training_time_ratio double)")
     con.execute(f"create table marts.mart_hourly_profile ({head}, hour_of_day integer, local_hour_of_day integer, "
@@ -242,14 +254,16 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
     for pool in pools:
         for stage_id, key, name in STAGES:
             row = [pool, stage_id, key, name]
-            con.execute("insert into marts.mart_scheduling values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [*row, SCHEDULED_ALLOCATION[stage_id], FRAGMENTATION[stage_id], 3.0, 0.9])
+            con.execute("insert into marts.mart_scheduling values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, SCHEDULED_ALLOCATION[stage_id], FRAGMENTATION[stage_id], *QUEUE_WAIT[stage_id], 0.9])
+            con.execute("insert into marts.mart_gpu_density values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, *GPU_SHARING[stage_id], *GPU_MEMORY[stage_id]])
             con.execute("insert into marts.mart_data_stalls values (?, ?, ?, ?, ?, ?)",
                         [*row, DATA_STALL[stage_id], DATA_STALL[stage_id] - 0.3])
-            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [*row, "(all)", True, *LATENCY[stage_id], 162.0])
-            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [*row, "chat", False, 1.0, 2.0, 3.0, 4.0, 5.0])
+            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, "(all)", True, *LATENCY[stage_id], 162.0, TRAINING_TOKENS_PER_GPU_HOUR[stage_id]])
+            con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, "chat", False, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
             con.execute("insert into marts.mart_reliability values (?, ?, ?, ?, ?, ?, ?, ?)",
                         [*row, FAILURES[stage_id], LOST_GPU_HOURS[stage_id], MTTR[stage_id], 0.95])
             for day in range(DAYS_PER_STAGE):

@@ -13,10 +13,14 @@ from deck_warehouse import (
     DAYS_PER_STAGE,
     FAILURES,
     FRAGMENTATION,
+    GPU_MEMORY,
+    GPU_SHARING,
     LATENCY,
     LOST_GPU_HOURS,
+    QUEUE_WAIT,
     SCHEDULED_ALLOCATION,
     STAGES,
+    TRAINING_TOKENS_PER_GPU_HOUR,
     WORKLOAD_TYPES,
     daily_utilization,
     hourly_share,
@@ -52,8 +56,8 @@ def _series(chart: Any) -> dict[str, list[float | None]]:
 
 
 def test_the_outline_has_the_chart_slides() -> None:
-    assert {"stage1_results", "binpack", "dynamic_batching", "data_results", "downtime_results",
-            "always_on"} <= set(CHART_SLIDES)
+    assert {"time_sharing_vgpu", "right_sizing", "stage1_results", "binpack", "dynamic_batching", "fair_share",
+            "data_results", "training_efficiency", "downtime_results", "always_on"} <= set(CHART_SLIDES)
     assert OUTLINE.slides[NUMBER["stage2_results"] - 1].kind == "bar_chart"  # p14 keeps its bar chart
 
 
@@ -80,6 +84,28 @@ def test_stage_charts_show_the_marts_values(deck: DeckResult) -> None:
     lost, failures = _charts(deck, "downtime_results")
     assert _series(lost) == {"损失GPU时": pytest.approx(LOST_GPU_HOURS)}
     assert _series(failures) == {"故障次数": pytest.approx(FAILURES)}
+
+
+def test_stage1_stage2_stage4_charts_show_the_marts_values(deck: DeckResult) -> None:
+    (chart,) = _charts(deck, "time_sharing_vgpu")
+    assert list(chart.plots[0].categories) == STAGE_NAMES
+    assert _series(chart) == {"共享合计": pytest.approx([s for s, _, _ in GPU_SHARING]),
+                              "MIG 分片": pytest.approx([m for _, m, _ in GPU_SHARING]),
+                              "vGPU 分数卡": pytest.approx([f for _, _, f in GPU_SHARING])}
+
+    (chart,) = _charts(deck, "right_sizing")
+    assert _series(chart) == {"平均预留显存": pytest.approx([r for r, _ in GPU_MEMORY]),
+                              "平均实际使用显存": pytest.approx([u for _, u in GPU_MEMORY])}
+
+    (chart,) = _charts(deck, "fair_share")
+    assert _series(chart) == {"排队等待 p50": pytest.approx([p50 for p50, _ in QUEUE_WAIT]),
+                              "排队等待 p95": pytest.approx([p95 for _, p95 in QUEUE_WAIT])}
+
+    (chart,) = _charts(deck, "training_efficiency")  # the '(all)' rows, in 万 tokens
+    assert _series(chart) == {"训练 tokens/GPU小时": pytest.approx([v / 1e4 for v in TRAINING_TOKENS_PER_GPU_HOUR])}
+    items = [i for i in deck.evidence if i["source"] == "marts.mart_inference.training_tokens_per_gpu_hour"]
+    assert [i["value"] for i in items] == pytest.approx([v / 1e4 for v in TRAINING_TOKENS_PER_GPU_HOUR])
+    assert all(i["slide"] == NUMBER["training_efficiency"] and i["scale"] == 0.0001 for i in items)
 
 
 def test_hourly_profile_by_workload_type(deck: DeckResult) -> None:
