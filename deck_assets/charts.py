@@ -33,22 +33,9 @@ from pptx.shapes.graphfrm import GraphicFrame
 from pptx.slide import Slide
 from pptx.util import Pt
 
-from deck_assets import measure
 from deck_assets.outline import OutlineError, SlideSpec
-from deck_assets.slides import (
-    COLUMN_GAP,
-    CONTENT_W,
-    LEFT_COLUMN,
-    MARGIN,
-    SPACE_AFTER,
-    Context,
-    _bullets_box,
-    _content_slide,
-    _notes,
-    body_bottom,
-    body_top,
-)
-from deck_assets.style import ACCENT_LIGHT, INSET_Y, MUTED, Box, add_text, set_fonts, write_paragraphs
+from deck_assets.slides import Context, _notes, visual_slide
+from deck_assets.style import ACCENT_LIGHT, MUTED, Box, add_text, set_fonts, write_paragraphs
 from deck_assets.text import sanitize
 from deck_assets.warehouse import MART_SCHEMA, WarehouseError
 
@@ -362,18 +349,7 @@ def render_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
     charts = _specs(spec)
     for chart_spec in charts:
         _validate(spec, chart_spec)
-    slide = _content_slide(ctx, spec, number)
-    top, bottom = body_top(spec) + 4, body_bottom(spec)
-    if str(spec.binds.get("layout", "right")) == "full":
-        strip = 0.0
-        if spec.points:
-            strip = len(spec.points) * (measure.line_height_pt(16) + SPACE_AFTER) + 2 * INSET_Y + 4
-            _bullets_box(ctx, slide, spec, number, Box(MARGIN, bottom - strip, CONTENT_W, strip), max_pt=16)
-        box = Box(MARGIN, top, CONTENT_W, bottom - top - strip - (8 if strip else 0))
-    else:
-        left_w = round(CONTENT_W * LEFT_COLUMN, 1)
-        _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=18)
-        box = Box(MARGIN + left_w + COLUMN_GAP, top, CONTENT_W - left_w - COLUMN_GAP, bottom - top)
+    slide, box = visual_slide(ctx, spec, number)
     gap = 8.0
     height = (box.height - gap * (len(charts) - 1)) / len(charts)
     for i, chart_spec in enumerate(charts):

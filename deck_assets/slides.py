@@ -936,6 +936,23 @@ def render_bullets(ctx: Context, spec: SlideSpec, number: int) -> None:
     _notes(ctx, slide, spec)
 
 
+def visual_slide(ctx: Context, spec: SlideSpec, number: int) -> tuple[Slide, Box]:
+    """A content slide with its points placed beside or below one visual; returns the slide and the visual's
+    box. binds.layout right = points in a left column, the visual on the right; full = the visual across,
+    the (at most 2) points in a strip below."""
+    slide = _content_slide(ctx, spec, number)
+    top, bottom = body_top(spec) + 4, body_bottom(spec)
+    if str(spec.binds.get("layout", "right")) == "full":
+        strip = 0.0
+        if spec.points:
+            strip = len(spec.points) * (measure.line_height_pt(16) + SPACE_AFTER) + 2 * INSET_Y + 4
+            _bullets_box(ctx, slide, spec, number, Box(MARGIN, bottom - strip, CONTENT_W, strip), max_pt=16)
+        return slide, Box(MARGIN, top, CONTENT_W, bottom - top - strip - (8 if strip else 0))
+    left_w = round(CONTENT_W * LEFT_COLUMN, 1)
+    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=18)
+    return slide, Box(MARGIN + left_w + COLUMN_GAP, top, CONTENT_W - left_w - COLUMN_GAP, bottom - top)
+
+
 def render_diagram(ctx: Context, spec: SlideSpec, number: int) -> None:
     """A diagram drawn by deck_assets.diagrams.DIAGRAMS[binds.diagram](slide, box, fonts): layout right =
     points in a left column and the diagram on the right; full = the diagram across, <= 2 points below."""
@@ -944,18 +961,7 @@ def render_diagram(ctx: Context, spec: SlideSpec, number: int) -> None:
     if name not in registry:
         raise OutlineError(f"slide {spec.id}: unknown diagram {name!r} (deck_assets.diagrams.DIAGRAMS has "
                            f"{sorted(registry)})")
-    slide = _content_slide(ctx, spec, number)
-    top, bottom = body_top(spec) + 4, body_bottom(spec)
-    if str(spec.binds.get("layout", "right")) == "full":
-        strip = 0.0
-        if spec.points:
-            strip = len(spec.points) * (measure.line_height_pt(16) + SPACE_AFTER) + 2 * INSET_Y + 4
-            _bullets_box(ctx, slide, spec, number, Box(MARGIN, bottom - strip, CONTENT_W, strip), max_pt=16)
-        box = Box(MARGIN, top, CONTENT_W, bottom - top - strip - (8 if strip else 0))
-    else:
-        left_w = round(CONTENT_W * LEFT_COLUMN, 1)
-        _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=18)
-        box = Box(MARGIN + left_w + COLUMN_GAP, top, CONTENT_W - left_w - COLUMN_GAP, bottom - top)
+    slide, box = visual_slide(ctx, spec, number)
     registry[name](slide, box, ctx.fonts)
     _notes(ctx, slide, spec)
 
