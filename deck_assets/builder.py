@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from pptx import Presentation
 
 from deck_assets.evidence import write_evidence
+from deck_assets.files import atomic_write
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
 from deck_assets.slides import Context, Evidence, render_slide
 from deck_assets.text import format_number, sanitize
@@ -32,20 +31,6 @@ class DeckResult:
     evidence_path: Path  # <deck>.pptx.evidence.json
     pool: str  # the pool the detail slides show
     simulated: bool  # any data came from the simulated cluster
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sources(outline: Outline, snapshot: Snapshot) -> list[str]:
@@ -135,8 +120,8 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     }
     # Evidence first (a JSON list + its Markdown twin), then the deck: a deck on disk always has its evidence.
     write_evidence(path, evidence.items, meta)
-    _atomic_write(path, buffer.getvalue())
-    _atomic_write(latest_path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
+    atomic_write(latest_path, buffer.getvalue())
     return DeckResult(path=path, latest_path=latest_path, slide_count=len(prs.slides),
                       evidence=evidence.items, evidence_path=evidence_path, pool=pool,
                       simulated=simulated)

@@ -14,12 +14,12 @@ slide for a person to read.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from deck_assets.files import atomic_write
 
 TIERS = ("集群实测", "实验室实测", "行业基准", "估算")
 REQUIRED_KEYS = ("slide", "text", "value", "tier", "source")
@@ -31,19 +31,6 @@ def evidence_paths(deck_path: Path) -> tuple[Path, Path]:
     deck_path = Path(deck_path)
     return (deck_path.with_name(deck_path.name + ".evidence.json"),
             deck_path.with_name(deck_path.name + ".evidence.md"))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def validate(items: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -117,8 +104,8 @@ def write_evidence(deck_path: Path, items: list[dict[str, Any]], meta: Mapping[s
                    ) -> tuple[Path, Path]:
     """Write the JSON list and its Markdown twin beside ``deck_path`` atomically; return their paths."""
     json_path, md_path = evidence_paths(deck_path)
-    _atomic_write(json_path, json.dumps(list(items), ensure_ascii=False, indent=2, default=str).encode())
-    _atomic_write(md_path, to_markdown(items, meta).encode())
+    atomic_write(json_path, json.dumps(list(items), ensure_ascii=False, indent=2, default=str).encode())
+    atomic_write(md_path, to_markdown(items, meta).encode())
     return json_path, md_path
 
 
