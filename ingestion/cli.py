@@ -43,20 +43,16 @@ def _window(args: argparse.Namespace) -> int:
     from ingestion.config import load_config
     from ingestion.from_config import first_day
 
-    if args.scenario:
+    config = None if args.scenario else load_config()
+    scenario = args.scenario or config.scenario
+    if scenario is not None:
         from ingestion.simulator.scenario import load_scenario
 
-        days = load_scenario(args.scenario).dates()
+        days = load_scenario(scenario).dates()
         first, last = days[0], days[-1]
     else:
-        config = load_config()
         first = first_day(config)
-        if config.scenario is not None:
-            from ingestion.simulator.scenario import load_scenario
-
-            last = load_scenario(config.scenario).dates()[-1]
-        else:
-            last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     if args.dagster_tags:  # a Dagster run over the whole window (single-run backfill)
         print(json.dumps({"dagster/asset_partition_range_start": first.isoformat(),
                           "dagster/asset_partition_range_end": last.isoformat()}))
