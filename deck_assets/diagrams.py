@@ -611,6 +611,270 @@ def arch_load_mgmt(slide: Slide, box: Box, fonts: Fonts) -> None:
         arrow(slide, f"arch_load_mgmt/箭头/调度→{t.splitlines()[0]}", sched, BOTTOM, reg, TOP, color=ACCENT)
 
 
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(value, high))
+
+
+RAIL_NAMES = ("一", "二", "三", "四")
+
+
+def _variant(width: float, wide: str, narrow: str, size: int = 16, bold: bool = True) -> str:
+    """``wide`` when each of its lines fits ``width`` at ``size``, else ``narrow`` (with its own line breaks)."""
+    inner = width - 2 * PAD_X - SLACK
+    return wide if all(text_width_pt(line, size, bold) <= inner for line in wide.split("\n")) else narrow
+TAG = Look(SOFT, None, ACCENT, bold=True)
+
+
+def arch_rdma(slide: Slide, box: Box, fonts: Fonts) -> None:
+    """Rail-optimised fabric: GPU i of every server has its own NIC on leaf switch 'rail i'; leaves to spines."""
+    servers, rails = ("A", "B"), RAIL_NAMES
+    spine_h = _clamp(box.height * 0.09, 28.0, 40.0)
+    leaf_h = _clamp(box.height * 0.1, 30.0, 44.0)
+    gap_spine = _clamp(box.height * 0.08, 24.0, 40.0)
+    gap_leaf = _clamp(box.height * 0.11, 34.0, 56.0)
+    legend_h = _clamp(box.height * 0.15, 50.0, 62.0)
+    gap_legend = 10.0
+    spine_y = box.top
+    leaf_y = spine_y + spine_h + gap_spine
+    srv_y = leaf_y + leaf_h + gap_leaf
+    srv_h = box.top + box.height - legend_h - gap_legend - srv_y
+    legend_y = srv_y + srv_h + gap_legend
+
+    spine_w = min(box.width * 0.3, 220.0)
+    spine_pt = common_size([("Spine 交换机", spine_w, spine_h)], True, 16)
+    spines = [node(slide, f"arch_rdma/Spine/{s}", box.left + box.width * c - spine_w / 2, spine_y, spine_w, spine_h,
+                   "Spine 交换机", fonts, STRONG, max_pt=spine_pt)
+              for s, c in (("甲", 0.3), ("乙", 0.7))]
+    leaf_cols = _columns(Box(box.left, leaf_y, box.width, leaf_h), len(rails), gap=max(14.0, box.width * 0.03))
+    leaf_texts = [f"轨道{r} Leaf" for r in rails]
+    leaf_pt = common_size([(t, w, leaf_h) for t, (_, w) in zip(leaf_texts, leaf_cols, strict=True)], True, 16)
+    leaves = [node(slide, f"arch_rdma/Leaf/轨道{r}", x, leaf_y, w, leaf_h, t, fonts, OUTLINE, max_pt=leaf_pt)
+              for r, t, (x, w) in zip(rails, leaf_texts, leaf_cols, strict=True)]
+    for leaf, r in zip(leaves, rails, strict=True):
+        for k, spine in enumerate(spines):
+            sx = spine.left.pt + spine.width.pt * (0.2 + 0.6 * rails.index(r) / (len(rails) - 1))
+            arrow(slide, f"arch_rdma/连线/轨道{r}→Spine{'甲乙'[k]}", leaf, TOP, (sx, spine.top.pt + spine.height.pt),
+                  0, color=MUTED, width=1.0)
+
+    srv_cols = _columns(Box(box.left, srv_y, box.width, srv_h), len(servers), gap=max(18.0, box.width * 0.04))
+    pad = 6.0
+    frames = []
+    for s, (x, w) in zip(servers, srv_cols, strict=True):
+        panel(slide, f"arch_rdma/服务器/{s}", x, srv_y, w, srv_h, Look(WHITE, ACCENT, INK))
+        frames.append((s, Box(x + pad, srv_y + pad, w - 2 * pad, srv_h - 2 * pad)))
+    inner0 = frames[0][1]
+    link_gap = _clamp(inner0.height * 0.16, 12.0, 24.0)
+    (nic_y, nic_h), (gpu_y, gpu_h), (bar_y, bar_h) = _split(inner0.top, inner0.height, [1.0, 1.0, 1.0], link_gap)
+    pair_gap = max(4.0, inner0.width * 0.03)
+    pairs = _split(inner0.left, inner0.width, [1.0] * len(rails), pair_gap)
+    nic_texts = [f"网卡{r}" for r in rails]
+    chip_pt = common_size([(t, w, nic_h) for t, (_, w) in zip(nic_texts, pairs, strict=True)]
+                          + [("GPU", w, gpu_h) for _, w in pairs], True, 16)
+    bar_texts = [f"GPU 服务器 {s}：NVSwitch 机内全互联" for s in servers]
+    bar_pt = common_size([(t, inner0.width, bar_h) for t in bar_texts], True, 16)
+    for si, ((s, inner), bar_text) in enumerate(zip(frames, bar_texts, strict=True)):
+        spans = _split(inner.left, inner.width, [1.0] * len(rails), pair_gap)
+        node(slide, f"arch_rdma/{s}/NVSwitch", inner.left, bar_y, inner.width, bar_h, bar_text, fonts, TAG,
+                   max_pt=bar_pt)
+        for r, (x, w), leaf in zip(rails, spans, leaves, strict=True):
+            nic = node(slide, f"arch_rdma/{s}/网卡{r}", x, nic_y, w, nic_h, f"网卡{r}", fonts, STRONG, max_pt=chip_pt)
+            gpu = node(slide, f"arch_rdma/{s}/GPU{r}", x, gpu_y, w, gpu_h, "GPU", fonts, OUTLINE, max_pt=chip_pt)
+            arrow(slide, f"arch_rdma/{s}/GPUDirect/{r}", gpu, TOP, nic, BOTTOM, color=ACCENT, both=True, width=1.25)
+            arrow(slide, f"arch_rdma/{s}/NVLink/{r}", gpu, BOTTOM, (x + w / 2, bar_y), 0, color=MUTED, both=True,
+                  width=1.0)
+            lx = leaf.left.pt + leaf.width.pt * (0.3 + 0.4 * si / max(len(servers) - 1, 1))
+            arrow(slide, f"arch_rdma/连线/{s}网卡{r}→轨道{r}", nic, TOP, (lx, leaf.top.pt + leaf.height.pt), 0,
+                  color=ACCENT, both=True, width=1.25)
+
+    legend = [
+        ("机内：NVLink\nNVSwitch 直连", TAG),
+        ("GPUDirect RDMA\nConnectX 网卡直读显存", CHIP_EDGE),
+        ("机间 RDMA：IB 或 RoCE\nPFC + ECN/DCQCN", STRONG),
+    ]
+    cols = _columns(Box(box.left, legend_y, box.width, legend_h), 3, gap=max(10.0, box.width * 0.02),
+                    weights=[1.0, 1.0, 1.35])
+    pt = min(common_size([(t, w, legend_h) for (t, _), (_, w) in zip(legend, cols, strict=True)], False, 14),
+             common_size([(t, w, legend_h) for (t, _), (_, w) in zip(legend, cols, strict=True)], True, 14))
+    for (t, look), (x, w) in zip(legend, cols, strict=True):
+        node(slide, f"arch_rdma/图例/{t.splitlines()[0]}", x, legend_y, w, legend_h, t, fonts, look, max_pt=pt)
+
+
+def arch_lustre(slide: Slide, box: Box, fonts: Fonts) -> None:
+    """Lustre: clients over LNet (RDMA) to MDS/MDTs (DNE) for metadata and to OSS/OSTs holding a file's stripes."""
+    note_h = _clamp(box.height * 0.12, 38.0, 50.0)
+    gap_y = 10.0
+    main = Box(box.left, box.top, box.width, box.height - note_h - gap_y)
+    cols = _columns(main, 3, gap=max(24.0, box.width * 0.04), weights=[0.9, 0.6, 1.85])
+    (cx, cw), (lx, lw), (rx, rw) = cols
+    clients, c_inner = _container(slide, "arch_lustre/计算节点", cx, main.top, cw, main.height, "计算节点", fonts)
+    c_items = ["GPU 节点\nLustre 客户端", "GPU 节点\nLustre 客户端", "本地缓存\n预取下一批数据"]
+    rows = _split(c_inner.top, c_inner.height, [1.0] * 3, 6.0)
+    size = common_size([(t, c_inner.width, h) for t, (_, h) in zip(c_items, rows, strict=True)], False, 16)
+    for i, (t, (y, h)) in enumerate(zip(c_items, rows, strict=True)):
+        node(slide, f"arch_lustre/客户端/{t.splitlines()[0]}{'甲乙丙'[i]}", c_inner.left, y, c_inner.width, h, t,
+             fonts, CHIP_EDGE if i == 2 else CHIP, max_pt=size)
+    lnet_h = main.height * 0.62
+    lnet_text = "LNet\nRDMA 网络\nIB 或 RoCE"
+    lnet_pt = next((size for size in range(16, MIN_PT, -1)  # keep its own line breaks, add none
+                    if all(text_width_pt(line, size, True) <= lw - 2 * PAD_X - SLACK
+                           for line in lnet_text.split("\n"))), MIN_PT)
+    lnet = node(slide, "arch_lustre/LNet", lx, main.top + (main.height - lnet_h) / 2, lw, lnet_h, lnet_text, fonts,
+                OUTLINE, max_pt=lnet_pt)
+    arrow(slide, "arch_lustre/箭头/客户端↔LNet", clients, RIGHT, lnet, LEFT, color=ACCENT, both=True)
+
+    (my, mh), (oy, oh) = _split(main.top, main.height, [1.0, 1.3], max(10.0, main.height * 0.04))
+    mds, m_inner = _container(slide, "arch_lustre/MDS", rx, my, rw, mh,
+                              _variant(rw, "MDS / MDT 元数据（DNE 分区命名空间）",
+                                       "MDS / MDT 元数据\nDNE 分区命名空间"), fonts)
+    oss, o_inner = _container(slide, "arch_lustre/OSS", rx, oy, rw, oh,
+                              _variant(rw, "OSS / OST 对象存储：文件按条带分布", "OSS / OST 对象存储\n文件按条带分布"),
+                              fonts)
+    (r1, h1), (r2, h2) = _split(m_inner.top, m_inner.height, [1.0, 0.8], 5.0)
+    mdts = _split(m_inner.left, m_inner.width, [1.0, 1.0], 6.0)
+    m_texts = ["MDT 甲：目录子树", "MDT 乙：目录子树"]
+    layout_text = "打开文件时返回布局：条带位于哪些 OST"
+    size = min(common_size([(t, w, h1) for t, (_, w) in zip(m_texts, mdts, strict=True)], False, 16),
+               best_size(layout_text, m_inner.width, h2, False, 16))
+    for t, (x, w) in zip(m_texts, mdts, strict=True):
+        node(slide, f"arch_lustre/MDS/{t.split('：')[0]}", x, r1, w, h1, t, fonts, CHIP, max_pt=size)
+    node(slide, "arch_lustre/MDS/布局", m_inner.left, r2, m_inner.width, h2, layout_text, fonts, CHIP_EDGE,
+         max_pt=size)
+    (s_y, s_h), (t_y, t_h) = _split(o_inner.top, o_inner.height, [0.7, 1.0], 14.0)
+    spans = _split(o_inner.left, o_inner.width, [1.0] * 3, 8.0)
+    osts = [f"OST\n条带{r}" for r in RAIL_NAMES[:3]]
+    size = common_size([("OSS 服务器", w, s_h) for _, w in spans] + [(t, w, t_h) for t, (_, w) in
+                                                                      zip(osts, spans, strict=True)], True, 16)
+    for i, (t, (x, w)) in enumerate(zip(osts, spans, strict=True)):
+        server = node(slide, f"arch_lustre/OSS/服务器{'甲乙丙'[i]}", x, s_y, w, s_h, "OSS 服务器", fonts, OUTLINE,
+                      max_pt=size)
+        target = node(slide, f"arch_lustre/OST/条带{RAIL_NAMES[i]}", x, t_y, w, t_h, t, fonts, STRONG, max_pt=size)
+        arrow(slide, f"arch_lustre/OSS/箭头/{'甲乙丙'[i]}", server, BOTTOM, target, TOP, color=ACCENT, width=1.25)
+    ex = lnet.left.pt + lnet.width.pt
+    for frame, key in ((mds, "元数据"), (oss, "数据")):
+        y = frame.top.pt + frame.height.pt / 2
+        y = _clamp(y, lnet.top.pt + 8, lnet.top.pt + lnet.height.pt - 8)  # leave LNet's side, not its corner
+        arrow(slide, f"arch_lustre/箭头/LNet↔{key}", (ex, y), 0, frame, LEFT, color=ACCENT, both=True)
+    node(slide, "arch_lustre/小文件", box.left, box.top + box.height - note_h, box.width, note_h,
+         "小文件打包成分片（WebDataset / TFRecord），减少元数据操作，大块顺序读", fonts, CHIP_EDGE, max_pt=16)
+
+
+def arch_geo(slide: Slide, box: Box, fonts: Fonts) -> None:
+    """Multi-region dispatch: a global queue weighs signals and sends training to the region in local night;
+    inference stays near its users through global load balancing."""
+    top_h = box.height * 0.36
+    lb_h = _clamp(box.height * 0.12, 38.0, 50.0)
+    gap_a = _clamp(box.height * 0.09, 26.0, 40.0)
+    gap_b = _clamp(box.height * 0.06, 18.0, 28.0)
+    reg_y = box.top + top_h + gap_a
+    reg_h = box.top + box.height - lb_h - gap_b - reg_y
+    cols = _columns(Box(box.left, box.top, box.width, top_h), 3, gap=max(22.0, box.width * 0.035),
+                    weights=[1.55, 1.0, 0.7])
+    (sx, sw), (qx, qw), (jx, jw) = cols
+    signals, s_inner = _container(slide, "arch_geo/调度信号", sx, box.top, sw, top_h, "调度信号", fonts)
+    sig = ["各地域本地时间\n与空闲算力", "碳强度", "分时电价", "数据位置与合规"]
+    (y1, h1), (y2, h2) = _split(s_inner.top, s_inner.height, [1.0, 1.0], 5.0)
+    (x1, w1), (x2, w2) = _split(s_inner.left, s_inner.width, [1.0, 1.0], 5.0)
+    cells = [(x1, y1, w1, h1), (x2, y1, w2, h1), (x1, y2, w1, h2), (x2, y2, w2, h2)]
+    size = common_size([(t, w, h) for t, (_, _, w, h) in zip(sig, cells, strict=True)], False, 16)
+    for t, (x, y, w, h) in zip(sig, cells, strict=True):
+        label = t.replace("\n", "")
+        node(slide, f"arch_geo/信号/{label}", x, y, w, h, t, fonts, CHIP, max_pt=size)
+    q_h = top_h * 0.8
+    queue = node(slide, "arch_geo/全局队列", qx, box.top + (top_h - q_h) / 2, qw, q_h,
+                 _variant(qw, "全局队列 · 多集群调度\nKueue MultiKueue / Karmada",
+                          "全局队列\n多集群调度\nMultiKueue\nKarmada"), fonts, STRONG, max_pt=16)
+    j_h = top_h * 0.6
+    jobs = node(slide, "arch_geo/训练作业", jx, box.top + (top_h - j_h) / 2, jw, j_h, "训练与批处理\n作业提交", fonts,
+                OUTLINE, max_pt=16)
+    arrow(slide, "arch_geo/箭头/信号→队列", signals, RIGHT, queue, LEFT, color=ACCENT)
+    arrow(slide, "arch_geo/箭头/作业→队列", jobs, LEFT, queue, RIGHT, color=ACCENT)
+
+    regions = [("亚太区域 · 白天", "推理高峰", "训练让出资源", False),
+               ("欧洲区域 · 傍晚", "推理回落", "训练开始回填", False),
+               ("美洲区域 · 夜间", "推理低谷", "训练回填（派往此处）", True)]
+    r_cols = _columns(Box(box.left, reg_y, box.width, reg_h), 3, gap=max(16.0, box.width * 0.03))
+    title_pt = common_size([(t, w, reg_h) for (t, _, _, _), (_, w) in zip(regions, r_cols, strict=True)], True, 16)
+    frames = []
+    chip_specs = []
+    for (title, inf, train, night), (x, w) in zip(regions, r_cols, strict=True):
+        frame, inner = _container(slide, f"arch_geo/地域/{title.split(' ')[0]}", x, reg_y, w, reg_h, title, fonts,
+                                  Look(WHITE, ACCENT, ACCENT, bold=True) if night else
+                                  Look(WHITE, MUTED, INK, bold=True), title_pt=title_pt)
+        frames.append(frame)
+        chip_specs.append((title, inf, train, night, inner))
+    inner0 = chip_specs[0][4]
+    (ay, ah), (by, bh) = _split(inner0.top, inner0.height, [1.0, 1.0], 5.0)
+    size = common_size([(t, inner.width, ah) for _, inf, train, _, inner in chip_specs for t in (inf, train)],
+                       True, 16)
+    for title, inf, train, night, inner in chip_specs:
+        key = title.split(" ")[0]
+        busy = "高峰" in inf
+        node(slide, f"arch_geo/{key}/推理", inner.left, ay, inner.width, ah, inf, fonts,
+             STRONG if busy else Look(WHITE, SOFT, MUTED, bold=True), max_pt=size)
+        node(slide, f"arch_geo/{key}/训练", inner.left, by, inner.width, bh, train, fonts,
+             STRONG if night else (TAG if "回填" in train else Look(WHITE, SOFT, MUTED, bold=True)), max_pt=size)
+    for frame, (title, _, _, night, _) in zip(frames, chip_specs, strict=True):
+        key = title.split(" ")[0]
+        arrow(slide, f"arch_geo/箭头/派发→{key}", queue, BOTTOM, frame, TOP, color=ACCENT if night else MUTED,
+              dashed=not night, width=2.25 if night else 1.0)
+    lb_y = box.top + box.height - lb_h
+    lb = node(slide, "arch_geo/全局负载均衡", box.left, lb_y, box.width, lb_h,
+              "全局负载均衡：推理请求就近路由到本地域", fonts, TAG, max_pt=16)
+    for frame, (title, _, _, _, _) in zip(frames, chip_specs, strict=True):
+        fx = frame.left.pt + frame.width.pt / 2
+        arrow(slide, f"arch_geo/箭头/就近→{title.split(' ')[0]}", (fx, lb.top.pt), 0, frame, BOTTOM, color=ACCENT,
+              width=1.25)
+
+
+OUTLOOK = (
+    ("近期落地", "下一代GPU架构", ("更大显存\n与带宽", "八位、四位\n浮点低精度", "更大的\nNVLink 域")),
+    ("近期落地", "动态资源分配 DRA", ("按设备属性\n申领 GPU", "共享与分片\n按需声明", "Kubernetes\n原生资源申领")),
+    ("中期", "AI原生调度", ("预测作业\n时长与显存", "自动选择\nMIG 规格与队列", "依据遥测\n持续学习")),
+    ("探索", "量子-经典混合", ("GPU 模拟\n量子线路", "量子处理器\n与 GPU 协同", "探索阶段\n尚未规模落地")),
+)
+
+
+def future_outlook(slide: Slide, box: Box, fonts: Fonts) -> None:
+    """Four directions ordered from near to far, each with a maturity tag and what it brings."""
+    n = len(OUTLOOK)
+    gap = max(16.0, box.width * 0.03)
+    cols = _columns(box, n, gap)
+    trend_h = _clamp(box.height * 0.1, 32.0, 44.0)
+    tag_h = _clamp(box.height * 0.08, 26.0, 34.0)
+    head_h = _clamp(box.height * 0.17, 52.0, 70.0)
+    tag_y = box.top
+    head_y = tag_y + tag_h + 8
+    chips_y = head_y + head_h + 14
+    chips_h = box.top + box.height - trend_h - 12 - chips_y
+    tag_w = min(cols[0][1], 110.0)
+    tag_pt = common_size([(t, tag_w, tag_h) for t, _, _ in OUTLOOK], True, 14)
+    head_pt = common_size([(h, w, head_h) for (_, h, _), (_, w) in zip(OUTLOOK, cols, strict=True)], True, 16)
+    pad, chip_gap = 5.0, 6.0
+    rows = _split(chips_y + pad, chips_h - 2 * pad, [1.0] * 3, chip_gap)
+    chip_pt = common_size([(t, w - 2 * pad, rows[0][1]) for (_, _, techs), (_, w) in zip(OUTLOOK, cols, strict=True)
+                           for t in techs], False, 16)
+    tag_looks = {"近期落地": STRONG, "中期": TAG, "探索": Look(WHITE, MUTED, MUTED, bold=True, dashed=True)}
+    prev = None
+    for (tag, head, techs), (x, w) in zip(OUTLOOK, cols, strict=True):
+        far = tag == "探索"
+        node(slide, f"future_outlook/成熟度/{head}", x + (w - tag_w) / 2, tag_y, tag_w, tag_h, tag, fonts,
+             tag_looks[tag], max_pt=tag_pt)
+        hd = node(slide, f"future_outlook/方向/{head}", x, head_y, w, head_h, head, fonts,
+                  OUTLINE if far else STRONG, max_pt=head_pt)
+        if prev is not None:
+            arrow(slide, f"future_outlook/箭头/{head}", prev, RIGHT, hd, LEFT, color=ACCENT)
+        prev = hd
+        panel(slide, f"future_outlook/要点栏/{head}", x, chips_y, w, chips_h,
+              Look(WHITE, MUTED, INK, dashed=True) if far else Look(ZEBRA, None, INK))
+        for t, (y, h) in zip(techs, rows, strict=True):
+            label = t.replace("\n", "")
+            node(slide, f"future_outlook/要点/{head}/{label}", x + pad, y, w - 2 * pad, h, t, fonts,
+                 OLD_CHIP if far else CHIP, max_pt=chip_pt)
+    node(slide, "future_outlook/趋势", box.left, box.top + box.height - trend_h, box.width, trend_h,
+         "由近及远：从可落地的硬件与调度能力，到仍在探索的量子-经典协同", fonts, TAG, max_pt=16,
+         shape=MSO_SHAPE.PENTAGON)
+
+
 DIAGRAMS: dict[str, DiagramFn] = {
     "roadmap": roadmap,
     "metric_system": metric_system,
@@ -620,4 +884,8 @@ DIAGRAMS: dict[str, DiagramFn] = {
     "arch_inference": arch_inference,
     "arch_resilience": arch_resilience,
     "arch_load_mgmt": arch_load_mgmt,
+    "arch_rdma": arch_rdma,
+    "arch_lustre": arch_lustre,
+    "arch_geo": arch_geo,
+    "future_outlook": future_outlook,
 }

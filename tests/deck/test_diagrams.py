@@ -18,7 +18,7 @@ from deck_assets.style import Box
 FONTS = Fonts(latin="Arial", east_asian="Noto Sans CJK SC", east_asian_fallback="Microsoft YaHei", min_size_pt=12)
 BOXES = {"full": Box(40, 110, 880, 380), "half": Box(360, 110, 560, 380)}
 NAMES = ("roadmap", "metric_system", "arch_sharing", "arch_orchestration", "arch_data", "arch_inference",
-         "arch_resilience", "arch_load_mgmt")
+         "arch_resilience", "arch_load_mgmt", "arch_rdma", "arch_lustre", "arch_geo", "future_outlook")
 MIG_PROFILE = re.compile(r"\b[1-7]g(\.\d+gb)?\b")
 EPS = 0.01  # points
 
