@@ -5,6 +5,7 @@ import dagster as dg
 
 from orchestration.defs import resources, schedules
 from orchestration.defs.assets import deck, ingestion, warehouse
+from orchestration.defs.checks import mart_checks, source_checks
 
 defs = dg.Definitions(
     assets=[
@@ -17,7 +18,7 @@ defs = dg.Definitions(
         deck.deck,
         deck.deck_preview,
     ],
-    asset_checks=[deck.deck_checks],
+    asset_checks=[deck.deck_checks, mart_checks.mart_expectations, source_checks.source_health_checks],
     jobs=[schedules.daily_refresh_job],
     schedules=[schedules.daily_refresh_schedule],
     resources=resources.build(),

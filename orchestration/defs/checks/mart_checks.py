@@ -1,0 +1,92 @@
+"""The GX suites on the marts as one Dagster multi-asset check (`mart_expectations`), one result per check.
+
+The warehouse is read read-only into pandas (GX 1.x has no DuckDB backend), the results are recorded in the
+quality report (a brief write), then yielded: a failed blocking check fails this step, so `deck`, downstream
+of the checked marts, does not run.
+"""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ingestion import paths
+from ingestion.config import load_config
+from orchestration.defs.checks import report
+from orchestration.defs.checks.gx_runner import Failure, validate
+from orchestration.defs.checks.mart_suites import MART_CHECKS, MartCheck
+from orchestration.defs.checks.outcome import Outcome
+from orchestration.defs.partitions import WAREHOUSE_POOL
+
+FAILURES_SHOWN = 10
+
+
+def _energy_price_override() -> float | None:
+    prices = load_config().prices
+    return prices.energy_per_kwh if prices is not None else None
+
+
+def _read(con: duckdb.DuckDBPyConnection, sql: str, energy_per_kwh: float | None):
+    if "$energy_per_kwh" in sql:
+        return con.execute(sql, {"energy_per_kwh": energy_per_kwh}).df()
+    return con.execute(sql).df()
+
+
+def evaluate(check: MartCheck, con: duckdb.DuckDBPyConnection, energy_per_kwh: float | None = None) -> Outcome:
+    """Run every suite of the check on frames read through `con`; a suite whose frame cannot be read fails."""
+    failures: list[Failure] = []
+    rows: dict[str, int] = {}
+    for suite in check.suites:
+        try:
+            frame = _read(con, suite.sql, energy_per_kwh)
+        except duckdb.Error as exc:
+            failures.append(Failure(suite.name, "read the frame", 0, 0, observed=str(exc).splitlines()[0]))
+            continue
+        rows[suite.name] = len(frame)
+        failures += validate(suite, frame)
+    failing = sum(f.unexpected_count for f in failures)
+    if failures:
+        message = f"{len(failures)} expectation(s) failed: " + " | ".join(f.summary() for f in failures[:3])
+    else:
+        message = f"all {sum(len(s.expectations) for s in check.suites)} expectations hold ({check.description})"
+    metadata = {
+        "failing_expectations": dg.MetadataValue.json([
+            {"suite": f.suite, "expectation": f.expectation, "unexpected_count": f.unexpected_count,
+             "element_count": f.element_count, "observed": f.observed}
+            for f in failures[:FAILURES_SHOWN]
+        ]),
+        "sample_rows": dg.MetadataValue.json({f"{f.suite}: {f.expectation}": f.sample_rows
+                                              for f in failures[:FAILURES_SHOWN] if f.sample_rows}),
+        "rows_validated": dg.MetadataValue.json(rows),
+    }
+    return Outcome(asset=check.asset, check_name=check.name, passed=not failures, blocking=check.blocking,
+                   severity=check.severity, message=message, failing_count=failing, metadata=metadata)
+
+
+def evaluate_all(warehouse: Path, checks=MART_CHECKS, energy_per_kwh: float | None = None) -> list[Outcome]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [evaluate(check, con, energy_per_kwh) for check in checks]
+
+
+SPECS = [
+    dg.AssetCheckSpec(
+        check.name,
+        asset=dg.AssetKey(check.asset),
+        description=check.description,
+        blocking=check.blocking,
+        additional_deps=[dg.AssetKey(dep) for dep in check.additional_deps],
+    )
+    for check in MART_CHECKS
+]
+
+
+@dg.multi_asset_check(specs=SPECS, name="mart_expectations", pool=WAREHOUSE_POOL,
+                      description="Great Expectations suites on the marts (blocking ones stop the deck).")
+def mart_expectations(context: dg.AssetCheckExecutionContext):
+    started = time.monotonic()
+    outcomes = evaluate_all(paths.warehouse_path(), energy_per_kwh=_energy_price_override())
+    context.log.info(f"{len(outcomes)} GX checks in {time.monotonic() - started:.1f}s")
+    report.record(context, outcomes)
+    for outcome in outcomes:
+        yield outcome.to_result()

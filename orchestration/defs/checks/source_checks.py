@@ -1,0 +1,82 @@
+"""Source health as one Dagster multi-asset check on the landing assets (`source_health`).
+
+It judges the days of the run's partition (the last one for freshness); a run without a partition judges each
+dataset's latest landed day. Duplicates block (the warehouse and the deck do not run on a day landed twice);
+freshness is ERROR but does not block (the deck states the period it covers); the rest warn.
+"""
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+
+import dagster as dg
+
+from ingestion.config import load_config
+from ingestion.from_config import LAB_KINDS
+from orchestration.defs.assets.ingestion import DAILY_DATASETS
+from orchestration.defs.checks import report, source_health
+from orchestration.defs.checks.outcome import Outcome
+from orchestration.defs.partitions import WAREHOUSE_POOL
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def run_days(tags: Mapping[str, str]) -> list[dt.date] | None:
+    """The UTC days of the run's partition (a single-run backfill's range, or one partition); None without."""
+    if RANGE_START in tags and RANGE_END in tags:
+        first, last = dt.date.fromisoformat(tags[RANGE_START]), dt.date.fromisoformat(tags[RANGE_END])
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if "dagster/partition" in tags:
+        return [dt.date.fromisoformat(tags["dagster/partition"])]
+    return None
+
+
+def evaluate_all(days: list[dt.date] | None, lab_pools: tuple[str, ...] = ()) -> list[Outcome]:
+    outcomes = []
+    for dataset in DAILY_DATASETS:
+        landed = source_health.landed_days(dataset, lab_pools)
+        judged = days if days is not None else landed[-1:]
+        outcomes.append(source_health.freshness(dataset, days[-1] if days else None, lab_pools))
+        outcomes.append(source_health.duplicates(dataset, judged))
+        outcomes.append(source_health.quarantine(dataset, judged))
+        if dataset in source_health.VOLUME_DATASETS:
+            outcomes.append(source_health.volume(dataset, judged, lab_pools))
+    scrape_days = days if days is not None else source_health.landed_days("scrape_health")[-1:]
+    outcomes.append(source_health.scrape_health(scrape_days))
+    return outcomes
+
+
+def _specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for dataset in DAILY_DATASETS:
+        key = dg.AssetKey(["landing", dataset])
+        specs += [
+            dg.AssetCheckSpec(source_health.FRESHNESS, asset=key, description="The run's last partition day arrived "
+                              "(and, for telemetry, every pool of the week before reports on it)."),
+            dg.AssetCheckSpec(source_health.DUPLICATES, asset=key, blocking=True,
+                              description="No natural key landed twice in the run's days (blocks the warehouse)."),
+            dg.AssetCheckSpec(source_health.QUARANTINE, asset=key, description=(
+                f"Quarantined rows of the run's days at most {source_health.QUARANTINE_WARN_SHARE:.0%} (WARN).")),
+        ]
+        if dataset in source_health.VOLUME_DATASETS:
+            specs.append(dg.AssetCheckSpec(source_health.VOLUME, asset=key, description=(
+                f"Each day's rows within {source_health.VOLUME_LOW}-{source_health.VOLUME_HIGH} x the median of the "
+                f"{source_health.TRAILING_DAYS} days before (WARN).")))
+    specs.append(dg.AssetCheckSpec(
+        source_health.SCRAPES, asset=dg.AssetKey(["landing", "gpu_samples"]),
+        additional_deps=[], description=f"Failed collector scrapes (scrape_health) at most "
+                                        f"{source_health.SCRAPE_FAILURE_WARN:.0%} of scrapes (WARN)."))
+    return specs
+
+
+@dg.multi_asset_check(specs=_specs(), name="source_health", pool=WAREHOUSE_POOL,
+                      description="Freshness, duplicates, volume, quarantine and scrape health of the landing data.")
+def source_health_checks(context: dg.AssetCheckExecutionContext):
+    started = time.monotonic()
+    config = load_config()
+    lab_pools = tuple(log.pool for log in config.logs if log.kind in LAB_KINDS)
+    outcomes = evaluate_all(run_days(context.run.tags), lab_pools)
+    context.log.info(f"{len(outcomes)} source health checks in {time.monotonic() - started:.1f}s")
+    report.record(context, outcomes)
+    for outcome in outcomes:
+        yield outcome.to_result()

@@ -1,0 +1,214 @@
+"""Source health over the landing files: freshness, volume, duplicates, quarantine, scrape failures.
+
+Pure functions of the landing layout (`<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>[-<part>]
+.parquet`, quarantine JSONL beside it under `<data_dir>/quarantine/`): each returns an `Outcome`. They read
+Parquet with DuckDB in memory (never the warehouse) and row counts from Parquet footers where that suffices.
+
+Files of lab pools (the H200 lab runs land on the days they ran) are left out of freshness and volume: they
+are not a daily feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from ingestion import contracts, paths
+from ingestion.from_config import SCHEMA_DAY
+from orchestration.defs.checks.outcome import ERROR, WARN, Outcome
+
+TRAILING_DAYS = 7  # the volume baseline: median rows of the 7 days before
+MIN_TRAILING_DAYS = 3  # fewer landed days before it: the day is not judged
+# A day's rows outside [LOW, HIGH] x the trailing median is an anomaly (a re-landed copy doubles a day;
+# a collector that stopped halves it). Stage changes move telemetry volume too (MIG instances add series).
+VOLUME_LOW, VOLUME_HIGH = 0.5, 1.75
+VOLUME_DATASETS = ("gpu_samples", "inference_requests")  # job logs are small and bursty: not a health signal
+SCRAPE_FAILURE_WARN = 0.05  # share of failed collector scrapes above which scrape health warns
+QUARANTINE_WARN_SHARE = 0.01  # quarantined / (landed + quarantined) rows above which quarantine volume warns
+# The natural key of each dataset; None: the whole contract row (a reading landed twice is a duplicate).
+DUPLICATE_KEYS: dict[str, tuple[str, ...] | None] = {
+    "gpu_samples": None,
+    "inference_requests": ("request_id",),
+    "jobs": ("job_id",),
+    "job_events": ("job_id", "ts", "event"),
+}
+SAMPLES = 5
+
+FRESHNESS, VOLUME, DUPLICATES, QUARANTINE, SCRAPES = (
+    "fresh_partition", "volume_vs_7day_median", "no_duplicate_rows", "quarantine_volume", "scrape_health")
+
+
+def _asset(dataset: str) -> str:
+    return f"landing/{dataset}"
+
+
+def _is_lab(file: Path, lab_pools: Iterable[str]) -> bool:
+    return any(file.stem.endswith(f"-{pool}") or f"-{pool}-" in file.stem for pool in lab_pools)
+
+
+def day_files(dataset: str, day: dt.date, lab_pools: Iterable[str] = (), base: Path | None = None) -> list[Path]:
+    folder = paths.landing_dir(base) / dataset / f"date={day.isoformat()}"
+    return sorted(f for f in folder.glob("*.parquet") if not _is_lab(f, lab_pools))
+
+
+def landed_days(dataset: str, lab_pools: Iterable[str] = (), base: Path | None = None) -> list[dt.date]:
+    days = []
+    for folder in (paths.landing_dir(base) / dataset).glob("date=*"):
+        day = dt.date.fromisoformat(folder.name.removeprefix("date="))
+        if day != SCHEMA_DAY and day_files(dataset, day, lab_pools, base):
+            days.append(day)
+    return sorted(days)
+
+
+def rows_on(dataset: str, day: dt.date, lab_pools: Iterable[str] = (), base: Path | None = None) -> int | None:
+    """Rows landed for the day (Parquet footers); None when the partition did not arrive."""
+    files = day_files(dataset, day, lab_pools, base)
+    return sum(pq.read_metadata(f).num_rows for f in files) if files else None
+
+
+def _sql_list(files: Sequence[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def freshness(dataset: str, day: dt.date | None, lab_pools: Iterable[str] = (), base: Path | None = None) -> Outcome:
+    """The day's partition arrived; for telemetry, every pool that reported in the 7 days before reports on it."""
+    def outcome(passed: bool, message: str, failing: int = 0, **metadata) -> Outcome:
+        return Outcome(_asset(dataset), FRESHNESS, passed, False, ERROR, message, failing, metadata)
+
+    if day is None:
+        return outcome(True, "not evaluated: the run has no partition (freshness is judged on partitioned runs)")
+    files = day_files(dataset, day, lab_pools, base)
+    if not files:
+        return outcome(False, f"{dataset}: partition date={day} did not arrive "
+                              f"(no file under landing/{dataset}/date={day}/)", 1, expected_day=str(day))
+    if dataset != "gpu_samples":
+        return outcome(True, f"{dataset}: partition date={day} arrived ({len(files)} file(s))",
+                       expected_day=str(day), files=len(files))
+    before = [f for i in range(1, TRAILING_DAYS + 1)
+              for f in day_files(dataset, day - dt.timedelta(days=i), lab_pools, base)]
+    with duckdb.connect() as con:
+        today = {r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(files)})").fetchall()}
+        earlier = ({r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(before)})")
+                    .fetchall()} if before else set())
+    silent = sorted(earlier - today)
+    if silent:
+        return outcome(False, f"gpu_samples: pool(s) {', '.join(silent)} reported in the 7 days before {day} "
+                              f"but not on {day}", len(silent), expected_day=str(day), silent_pools=silent)
+    return outcome(True, f"gpu_samples: date={day} arrived with every pool of the week before "
+                         f"({', '.join(sorted(today)) or 'no rows'})", expected_day=str(day), pools=sorted(today))
+
+
+def volume(dataset: str, days: Sequence[dt.date], lab_pools: Iterable[str] = (), base: Path | None = None) -> Outcome:
+    """Each day's rows against the median of the trailing 7 landed days (WARN outside VOLUME_LOW..HIGH)."""
+    judged, anomalies = [], []
+    for day in days:
+        rows = rows_on(dataset, day, lab_pools, base)
+        trailing = [r for i in range(1, TRAILING_DAYS + 1)
+                    if (r := rows_on(dataset, day - dt.timedelta(days=i), lab_pools, base)) is not None]
+        if rows is None or len(trailing) < MIN_TRAILING_DAYS or statistics.median(trailing) == 0:
+            continue
+        median = statistics.median(trailing)
+        entry = {"day": str(day), "rows": rows, "trailing_median": median, "ratio": round(rows / median, 3)}
+        judged.append(entry)
+        if not VOLUME_LOW <= rows / median <= VOLUME_HIGH:
+            anomalies.append(entry)
+    if anomalies:
+        worst = max(anomalies, key=lambda e: abs(e["ratio"] - 1))
+        message = (f"{dataset}: {len(anomalies)} day(s) outside {VOLUME_LOW}-{VOLUME_HIGH} x the trailing "
+                   f"{TRAILING_DAYS}-day median, e.g. {worst['day']}: {worst['rows']} rows vs median "
+                   f"{worst['trailing_median']:g} (x{worst['ratio']})")
+    elif judged:
+        message = f"{dataset}: {len(judged)} day(s) within {VOLUME_LOW}-{VOLUME_HIGH} x the trailing median"
+    else:
+        message = f"{dataset}: no day with {MIN_TRAILING_DAYS}+ landed days before it to compare with"
+    return Outcome(_asset(dataset), VOLUME, not anomalies, False, WARN, message, len(anomalies),
+                   {"anomalies": anomalies[:SAMPLES * 2], "days_judged": len(judged)})
+
+
+def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) -> Outcome:
+    """No natural key landed twice in the days (a day re-landed under another name, a replayed log)."""
+    key = DUPLICATE_KEYS[dataset] or tuple(f.name for f in contracts.DATASETS[dataset].schema)
+    files = [f for day in days for f in day_files(dataset, day, (), base)]
+    if not files:
+        return Outcome(_asset(dataset), DUPLICATES, True, True, ERROR, f"{dataset}: no files in the run's days")
+    cols = ", ".join(f'"{c}"' for c in key)
+    with duckdb.connect() as con:
+        con.execute(f"""create temp table dup as
+            select {cols}, count(*) as copies, list(distinct filename order by filename) as files
+            from read_parquet({_sql_list(files)}, filename = true, union_by_name = true)
+            group by {cols} having count(*) > 1""")
+        extra, keys = con.execute("select coalesce(sum(copies - 1), 0), count(*) from dup").fetchone()
+        sample = con.execute(f"select * from dup order by copies desc, {cols} limit {SAMPLES}").df()
+    sample["files"] = sample["files"].map(lambda fs: [str(Path(f).relative_to(paths.landing_dir(base))) for f in fs])
+    rows = json.loads(sample.to_json(orient="records", date_format="iso"))
+    if keys:
+        first = rows[0]
+        where = ", ".join(f"{c}={first[c]}" for c in key[:4])
+        key_name = ", ".join(key) if len(key) < 5 else "whole row"
+        message = (f"{dataset}: {extra} duplicate row(s) over {keys} key(s) ({key_name}) "
+                   f"in {len(days)} day(s), e.g. {where} x{first['copies']} in {', '.join(first['files'])}")
+    else:
+        message = f"{dataset}: no duplicate {'/'.join(key) if len(key) < 5 else 'row'} in {len(files)} file(s)"
+    return Outcome(_asset(dataset), DUPLICATES, keys == 0, True, ERROR, message, int(extra),
+                   {"duplicate_keys": int(keys), "sample_rows": rows, "files_scanned": len(files)})
+
+
+def _quarantine_files(dataset: str, days: Sequence[dt.date], base: Path | None) -> list[Path]:
+    root = paths.quarantine_dir(base) / dataset
+    return sorted(f for day in days for f in (root / f"date={day.isoformat()}").glob("*.jsonl"))
+
+
+def quarantine(dataset: str, days: Sequence[dt.date], base: Path | None = None) -> Outcome:
+    """Rows sent to quarantine in the run's days against what landed (WARN above QUARANTINE_WARN_SHARE)."""
+    files = _quarantine_files(dataset, days, base)
+    quarantined, samples = 0, []
+    for file in files:
+        with file.open(encoding="utf-8") as fh:
+            lines = [line for line in fh if line.strip()]
+        quarantined += len(lines)
+        if lines and len(samples) < SAMPLES:
+            record = json.loads(lines[0])
+            samples.append({"file": str(file.relative_to(paths.data_dir() if base is None else base)),
+                            "record": record.get("record"), "reason": record.get("reason"),
+                            "rows_in_file": len(lines)})
+    landed = sum(rows_on(dataset, day, (), base) or 0 for day in days)
+    share = quarantined / (landed + quarantined) if quarantined else 0.0
+    passed = share <= QUARANTINE_WARN_SHARE
+    message = (f"{dataset}: {quarantined} row(s) quarantined ({share:.2%} of {landed + quarantined}) in "
+               f"{len(files)} file(s)" + ("" if passed else f", above {QUARANTINE_WARN_SHARE:.0%}"))
+    if samples:
+        message += f"; e.g. {samples[0]['file']} record {samples[0]['record']}: {samples[0]['reason']}"
+    return Outcome(_asset(dataset), QUARANTINE, passed, False, WARN, message, quarantined,
+                   {"quarantined_rows": quarantined, "landed_rows": landed, "share": round(share, 6),
+                    "samples": samples})
+
+
+def scrape_health(days: Sequence[dt.date], base: Path | None = None) -> Outcome:
+    """Share of failed collector scrapes in the run's days (WARN above SCRAPE_FAILURE_WARN), worst targets."""
+    files = [f for day in days for f in day_files("scrape_health", day, (), base)]
+    asset = _asset("gpu_samples")
+    if not files:
+        return Outcome(asset, SCRAPES, True, False, WARN,
+                       "no collector scrapes landed in the run's days (no collector feeds this cluster)")
+    with duckdb.connect() as con:
+        rel = f"read_parquet({_sql_list(files)}, union_by_name = true)"
+        total, failed = con.execute(f"select count(*), count(*) filter (where not ok) from {rel}").fetchone()
+        worst = con.execute(f"""select pool, target, count(*) filter (where not ok) as failed, count(*) as scrapes,
+                                       any_value(error) filter (where not ok) as error
+                                from {rel} group by pool, target having count(*) filter (where not ok) > 0
+                                order by failed desc limit {SAMPLES}""").df()
+    share = failed / total if total else 0.0
+    passed = share <= SCRAPE_FAILURE_WARN
+    message = f"{failed} of {total} scrapes failed ({share:.1%}, threshold {SCRAPE_FAILURE_WARN:.0%})"
+    if len(worst):
+        top = worst.iloc[0]
+        message += f"; worst target {top['target']} (pool {top['pool']}): {top['failed']} failed, {top['error']}"
+    return Outcome(asset, SCRAPES, passed, False, WARN, message, int(failed),
+                   {"scrapes": int(total), "failed": int(failed), "share": round(share, 6),
+                    "worst_targets": json.loads(worst.to_json(orient="records"))})
