@@ -87,8 +87,8 @@ def quality_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     ).fetchone()[0]
     if not exists:
         return None
-    latest = con.execute(f"select run_id, max(evaluated_at) as at from {TABLE} group by run_id "
-                         f"order by at desc, run_id limit 1").fetchone()
+    latest = con.execute(f"select run_id, max(evaluated_at) as latest_at from {TABLE} group by run_id "
+                         f"order by latest_at desc, run_id limit 1").fetchone()
     if latest is None:
         return None
     run_id, evaluated_at = latest

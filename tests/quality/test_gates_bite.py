@@ -1,0 +1,127 @@
+"""End to end on the tiny scenario: faults a source could deliver fail the intended check, the deck is not
+rebuilt in that run, and the previous deck stays byte-for-byte as it was.
+
+A fault may also fail one of the dbt tests (which blocks the deck too, and then the GX step never runs):
+where the GX check ran, its outcome and metadata are asserted; the deck's absence is asserted in every case.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from conftest import LAST_DAY, check_results, copy_of, deck_hashes, materialized, run_day
+from faults import after, calendar_without_stage, day_landed_twice, gpu_at_150_percent, negative_ttft
+
+from ingestion import from_config
+from orchestration.defs.checks.mart_suites import MART_CHECKS
+from orchestration.defs.checks.report import quality_summary
+
+pytestmark = pytest.mark.slow
+
+MY_CHECKS = {f"{c.asset}:{c.name}" for c in MART_CHECKS}
+
+
+def _blocked(result) -> list[str]:
+    """Failed blocking check evaluations of the run (ours or dbt's), as 'asset:check'."""
+    return [k for k, e in check_results(result).items() if not e.passed and e.blocking]
+
+
+def rows_for(evaluation, suite: str, column: str) -> list[dict]:
+    """The sample offending rows of the failed expectation on `column` in `suite`."""
+    samples = evaluation.metadata["sample_rows"].value
+    return next(rows for name, rows in samples.items() if name.startswith(suite) and f"({column}" in name)
+
+
+def test_clean_run_passes_every_quality_check(clean_run):
+    data_dir, result = clean_run
+    checks = check_results(result)
+    ours = {k: e for k, e in checks.items() if k in MY_CHECKS or e.check_name in (
+        "fresh_partition", "no_duplicate_rows", "volume_vs_7day_median", "quarantine_volume", "scrape_health")}
+    assert len(ours) == len(MART_CHECKS) + 15
+    failed = {k: e.description for k, e in ours.items() if not e.passed}
+    assert not failed
+    assert "deck" in materialized(result)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        summary = quality_summary(con)
+        rows = con.execute("select count(*), count(distinct (asset, check_name)) from quality.check_results "
+                           "where run_id = ?", [result.run_id]).fetchone()
+    assert rows == (len(ours), len(ours))
+    assert summary["run_id"] == result.run_id
+    assert (summary["checks"], summary["passed"], summary["failed"]) == (len(ours), len(ours), 0)
+
+
+def test_bad_marts_block_the_deck_and_name_the_offending_rows(clean_run, tmp_path, monkeypatch):
+    """150 % utilisation on one GPU, a negative TTFT and a stage missing from the calendar, in one daily run."""
+    data_dir = copy_of(clean_run[0], tmp_path / "data")
+    before = deck_hashes(data_dir)
+    injected = {}
+
+    def land_faults():
+        injected["gpu"] = gpu_at_150_percent()
+        injected["request"] = negative_ttft()
+
+    monkeypatch.setattr(from_config, "land_days", after(from_config, "land_days", land_faults))
+    monkeypatch.setattr(from_config, "land_pool_tables", after(from_config, "land_pool_tables", calendar_without_stage))
+    result = run_day(data_dir)
+
+    assert not result.success
+    assert "deck" not in materialized(result)
+    assert deck_hashes(data_dir) == before, "the previous deck changed"
+    assert _blocked(result), "no blocking check failed"
+    checks = check_results(result)
+    if "mart_stage_metrics:gx_utilisation_in_range" not in checks:
+        pytest.skip(f"a dbt test stopped the marts first: {_blocked(result)}")
+
+    util = checks["mart_stage_metrics:gx_utilisation_in_range"]
+    assert not util.passed and util.blocking
+    gpu_rows = rows_for(util, "int_gpu_minutes", "max_activity_pct")
+    assert gpu_rows[0]["gpu_uuid"] == injected["gpu"] and gpu_rows[0]["max_activity_pct"] == pytest.approx(150)
+    assert gpu_rows[0]["stage_key"] == "load_mgmt" and gpu_rows[0]["out_of_range_minutes"] > 0
+    assert injected["gpu"] in util.description
+
+    latency = checks["mart_stage_metrics:gx_latency_plausible"]
+    assert not latency.passed and latency.blocking
+    [request] = rows_for(latency, "int_inference_requests", "ttft_ms")
+    assert request["request_id"] == injected["request"] and request["ttft_ms"] == pytest.approx(-2000)
+    assert request["stage_id"] == 6 and injected["request"] in latency.description
+    assert latency.metadata["failing_count"].value >= 1
+
+    stages = checks["mart_stage_metrics:gx_seven_stages_per_pool"]
+    assert not stages.passed
+    missing = rows_for(stages, "pools x stage_catalog", "mart_rows")
+    assert missing == [{"pool": "tiny", "stage_id": 3, "stage_key": "data_infra", "mart_rows": 0}]
+
+    # the checks that guard nothing broken here still pass
+    assert checks["mart_stage_metrics:gx_efficiency_consistent"].passed
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        summary = quality_summary(con)
+    assert summary["run_id"] == result.run_id and summary["failed_blocking"] >= 3
+    assert {"gx_utilisation_in_range", "gx_latency_plausible", "gx_seven_stages_per_pool"} <= {
+        f["check_name"] for f in summary["failures"]}
+
+
+def test_a_day_landed_twice_blocks_the_warehouse_and_the_deck(clean_run, tmp_path, monkeypatch):
+    data_dir = copy_of(clean_run[0], tmp_path / "data")
+    before = deck_hashes(data_dir)
+    monkeypatch.setattr(from_config, "land_days", after(from_config, "land_days", day_landed_twice))
+    result = run_day(data_dir)
+
+    assert not result.success
+    assert deck_hashes(data_dir) == before, "the previous deck changed"
+    assert not materialized(result) & {"deck", "mart_stage_metrics", "int_gpu_minutes"}
+    checks = check_results(result)
+    for dataset in ("gpu_samples", "inference_requests"):
+        dup = checks[f"landing/{dataset}:no_duplicate_rows"]
+        assert not dup.passed and dup.blocking
+        sample = dup.metadata["sample_rows"].value[0]
+        assert sample["copies"] == 2
+        assert sorted(sample["files"]) == [f"{dataset}/date={LAST_DAY}/replay-tiny.parquet",
+                                           f"{dataset}/date={LAST_DAY}/simulator-tiny.parquet"]
+        assert "replay-tiny.parquet" in dup.description
+    requests = checks["landing/inference_requests:no_duplicate_rows"]
+    assert requests.metadata["failing_count"].value == requests.metadata["duplicate_keys"].value > 10_000
+    assert checks["landing/jobs:no_duplicate_rows"].passed
+    # the doubled day also stands out against the week before (a warning, not a gate)
+    volume = checks["landing/inference_requests:volume_vs_7day_median"]
+    assert not volume.passed and not volume.blocking
+    assert volume.metadata["anomalies"].value[0]["ratio"] == pytest.approx(2.0, rel=0.05)
