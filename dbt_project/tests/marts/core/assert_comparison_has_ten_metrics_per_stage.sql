@@ -1,4 +1,5 @@
 -- Every (pool, stage) of mart_stage_metrics has exactly the ten dictionary metrics in the comparison.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_stage_comparison'}}}) }}
 with stage_metrics as (
 
     select pool, stage_id from {{ ref('mart_stage_metrics') }}

@@ -1,0 +1,81 @@
+"""Run dbt expecting failures, and find a test's result and its stored failing rows (schema dbt_test__audit)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from dbt_warehouse import DBT, DBT_PROJECT, DbtWarehouse
+
+
+@dataclass
+class GateRun:
+    """One dbt invocation: its output, its results by unique_id, and the manifest it ran."""
+
+    warehouse: DbtWarehouse
+    returncode: int
+    output: str
+    results: dict[str, dict] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+
+    def test_id(self, kind: str, model: str, column: str | None = None) -> str:
+        """unique_id of the one test of `kind` (generic name, or a singular test's name) on `model`."""
+        found = []
+        for uid, node in self.manifest["nodes"].items():
+            if node["resource_type"] != "test":
+                continue
+            generic = (node.get("test_metadata") or {}).get("name")
+            singular = generic is None and node["name"] == kind
+            on_model = node.get("attached_node", "").endswith(f".{model}") and node.get("column_name") == column
+            if singular or (generic == kind and on_model):
+                found.append(uid)
+        assert len(found) == 1, f"expected one {kind} test on {model}.{column}, found {found}"
+        return found[0]
+
+    def result(self, kind: str, model: str, column: str | None = None) -> dict:
+        uid = self.test_id(kind, model, column)
+        assert uid in self.results, f"{uid} did not run"
+        return self.results[uid]
+
+    def failing_rows(self, kind: str, model: str, column: str | None = None) -> pd.DataFrame:
+        """The rows the test stored (store_failures): what is wrong (`failure`) and where."""
+        relation = self.result(kind, model, column)["relation_name"]
+        return self.warehouse.query(f"select * from {relation}")
+
+    def node_name(self, kind: str, model: str, column: str | None = None) -> str:
+        return self.manifest["nodes"][self.test_id(kind, model, column)]["name"]
+
+
+def run_dbt(warehouse: DbtWarehouse, *args: str) -> GateRun:
+    """`dbt <args>` on the warehouse's data directory; a non-zero exit is returned, not raised."""
+    target = warehouse.data_dir / "dbt_target"
+    env = {**os.environ, "GPU_EFF_DATA_DIR": str(warehouse.data_dir), "DO_NOT_TRACK": "1",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+           "--target-path", str(target), "--log-path", str(warehouse.data_dir / "dbt_logs")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    run_results = json.loads((target / "run_results.json").read_text())
+    return GateRun(
+        warehouse=warehouse,
+        returncode=done.returncode,
+        output=done.stdout + done.stderr,
+        results={r["unique_id"]: r for r in run_results["results"]},
+        manifest=json.loads((target / "manifest.json").read_text()),
+    )
+
+
+def artifacts(warehouse: DbtWarehouse) -> GateRun:
+    """The last invocation's results in a data directory (e.g. the session's clean `dbt build`)."""
+    target = warehouse.data_dir / "dbt_target"
+    run_results = json.loads((target / "run_results.json").read_text())
+    return GateRun(warehouse=warehouse, returncode=0, output="",
+                   results={r["unique_id"]: r for r in run_results["results"]},
+                   manifest=json.loads((target / "manifest.json").read_text()))
+
+
+def project_path() -> Path:
+    return DBT_PROJECT

@@ -1,0 +1,213 @@
+"""The dbt gates bite: faults injected into landing data fail the intended dbt test, and its stored failing
+rows say what is wrong and name the offending GPU, minute, request or job. The same tests pass on the clean
+hand-made dataset (the session's `built_warehouse`), so none of them passes or fails whatever the data.
+
+One faulty dataset carries every fault on its own rows (tests/dbt/dbt_faults.py); it is built once and tested
+once. Mart-level consistency tests cannot be broken from landing without breaking an upstream gate first, so
+they are proven on marts edited in place after that build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dbt_faults as faults
+import duckdb
+import pandas as pd
+import pytest
+from dbt_gates import GateRun, artifacts, run_dbt
+from dbt_warehouse import DbtWarehouse
+
+pytestmark = pytest.mark.slow
+
+# (test kind, model, column) of the tests this module proves
+GATES = [
+    ("value_between", "int_gpu_minutes", "gpu_util_pct"),
+    ("value_between", "int_gpu_minutes", "activity_pct"),
+    ("monotonic_counter", "stg_landing__gpu_samples", "value"),
+    ("assert_energy_counter_agrees_with_power", None, None),
+    ("unique_combination_of_columns", "stg_landing__gpu_samples", None),
+    ("assert_requests_counted_once", None, None),
+    ("not_negative", "int_inference_requests", "ttft_ms"),
+    ("no_gap_longer_than", "stg_landing__gpu_samples", "minute_ts"),
+    ("matches_pattern", "stg_landing__jobs", "mig_profile"),
+    ("timestamps_ordered", "stg_landing__jobs", "submit_ts"),
+    ("assert_gpu_minutes_equal_gpus_times_window", None, None),
+    ("assert_requests_counted_once_in_marts", None, None),
+    ("relationships_composite", "mart_gpu_density", None),
+]
+MART_GATES = GATES[-3:]
+
+
+def naive(ts: dt.datetime) -> pd.Timestamp:
+    return pd.Timestamp(ts.replace(tzinfo=None))
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> GateRun:
+    """The faulty dataset: seeds and models built, then every data test run once."""
+    warehouse = DbtWarehouse(tmp_path_factory.mktemp("gpu_eff_faulty"))
+    faults.write_all(warehouse.data_dir)
+    built = run_dbt(warehouse, "build", "--exclude-resource-type", "test", "unit_test")
+    assert built.returncode == 0, built.output[-4000:]
+    return run_dbt(warehouse, "test", "--exclude-resource-type", "unit_test")
+
+
+@pytest.fixture(scope="module")
+def tampered(faulty) -> GateRun:
+    """The faulty build's marts edited in place: one GPU-minute and one request lost, a stage id changed."""
+    warehouse = faulty.warehouse
+    with duckdb.connect(str(warehouse.data_dir / "warehouse.duckdb")) as con:
+        con.execute("update marts.mart_stage_metrics set gpu_minutes = gpu_minutes - 1 where stage_id = 1")
+        con.execute("update marts.mart_inference set requests = requests - 1 where stage_id = 0 and service = 'chat'")
+        con.execute("update marts.mart_gpu_density set stage_id = 9 where stage_id = 1")
+    names = [faulty.node_name(*gate) for gate in MART_GATES]
+    return run_dbt(warehouse, "test", "--select", *names)
+
+
+def failed(run: GateRun, *gate) -> pd.DataFrame:
+    """Assert that the gate failed (or warned) in `run`, says so in dbt's output, and return its failing rows."""
+    result = run.result(*gate)
+    assert result["status"] in ("fail", "warn"), (gate, result["status"], result["message"])
+    name = run.node_name(*gate)
+    assert f"in test {name}" in run.output, f"dbt's output does not name {name}"
+    assert result["relation_name"].strip('"').split('"."')[-1] in run.output  # "See test failures: ..."
+    rows = run.failing_rows(*gate)
+    assert len(rows) == result["failures"] > 0
+    assert rows["failure"].notna().all(), "every failing row says what is wrong"
+    return rows
+
+
+def test_every_gate_passes_on_the_clean_dataset(built_warehouse):
+    clean = artifacts(built_warehouse)
+    for gate in GATES:
+        relation = clean.manifest["nodes"][clean.test_id(*gate)]["relation_name"]
+        assert built_warehouse.query(f"select count(*) as n from {relation}")["n"].iloc[0] == 0, gate
+
+
+def test_utilisation_of_150_percent_names_the_gpu_minute(faulty):
+    assert faulty.returncode != 0  # error-severity failures fail the dbt command, so Dagster's step fails
+    for column in ("gpu_util_pct", "activity_pct"):
+        assert faulty.result("value_between", "int_gpu_minutes", column)["status"] == "fail"
+        rows = failed(faulty, "value_between", "int_gpu_minutes", column)
+        assert rows[["gpu_uuid", "minute_ts", "failing_value"]].values.tolist() == [
+            [faults.UTIL_GPU, naive(faults.UTIL_MINUTE), 150.0]]
+        assert rows["failure"].iloc[0] == f"{column} = 150.0 outside [0, 100]"
+
+
+def test_energy_counter_running_backwards_names_the_reading(faulty):
+    assert faulty.result("monotonic_counter", "stg_landing__gpu_samples", "value")["status"] == "fail"
+    rows = failed(faulty, "monotonic_counter", "stg_landing__gpu_samples", "value")
+    # GPU-b's counter also drops on day 1 (00:12), to near zero: a reset, not a failure
+    assert rows[["gpu_uuid", "reading_ts"]].values.tolist() == [[faults.COUNTER_GPU, naive(faults.COUNTER_MINUTE)]]
+    assert rows["reading"].iloc[0] == pytest.approx(faults.COUNTER_BACKWARDS_MJ / 1000)  # mJ -> J
+    assert rows["reading"].iloc[0] < rows["previous_reading"].iloc[0]
+    assert "without a reset" in rows["failure"].iloc[0]
+    # the minutes around the backwards step no longer agree with integrated power
+    energy = failed(faulty, "assert_energy_counter_agrees_with_power", None, None)
+    assert energy[["gpu_uuid", "date"]].values.tolist() == [[faults.COUNTER_GPU, naive(
+        dt.datetime.combine(faults.fx.DAY1, dt.time()))]]
+
+
+def test_duplicated_day_names_the_duplicated_readings(faulty):
+    assert faulty.result("unique_combination_of_columns", "stg_landing__gpu_samples")["status"] == "fail"
+    rows = failed(faulty, "unique_combination_of_columns", "stg_landing__gpu_samples", None)
+    assert set(rows["n_records"]) == {2}
+    assert {ts.date() for ts in rows["sample_ts"]} == {faults.fx.DAY2}
+    assert set(rows["gpu_uuid"]) == {"GPU-a", "GPU-b", "GPU-c"}
+    assert rows["failure"].iloc[0].endswith("appears 2 times")
+
+
+def test_request_counted_twice_names_the_request_and_both_days(faulty):
+    assert faulty.result("assert_requests_counted_once", None, None)["status"] == "fail"
+    rows = failed(faulty, "assert_requests_counted_once", None, None)
+    row = rows.iloc[0]
+    assert len(rows) == 1 and row["request_id"] == faults.TWICE_REQUEST
+    assert (row["n_records"], row["n_stages"]) == (2, 2)
+    assert [row["first_date"], row["last_date"]] == [pd.Timestamp(faults.fx.DAY1), pd.Timestamp(faults.fx.DAY2)]
+    assert row["failure"] == f"request {faults.TWICE_REQUEST} counted 2 times"
+
+
+def test_negative_ttft_names_the_request(faulty):
+    rows = failed(faulty, "not_negative", "int_inference_requests", "ttft_ms")
+    assert rows["request_id"].tolist() == [faults.NEGATIVE_TTFT_REQUEST]
+    assert rows["failure"].iloc[0].startswith("ttft_ms = -")
+
+
+def test_telemetry_gap_warns_and_names_the_gpu_day(faulty):
+    assert faulty.result("no_gap_longer_than", "stg_landing__gpu_samples", "minute_ts")["status"] == "warn"
+    rows = failed(faulty, "no_gap_longer_than", "stg_landing__gpu_samples", "minute_ts")
+    assert rows[["gpu_uuid", "gap_start", "gap_end", "gap_minutes"]].values.tolist() == [
+        [faults.GAP_GPU, naive(faults.fx.ts(faults.fx.DAY2, 0, 12)), naive(faults.GAP_END), 28.0]]
+
+
+def test_bad_job_names_the_job(faulty):
+    pattern = failed(faulty, "matches_pattern", "stg_landing__jobs", "mig_profile")
+    ordered = failed(faulty, "timestamps_ordered", "stg_landing__jobs", "submit_ts")
+    assert pattern["job_id"].tolist() == ordered["job_id"].tolist() == [faults.BAD_JOB]
+    assert "3g-40gb" in pattern["failure"].iloc[0]
+    assert "is after start_ts" in ordered["failure"].iloc[0]
+
+
+def test_no_other_error_fails_on_the_faulty_dataset(faulty):
+    """Each fault is caught where intended: the failing tests are these and the ones the faults imply."""
+    failing = {faulty.manifest["nodes"][uid]["name"] for uid, r in faulty.results.items() if r["status"] == "fail"}
+    intended = {faulty.node_name(*gate) for gate in GATES if gate[0] != "no_gap_longer_than"} - {
+        faulty.node_name(*gate) for gate in MART_GATES}
+    # the same duplicate request, seen by the unique tests of the landing source, staging and
+    # int_inference_requests; the same MIG profile, seen again in int_job_gpu_allocations
+    also = ("source_unique_landing_inference_requests", "unique_stg_landing__inference",
+            "unique_int_inference_requests", "matches_pattern_int_job_gpu_allocations")
+    unexpected = {name for name in failing - intended if not name.startswith(also)}
+    assert unexpected == set(), unexpected
+    assert intended <= failing
+    for gate in MART_GATES:  # the faults are upstream: the marts still agree with each other
+        assert faulty.result(*gate)["status"] == "pass", gate
+
+
+def test_mart_gates_name_the_pool_and_stage(tampered):
+    minutes = failed(tampered, "assert_gpu_minutes_equal_gpus_times_window", None, None)
+    # stage 1 lost a GPU-minute; so the pool's stages no longer add up to mart_daily_utilization either
+    minutes = minutes.sort_values("stage_id")
+    assert minutes[["pool", "stage_id", "gpu_minutes", "expected_gpu_minutes"]].values.tolist() == [
+        ["p1", 0, 12, 12], ["p1", 1, 11, 12]]
+    assert minutes["failure"].tolist() == [
+        "mart_daily_utilization counts 24 GPU-minutes for the pool, the stages 23",
+        "gpu_minutes 11 <> gpus x window minutes 12.0"]
+    requests = failed(tampered, "assert_requests_counted_once_in_marts", None, None)
+    assert requests[["pool", "stage_id"]].values.tolist() == [["p1", 0]]
+    assert requests["failure"].iloc[0].startswith("requests disagree")
+    density = failed(tampered, "relationships_composite", "mart_gpu_density", None)
+    assert density[["pool", "stage_id"]].values.tolist() == [["p1", 9]]
+
+
+def test_cross_model_tests_run_in_one_dagster_step(built_warehouse):
+    """Dagster builds the warehouse in three dbt steps (orchestration/defs/assets/warehouse.py): inputs (what
+    the incremental models read), daily (the incremental models), models (the rest). dbt's eager indirect
+    selection runs a test in every step that selects one of its parents, so a test reading a model of a
+    later step would run before that model is built. Every test must read only its own step and earlier ones,
+    and a singular test with several parents must name its Dagster asset (meta.dagster.ref)."""
+    manifest = json.loads((built_warehouse.data_dir / "dbt_target" / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    incremental = {uid for uid, n in nodes.items() if n.get("config", {}).get("materialized") == "incremental"}
+    inputs: set[str] = set()
+    stack = [parent for uid in incremental for parent in nodes[uid]["depends_on"]["nodes"]]
+    while stack:
+        uid = stack.pop()
+        if uid not in inputs and uid not in incremental:
+            inputs.add(uid)
+            stack += nodes[uid].get("depends_on", {}).get("nodes", [])
+
+    def step(uid: str) -> int:
+        return 0 if uid in inputs or uid.startswith("source.") else 1 if uid in incremental else 2
+
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        parents = node["depends_on"]["nodes"]
+        steps = {step(p) for p in parents}
+        # eager selection runs it in the first step that has a parent; it must be the last step it reads
+        assert min(steps) == max(steps) or (steps == {0, 1}), (node["name"], parents)
+        if len(parents) > 1 and not node.get("attached_node"):
+            assert node["config"]["meta"].get("dagster", {}).get("ref"), node["name"]
