@@ -11,7 +11,10 @@
 - ``type``: ``column`` (default), ``column_stacked``, ``line``, ``area_stacked``; ``scale`` multiplies the values
   (e.g. 100 for a share), ``number_format`` (default ``0.0``), ``labels`` (true / false; default: shown when
   the chart has at most ``LABELS_MAX_POINTS`` points), ``value_axis: {title, min, max, log}``,
-  ``category_axis: {title}``, ``title`` (a small chart title), ``tier`` (default the first tier, 集群实测).
+  ``category_axis: {title}``, ``title`` (a small chart title), ``tier`` (default the first tier, 集群实测),
+  or ``tier_column`` (each point's tier from that column of its row; with ``tier_with_baseline: true`` the
+  weaker of it and the baseline row's, for ratios to the baseline), ``stage_labels`` (x ``stage``: short
+  category names by stage id, e.g. [基线, 阶段一, ...]).
 
 Every plotted value is in the evidence (``place: chart``, source ``marts.<mart>.<column>``); data labels show
 exactly those values. No rows (or no values) for the pool: the chart's box says ``deck.missing_value``.
@@ -94,6 +97,7 @@ class _Data:
         self.groups: list[str] = []  # date charts: the stage of each category
         self.rows: list[dict[str, Any] | None] = []  # one row per category (for stage_key / date), or None
         self.series: list[tuple[str, str, list[float | None]]] = []  # (name, column, values)
+        self.tiers: list[list[str | None]] = []  # per series, per category: the point's tier (tier_column)
 
     @property
     def points(self) -> int:
@@ -105,6 +109,8 @@ def _columns(chart: dict[str, Any]) -> tuple[str, ...]:
     cols = {"stage": ("stage_id", "stage_name_zh"), "local_hour": ("local_hour_of_day",),
             "date": ("date", "stage_id", "stage_name_zh")}[x]
     cols += tuple(str(k) for k in (chart.get("where") or {}))
+    if chart.get("tier_column"):
+        cols += (str(chart["tier_column"]),)
     if chart.get("series_by"):
         by = chart["series_by"]
         cols += (str(by["column"]), str(by["value"]))
@@ -151,15 +157,19 @@ def _load(ctx: Context, chart: dict[str, Any]) -> _Data:
         group = keyed.get(key, [])
         first = group[0] if group else None
         if x == "stage":
-            data.categories.append(sanitize(str(first["stage_name_zh"]) if first else str(key), max_len=24))
+            labels = [str(s) for s in chart.get("stage_labels") or []]
+            name = labels[key] if key < len(labels) else (str(first["stage_name_zh"]) if first else str(key))
+            data.categories.append(sanitize(name, max_len=24))
         elif x == "local_hour":
-            data.categories.append(f"{key}时")
+            data.categories.append(str(key))
         else:
             data.categories.append(f"{key.month}/{key.day}")
             data.groups.append(sanitize(str(first["stage_name_zh"]), max_len=24) if first else "")
         data.rows.append(first)
+    tier_column = chart.get("tier_column")
     for name, column, series_key in series_defs:
         values: list[float | None] = []
+        tiers: list[str | None] = []
         for key in keys:
             group = keyed.get(key, [])
             if series_key is not None:
@@ -169,7 +179,12 @@ def _load(ctx: Context, chart: dict[str, Any]) -> _Data:
                                      f"for {key!r} of pool {ctx.pool} (narrow binds.where)")
             raw = _clean(group[0][column]) if group else None
             values.append(None if raw is None else raw * scale)
+            tiers.append(str(group[0][tier_column]) if group and tier_column and group[0][tier_column] else None)
+        if tier_column and chart.get("tier_with_baseline") and keys and x == "stage" and keys[0] == 0:
+            baseline = tiers[0]
+            tiers = [ctx.outline.weakest_tier([t, baseline]) if t and baseline else t for t in tiers]
         data.series.append((sanitize(name, max_len=40), column, values))
+        data.tiers.append(tiers)
     return data
 
 
@@ -321,15 +336,17 @@ def _decimals(number_format: str) -> int:
 def _record(ctx: Context, spec: SlideSpec, chart_spec: dict[str, Any], data: _Data, number: int,
             number_format: str) -> None:
     mart = str(chart_spec["mart"])
-    tier = str(chart_spec.get("tier") or ctx.outline.tiers[0].name)
-    ctx.outline.tier(tier)  # an unknown tier fails the build
+    default_tier = str(chart_spec.get("tier") or ctx.outline.tiers[0].name)
     unit = str(chart_spec.get("unit", ""))
     decimals = _decimals(number_format)
-    for name, column, values in data.series:
-        for category, group, row, value in zip(data.categories, data.groups or [""] * len(data.categories),
-                                               data.rows, values, strict=True):
+    for (name, column, values), tiers in zip(data.series, data.tiers, strict=True):
+        for category, group, row, value, point_tier in zip(data.categories, data.groups or [""] * len(data.categories),
+                                                           data.rows, values, tiers, strict=True):
             if value is None:
                 continue
+            tier = point_tier or default_tier
+            if ctx.outline.tier(tier).mark == "?":
+                raise OutlineError(f"slide {spec.id}: chart tier {tier!r} is not one of the outline's tiers")
             shown = f"{value:,.{decimals}f}"
             where = f"{group} {category}".strip()
             extra: dict[str, Any] = {"pool": ctx.pool, "metric": column, "place": "chart", "chart": spec.id}
@@ -341,6 +358,13 @@ def _record(ctx: Context, spec: SlideSpec, chart_spec: dict[str, Any], data: _Da
                 extra["scale"] = float(chart_spec["scale"])
             ctx.evidence.add(number, f"{name} · {where}: {shown} {unit}".strip(), value, tier,
                              f"{MART_SCHEMA}.{mart}.{column}", **extra)
+
+
+def draw_chart(ctx: Context, slide: Slide, spec: SlideSpec, chart_spec: dict[str, Any], box: Box,
+               number: int) -> None:
+    """One chart spec drawn in ``box`` of a slide another kind lays out (e.g. beside the metric table)."""
+    _validate(spec, chart_spec)
+    _draw(ctx, slide, spec, chart_spec, box, number, 0)
 
 
 def render_chart(ctx: Context, spec: SlideSpec, number: int) -> None:

@@ -94,6 +94,8 @@ class Outline:
     slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
     talk: Talk = field(default_factory=Talk)
     sections: dict[str, str] = field(default_factory=dict)  # section key -> name shown in the band
+    # "mart.column" -> how {mart:MART:STAGE:COLUMN} shows a stage mart's value (label = the column)
+    mart_values: dict[str, MetricSpec] = field(default_factory=dict)
 
     def tier(self, name: str) -> Tier:
         for tier in self.tiers:
@@ -122,14 +124,10 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
         raise OutlineError(f"{path}: top level must be a mapping")
     deck = _require(raw, "deck", str(path))
     fonts = _require(raw, "fonts", str(path))
-    metrics: dict[str, MetricSpec] = {}
-    for key, spec in _require(raw, "metrics", str(path)).items():
-        where = f"{path}: metrics.{key}"
-        fmt = str(spec.get("format", "sig3"))
-        if fmt not in NUMBER_FORMATS:
-            raise OutlineError(f"{where}.format: '{fmt}' is not one of {NUMBER_FORMATS}")
-        metrics[key] = MetricSpec(key, str(_require(spec, "label", where)), str(spec.get("unit", "")), fmt,
-                                  zh_scale=spec.get("scale") == "zh")
+    metrics = {key: _metric(key, spec, f"{path}: metrics.{key}", require_label=True)
+               for key, spec in _require(raw, "metrics", str(path)).items()}
+    mart_values = {key: _metric(key, spec, f"{path}: mart_values.{key}", require_label=False)
+                   for key, spec in (raw.get("mart_values") or {}).items()}
     sections = raw.get("sections") or {}
     if not isinstance(sections, dict):
         raise OutlineError(f"{path}: sections must be a mapping of key -> name")
@@ -155,10 +153,21 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
         tiers=tuple(Tier(str(t["name"]), str(t.get("mark", "")), str(t.get("color", "000000")),
                          str(t.get("note", ""))) for t in _require(raw, "tiers", str(path))),
         metrics=metrics,
+        mart_values=mart_values,
         slides=tuple(slides),
         talk=Talk(**{k: float(v) for k, v in (deck.get("talk") or {}).items()}),
         sections=sections,
     )
+
+
+def _metric(key: str, spec: Any, where: str, *, require_label: bool) -> MetricSpec:
+    if not isinstance(spec, dict):
+        raise OutlineError(f"{where}: must be a mapping (label, unit, format)")
+    fmt = str(spec.get("format", "sig3"))
+    if fmt not in NUMBER_FORMATS:
+        raise OutlineError(f"{where}.format: '{fmt}' is not one of {NUMBER_FORMATS}")
+    label = str(_require(spec, "label", where)) if require_label else str(spec.get("label", key))
+    return MetricSpec(key, label, str(spec.get("unit", "")), fmt, zh_scale=spec.get("scale") == "zh")
 
 
 def _points(raw: Any, where: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:

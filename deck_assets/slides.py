@@ -47,7 +47,7 @@ from deck_assets.style import (
     write_paragraphs,
 )
 from deck_assets.text import fill, format_change, format_number, format_ratio, sanitize, zh_scale
-from deck_assets.warehouse import MART_SCHEMA, Benchmark, MetricValue, Snapshot, Stage
+from deck_assets.warehouse import MART_SCHEMA, Benchmark, MetricValue, Snapshot, Stage, WarehouseError
 
 SLIDE_W, SLIDE_H = 960.0, 540.0  # points (13.333 x 7.5 in)
 MARGIN = 36.0
@@ -62,8 +62,11 @@ PAGE_NO = Box(SLIDE_W - MARGIN - 90, 508, 90, 24)
 FOOTNOTE = Box(MARGIN, 484, CONTENT_W, 24)  # 资料来源 line of slides that cite benchmarks
 FOOTNOTE_LABEL = "资料来源："
 LEFT_COLUMN, COLUMN_GAP = 0.38, 12.0  # diagram layout right: points column share and gap
+CHART_SHARE = 0.3  # metric table with a chart: the least share of the content width the chart gets
 # {bench:ID} {stage:STAGE:METRIC} {ratio:STAGE:METRIC}: numbers in outline text, each recorded as evidence
-PLACEHOLDER = re.compile(r"\{(bench|stage|ratio):([^{}]*)\}")
+PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart):([^{}]*)\}")
+# A unit written right after a placeholder ("{bench:X}%", "{bench:Y} Gb/s") belongs before the tier mark.
+UNIT_AFTER = re.compile(r"^ ?(?:%|倍|卡|次|[KMGT]?[bB]/s|TWh|TFLOPS|W\b|tokens/s)")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
 BENCH_TIER = "行业基准"
 
@@ -256,6 +259,13 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
         extra.update(bench_id=bench.id, unit=bench.unit)
         if place != "notes" and bench not in ctx.cited:
             ctx.cited.append(bench)
+    elif kind == "mart":
+        resolved = _mart_value(ctx, spec, arg, placeholder)
+        if resolved is None:
+            return missing
+        value, shown, source, stage = resolved
+        tier_name = ctx.outline.tiers[0].name
+        extra.update(pool=ctx.pool, stage_key=stage.stage_key, metric=source.rsplit(".", 1)[1])
     else:
         parts = arg.split(":")
         if len(parts) != 2:
@@ -299,6 +309,33 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
     return [Segment(shown)] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
 
 
+def _mart_value(ctx: Context, spec: SlideSpec, arg: str,
+               placeholder: str) -> tuple[float, str, str, Stage] | None:
+    """{mart:MART:STAGE:COLUMN}: the detailed pool's value of a stage mart (one row per stage), formatted as
+    the outline's mart_values["MART.COLUMN"]; None when the pool lacks the stage or the value."""
+    parts = [p.strip() for p in arg.split(":")]
+    if len(parts) != 3:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: expected {{mart:MART:STAGE:COLUMN}}")
+    mart, stage_key, column = parts
+    fmt = ctx.outline.mart_values.get(f"{mart}.{column}")
+    if fmt is None:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: {mart}.{column} is not in the outline's mart_values")
+    stage = _stage_for(ctx, spec, stage_key, placeholder)
+    if stage is None:
+        return None
+    rows = [r for r in ctx.snapshot.mart_rows(mart, ctx.pool, ("stage_id", column))
+            if int(r["stage_id"]) == stage.stage_id]
+    if len(rows) > 1:
+        raise WarehouseError(f"{ctx.snapshot.warehouse_path}: {MART_SCHEMA}.{mart} has {len(rows)} rows for "
+                             f"stage {stage.stage_key} of pool {ctx.pool}; {placeholder} needs one")
+    value = _clean(rows[0][column]) if rows else None
+    if value is None:
+        return None
+    shown = format_number(value, fmt.format)
+    shown = shown + fmt.unit if fmt.unit in ("%", "") else f"{shown} {fmt.unit}"
+    return value, shown, f"{MART_SCHEMA}.{mart}.{column}", stage
+
+
 def _resolve(ctx: Context, spec: SlideSpec, text: str, number: int, place: str) -> Paragraph:
     """Fill a text's {values} and resolve its evidence placeholders (recording each number)."""
     out: Paragraph = []
@@ -306,8 +343,13 @@ def _resolve(ctx: Context, spec: SlideSpec, text: str, number: int, place: str) 
     for match in PLACEHOLDER.finditer(text):
         if match.start() > pos:
             out.append(Segment(fill(text[pos:match.start()], ctx.values)))
-        out.extend(_resolve_one(ctx, spec, match.group(1), match.group(2), number, place))
+        resolved = _resolve_one(ctx, spec, match.group(1), match.group(2), number, place)
         pos = match.end()
+        unit = UNIT_AFTER.match(text[pos:])
+        if unit and len(resolved) == 2:  # value and mark: the unit goes between them
+            resolved.insert(1, Segment(unit.group(0)))
+            pos += unit.end()
+        out.extend(resolved)
     if pos < len(text):
         out.append(Segment(fill(text[pos:], ctx.values)))
     return out
@@ -425,13 +467,13 @@ def _notes(ctx: Context, slide: Slide, spec: SlideSpec, number: int | None = Non
 
 
 def _points(ctx: Context, slide: Slide, spec: SlideSpec, top: float, bottom: float,
-            size: int = 14) -> None:
+            size: int = 14, width: float = CONTENT_W) -> None:
     """The plain (unbulleted, muted) points under a chart or table; placeholders resolved."""
     number = len(ctx.prs.slides)
     paragraphs = _point_paragraphs(ctx, spec, number)
     if not paragraphs:
         return
-    box = Box(MARGIN, top, CONTENT_W, bottom - top)
+    box = Box(MARGIN, top, width, bottom - top)
     fit = _fit(paragraphs, box, size, False, ()) or MIN_PT
     _rich_text(ctx, slide, box, paragraphs, fit, color=MUTED, name="Points")
 
@@ -545,12 +587,16 @@ def _scaled(metric: MetricSpec, values: list[float | None]) -> tuple[float, str]
 
 
 def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
+    """The ten metrics by stage (each value with its tier mark); with ``binds.chart`` the table keeps its
+    natural width and a native chart (deck_assets.charts spec) takes the rest of its rows' height on the right."""
     slide = _content_slide(ctx, spec, number)
     stages = ctx.snapshot.stages(ctx.pool)
-    headers = {"metric": "指标", "unit": "单位", "tier": "证据等级", **spec.binds.get("headers", {})}
+    headers = {"metric": "指标", "unit": "单位", **spec.binds.get("headers", {})}
+    labels = [str(x) for x in spec.binds.get("stage_labels") or []]
     rows: list[list[_Cell]] = [
         [_Cell(headers["metric"]), _Cell(headers["unit"])]
-        + [_Cell(sanitize(s.name_zh, max_len=24)) for s in stages] + [_Cell(headers["tier"])]
+        + [_Cell(labels[s.stage_id] if s.stage_id < len(labels) else sanitize(s.name_zh, max_len=24))
+           for s in stages]
     ]
     for key in spec.binds["metrics"]:
         found = [ctx.snapshot.value(ctx.pool, key, s.stage_id) for s in stages]
@@ -560,11 +606,9 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
         unit = f"{prefix} {metric.unit}".strip() if prefix else metric.unit
         best = _best_stage(found) if spec.binds.get("bold_best") else None
         row = [_Cell(metric.label), _Cell(unit)]
-        tiers: list[str] = []
         for stage, mv in zip(stages, found, strict=True):
             tier_name = mv.evidence_tier if mv else ctx.outline.tiers[-1].name
             tier = ctx.outline.tier(tier_name)
-            tiers.append(tier_name)
             raw = mv.value if mv else None
             text = format_number(None if raw is None else raw / divisor, metric.format,
                                  ctx.outline.missing_value)
@@ -574,29 +618,34 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
                              tier_name, source,
                              pool=ctx.pool, stage_key=stage.stage_key, metric=key,
                              value_source=mv.value_source if mv else "missing")
-        present = [t.name for t in ctx.outline.tiers if t.name in tiers]
-        present += [t for t in dict.fromkeys(tiers) if t not in present]
-        row.append(_Cell("、".join(present)))
         rows.append(row)
     bottom = body_bottom(spec)
-    table_bottom = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 62)
-    _tier_legend(ctx, slide, Box(MARGIN, table_bottom + 8, CONTENT_W, 26))
-    _points(ctx, slide, spec, table_bottom + 34, bottom, size=12)
+    chart = spec.binds.get("chart")
+    table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 62, tier_col=False,
+                        width=CONTENT_W * (1 - CHART_SHARE) if chart else CONTENT_W, compact=bool(chart))
+    if chart:
+        box = Box(table.right + COLUMN_GAP, table.top, MARGIN + CONTENT_W - table.right - COLUMN_GAP, table.height)
+        importlib.import_module("deck_assets.charts").draw_chart(ctx, slide, spec, chart, box, number)
+    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26))
+    _points(ctx, slide, spec, table.bottom + 34, bottom, size=12)
     _notes(ctx, slide, spec)
 
 
 def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float, bottom: float, *,
-                name: str = "Stage comparison table", fit_cols: tuple[int, ...] = (0, 1)) -> float:
-    """Draw the table at the largest font size whose rows fit above ``bottom``; return its bottom edge.
+                name: str = "Stage comparison table", fit_cols: tuple[int, ...] = (0, 1), tier_col: bool = True,
+                width: float = CONTENT_W, compact: bool = False) -> Box:
+    """Draw the table at the largest font size whose rows fit above ``bottom``; return its box.
 
-    The ``fit_cols`` (label and unit) take their measured width, the last (tier) column the widest
-    single tier name (several tiers wrap), and the other (value) columns share the rest; headers wrap
-    to two lines. Columns 2.. except the last are right-aligned values.
+    The ``fit_cols`` (label and unit) take their measured width; with ``tier_col`` the last column takes the
+    widest single tier name (several tiers wrap); the other (value) columns share the rest of ``width`` or,
+    when ``compact``, just what their widest value needs. Headers wrap to two lines. Columns 2.. except a
+    tier column are right-aligned values.
     """
     fonts = ctx.fonts
     keep = ctx.outline.keep_together
     n_cols = len(rows[0])
-    shared = [c for c in range(n_cols - 1) if c not in fit_cols]
+    n_plain = n_cols - (1 if tier_col else 0)
+    shared = [c for c in range(n_plain) if c not in fit_cols]
     pad = 2 * INSET_X + 4  # insets plus slack for renderer differences
 
     def cell_text(cell: _Cell) -> str:
@@ -608,10 +657,13 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
     layout: tuple[int, list[float], list[float]] | None = None
     for size in range(15, fonts.min_size_pt - 1, -1):
         tier_names = [t.name for t in ctx.outline.tiers] + [rows[0][-1].text]
-        tier_w = max(measure.text_width_pt(n, size, bold=True) for n in tier_names) + pad
+        tier_w = max(measure.text_width_pt(n, size, bold=True) for n in tier_names) + pad if tier_col else 0.0
         fixed = {c: col_width(c, size) for c in fit_cols}
-        share_w = (CONTENT_W - sum(fixed.values()) - tier_w) / max(len(shared), 1)
-        widths = [fixed.get(c, share_w) for c in range(n_cols - 1)] + [tier_w]
+        need = max((col_width(c, size) for c in shared), default=0.0)
+        share_w = (width - sum(fixed.values()) - tier_w) / max(len(shared), 1)
+        if compact:
+            share_w = min(share_w, need + 8)
+        widths = [fixed.get(c, share_w) for c in range(n_plain)] + ([tier_w] if tier_col else [])
         heights = []
         for r_i, row in enumerate(rows):
             lines = max(len(measure.wrap(cell_text(c), size, w - pad, r_i == 0 or c.bold, keep))
@@ -619,8 +671,7 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
             heights.append(lines * measure.line_height_pt(size) + 2 * INSET_Y + 2)
         layout = (size, widths, heights)
         # a value never wraps inside its cell: the shared columns must hold the widest one
-        values_fit = not shared or share_w >= max(col_width(c, size) for c in shared)
-        if top + sum(heights) <= bottom and values_fit:
+        if top + sum(heights) <= bottom and share_w >= need:
             break
     assert layout is not None
     chosen, widths, heights = layout
@@ -645,7 +696,7 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
             cell.fill.fore_color.rgb = ACCENT if header else (ZEBRA if r_i % 2 == 0 else WHITE)
             frame = cell.text_frame
             frame.word_wrap = True
-            is_value = not header and 2 <= c_i < len(row) - 1
+            is_value = not header and 2 <= c_i < n_plain
             text_lines = measure.balanced_wrap(cell_data.text, chosen, widths[c_i] - pad, True, keep) \
                 if header else [cell_data.text]
             write_paragraphs(frame, text_lines, fonts, chosen, bold=header or cell_data.bold,
@@ -655,7 +706,7 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
             if cell_data.mark:
                 add_run(frame.paragraphs[0], " " + cell_data.mark, fonts, chosen,
                         color=hex_color(cell_data.mark_color))
-    return top + sum(heights)
+    return table_box
 
 
 def _tier_legend(ctx: Context, slide: Slide, box: Box) -> None:
@@ -917,11 +968,10 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
                              tier.name, f"{mart}.{rates[side]}", **extra)
         cells.append(_Cell(tier.name))
         rows.append(cells)
-    table_bottom = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=body_bottom(spec) - 82,
-                               name="Lab comparison table",
-                               fit_cols=(0, 1, len(rows[0]) - 2))
-    _tier_legend(ctx, slide, Box(MARGIN, table_bottom + 8, CONTENT_W, 26))
-    _points(lab_ctx, slide, spec, table_bottom + 38, body_bottom(spec))
+    table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=body_bottom(spec) - 82,
+                        name="Lab comparison table", fit_cols=(0, 1, len(rows[0]) - 2))
+    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26))
+    _points(lab_ctx, slide, spec, table.bottom + 38, body_bottom(spec))
     _notes(lab_ctx, slide, spec)
 
 

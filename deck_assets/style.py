@@ -63,6 +63,14 @@ class Box:
     height: float
 
     @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
     def emu(self) -> tuple[Length, Length, Length, Length]:
         return Pt(self.left), Pt(self.top), Pt(self.width), Pt(self.height)
 

@@ -89,7 +89,7 @@ DAYS_PER_STAGE = 3
 
 
 def hourly_share(workload_type: str, hour: int) -> float:
-    """mart_hourly_profile.mean_allocated_share of stage load_mgmt: inference by day, training by night."""
+    """mart_hourly_profile.mean_allocated_share (every stage alike): inference by day, training by night."""
     day = 9 <= hour < 21
     base = {"training": 0.55 if day else 0.85, "inference": 0.30 if day else 0.05, "development": 0.04,
             "evaluation": 0.02, "other": 0.01}[workload_type]
@@ -235,7 +235,7 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
     head = "pool varchar, stage_id integer, stage_key varchar, stage_name_zh varchar"
     con.execute(f"create table marts.mart_scheduling ({head}, allocation_percent double, "
                 f"fragmentation_percent double, queue_wait_p50_minutes double, queue_wait_p95_minutes double, "
-                f"jain_fairness_index double)")
+                f"queue_wait_mean_minutes double, jain_fairness_index double)")
     con.execute(f"create table marts.mart_data_stalls ({head}, data_stall_percent double, "
                 f"gpu_weighted_data_stall_percent double)")
     con.execute(f"create table marts.mart_inference ({head}, service varchar, is_total boolean, "
@@ -254,8 +254,9 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
     for pool in pools:
         for stage_id, key, name in STAGES:
             row = [pool, stage_id, key, name]
-            con.execute("insert into marts.mart_scheduling values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [*row, SCHEDULED_ALLOCATION[stage_id], FRAGMENTATION[stage_id], *QUEUE_WAIT[stage_id], 0.9])
+            p50, p95 = QUEUE_WAIT[stage_id]
+            con.execute("insert into marts.mart_scheduling values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, SCHEDULED_ALLOCATION[stage_id], FRAGMENTATION[stage_id], p50, p95, (p50 + p95) / 3, 0.9])
             con.execute("insert into marts.mart_gpu_density values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [*row, *GPU_SHARING[stage_id], *GPU_MEMORY[stage_id]])
             con.execute("insert into marts.mart_data_stalls values (?, ?, ?, ?, ?, ?)",
@@ -270,8 +271,6 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
                 date = (start + dt.timedelta(days=DAYS_PER_STAGE * stage_id + day)).date()
                 con.execute("insert into marts.mart_daily_utilization values (?, ?, ?, ?, ?, ?, ?)",
                             [pool, date, stage_id, key, name, *daily_utilization(stage_id, day)])
-            if key != "load_mgmt":
-                continue
             for hour in range(24):
                 for wt in (*WORKLOAD_TYPES, "all"):
                     share = sum(hourly_share(w, hour) for w in WORKLOAD_TYPES) if wt == "all" \

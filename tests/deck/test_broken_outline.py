@@ -18,9 +18,6 @@ from deck_assets.outline import DEFAULT_OUTLINE, OutlineError, load_outline
 AS_OF = dt.date(2026, 11, 27)
 OUTLINE = load_outline()
 NUMBER = {spec.id: i for i, spec in enumerate(OUTLINE.slides, start=1)}
-# The test warehouse's mixed evidence tiers (deck_warehouse.NOT_MEASURED) make the 成果 table on the achievements
-# slide taller than with the demo data: its 12 pt points strip under the table does not fit there.
-KNOWN_TEST_WAREHOUSE_OVERFLOW = {("text_overflow", NUMBER["achievements"])}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +49,8 @@ def _failures(results: dict[str, checks.CheckResult]) -> set[tuple[str, int | No
 def test_the_real_outline_passes_every_check(tmp_path: Path, warehouse_path: Path) -> None:
     results = _check(_build(tmp_path, warehouse_path))
     assert len(results) == 7
-    assert _failures(results) <= KNOWN_TEST_WAREHOUSE_OVERFLOW
-    assert all(r.passed for name, r in results.items() if name != "text_overflow")
+    assert _failures(results) == set()
+    assert all(r.passed for r in results.values())
 
 
 @pytest.mark.parametrize(("slide_id", "repeat"), [

@@ -17,6 +17,7 @@ from deck_warehouse import (
     GPU_SHARING,
     LATENCY,
     LOST_GPU_HOURS,
+    METRICS,
     QUEUE_WAIT,
     SCHEDULED_ALLOCATION,
     STAGES,
@@ -98,7 +99,7 @@ def test_stage1_stage2_stage4_charts_show_the_marts_values(deck: DeckResult) -> 
                               "平均实际使用显存": pytest.approx([u for _, u in GPU_MEMORY])}
 
     (chart,) = _charts(deck, "fair_share")
-    assert _series(chart) == {"排队等待 p50": pytest.approx([p50 for p50, _ in QUEUE_WAIT]),
+    assert _series(chart) == {"排队等待 平均": pytest.approx([(p50 + p95) / 3 for p50, p95 in QUEUE_WAIT]),
                               "排队等待 p95": pytest.approx([p95 for _, p95 in QUEUE_WAIT])}
 
     (chart,) = _charts(deck, "training_efficiency")  # the '(all)' rows, in 万 tokens
@@ -110,7 +111,7 @@ def test_stage1_stage2_stage4_charts_show_the_marts_values(deck: DeckResult) -> 
 
 def test_hourly_profile_by_workload_type(deck: DeckResult) -> None:
     (chart,) = _charts(deck, "always_on")
-    assert list(chart.plots[0].categories) == [f"{h}时" for h in range(24)]
+    assert list(chart.plots[0].categories) == [str(h) for h in range(24)]
     names = dict(zip(WORKLOAD_TYPES, ("训练", "推理", "开发", "评测", "其他"), strict=True))
     assert _series(chart) == {names[w]: pytest.approx([100 * hourly_share(w, h) for h in range(24)])
                               for w in WORKLOAD_TYPES}
@@ -141,7 +142,8 @@ def test_data_labels_are_in_the_evidence_with_tier_and_source(deck: DeckResult) 
                 assert all(i["tier"] in tiers and i["source"].startswith("marts.mart_") and i["stage_key"]
                            for i in found)
     assert labelled >= 7 + 14 + 14  # data stalls, scheduling, reliability
-    stall = [i for i in deck.evidence if i["source"] == "marts.mart_data_stalls.data_stall_percent"]
+    stall = [i for i in deck.evidence
+             if i["source"] == "marts.mart_data_stalls.data_stall_percent" and i["place"] == "chart"]
     assert [i["stage_key"] for i in stall] == [k for _, k, _ in STAGES]
     assert all(i["tier"] == "集群实测" for i in stall)
 
@@ -202,3 +204,37 @@ def test_chart_without_mart_is_an_outline_error(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(OutlineError, match="data_results.*mart"):
         load_outline(path)
+
+
+def _cumulative_gains(deck: DeckResult) -> tuple[Any, list[dict[str, Any]]]:
+    slide = Presentation(str(deck.path)).slides[NUMBER["achievements"] - 1]
+    (chart,) = [s.chart for s in slide.shapes if getattr(s, "has_chart", False) and s.has_chart]
+    items = [i for i in deck.evidence if i["slide"] == NUMBER["achievements"] and i.get("place") == "chart"]
+    return chart, items
+
+
+def test_achievements_table_has_the_cumulative_gains_chart_beside_it(deck: DeckResult) -> None:
+    chart, items = _cumulative_gains(deck)
+    assert list(chart.plots[0].categories) == ["基线", "一", "二", "三", "四", "五", "六"]
+    ratios = {name: [v / METRICS[key][2][0] for v in METRICS[key][2]] for key, name in (
+        ("gpu_utilization_percent", "GPU利用率"), ("cluster_throughput_per_watt", "集群每瓦吞吐"),
+        ("throughput_per_dollar", "每美元吞吐"))}
+    assert _series(chart) == {name: pytest.approx(values) for name, values in ratios.items()}
+    assert len(items) == 3 * 7
+    assert {(i["source"], i["tier"]) for i in items} == {("marts.mart_stage_comparison.ratio_to_baseline", "集群实测")}
+    slide = Presentation(str(deck.path)).slides[NUMBER["achievements"] - 1]
+    table = next(s for s in slide.shapes if s.has_table)
+    frame = next(s for s in slide.shapes if getattr(s, "has_chart", False) and s.has_chart)
+    assert frame.left >= table.left + table.width and frame.top == table.top  # beside the table, not over it
+
+
+def test_a_ratio_takes_the_weaker_tier_of_its_value_and_the_baseline(tmp_path: Path) -> None:
+    path = make_warehouse(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(path))
+    con.execute("update marts.mart_stage_comparison set evidence_tier = '行业基准' "
+                "where stage_id = 0 and metric = 'gpu_utilization_percent'")
+    con.close()
+    _, items = _cumulative_gains(build_deck(path, tmp_path / "deck", AS_OF))
+    assert {i["tier"] for i in items} == {"集群实测", "行业基准"}
+    util = [i for i in items if i["text"].startswith("GPU利用率")]
+    assert {i["tier"] for i in util} == {"行业基准"} and len(util) == 7

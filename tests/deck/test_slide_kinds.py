@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from deck_warehouse import METRICS, WarehouseFactory
+from deck_warehouse import DATA_STALL, LOST_GPU_HOURS, METRICS, MTTR, WarehouseFactory
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
@@ -166,15 +166,46 @@ def test_placeholders_record_evidence_and_mark_the_tier(warehouse: WarehouseFact
     assert (tput["text"], tput["value"], tput["place"]) == ("2.49 万 tokens/s", 24870.0, "notes")
 
     points = _shape(slide, "Points").text_frame
-    assert points.paragraphs[0].text == "TGS 机会性吞吐提升 15▲ 倍"
+    assert points.paragraphs[0].text == "TGS 机会性吞吐提升 15 倍▲"  # the unit written after it precedes the mark
     assert [p.text for p in points.paragraphs[2:]] == ["利用率为基线的 3.4 倍", "预填充效率 70.9%▲", "TBT 21.8 ms◆"]
     marks = {r.text: r.font.color.rgb for r in _runs(slide) if r.text in ("▲", "◆")}
     assert marks == {"▲": RGBColor.from_string("B26A00"), "◆": RGBColor.from_string("1F5FA8")}
     assert _shape(slide, "Subtitle").text_frame.text == "利用率达到 78.6%"  # 集群实测: no mark
     notes = slide.notes_slide.notes_text_frame.text
-    assert "意外中断 419▲ 次" in notes and "2.49 万 tokens/s" in notes
+    assert "意外中断 419 次▲" in notes and "2.49 万 tokens/s" in notes
     footnote = _shape(slide, "Sources footnote").text_frame.text
     assert footnote == "资料来源：▲ Wu et al. (TGS), NSDI 2023"  # a benchmark cited only in the notes is not listed
+
+
+def test_mart_placeholder_quotes_a_stage_mart_value(warehouse: WarehouseFactory, tmp_path: Path) -> None:
+    result = _build(warehouse, tmp_path, [{
+        "id": "stalls", "kind": "bullets", "title": "数据等待",
+        "points": ["数据等待 {mart:mart_data_stalls:data_infra:data_stall_percent}，"
+                   "损失 {mart:mart_reliability:stage5:lost_gpu_hours}；参考 {bench:B00-PAI-UTIL}%"],
+        "notes": "平均恢复 {mart:mart_reliability:resilience:mttr_minutes}。"}])
+    items = {i["placeholder"]: i for i in result.evidence if i["slide"] == 2}
+
+    stall = items["{mart:mart_data_stalls:data_infra:data_stall_percent}"]
+    assert (stall["value"], stall["tier"], stall["source"], stall["stage_key"]) == (
+        DATA_STALL[3], "集群实测", "marts.mart_data_stalls.data_stall_percent", "data_infra")
+    lost = items["{mart:mart_reliability:stage5:lost_gpu_hours}"]
+    assert lost["value"] == LOST_GPU_HOURS[5] and lost["text"] == f"{LOST_GPU_HOURS[5]:,.0f} GPU·小时"
+    points = _shape(_slide(result, 2), "Points").text_frame.text
+    assert points == (f"数据等待 {DATA_STALL[3]:.1f}%，损失 {LOST_GPU_HOURS[5]:,.0f} GPU·小时；参考 10.5%▲")
+    assert f"平均恢复 {MTTR[5]:,.0f} 分钟" in _slide(result, 2).notes_slide.notes_text_frame.text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{mart:mart_data_stalls:data_infra:training_jobs}", r"mart_data_stalls.training_jobs is not in the outline's "
+                                                         r"mart_values"),
+    ("{mart:mart_data_stalls:data_stall_percent}", r"expected \{mart:MART:STAGE:COLUMN\}"),
+    ("{mart:mart_data_stalls:stage9x:data_stall_percent}", r"unknown stage 'stage9x'"),
+])
+def test_a_bad_mart_placeholder_fails_the_build(warehouse: WarehouseFactory, tmp_path: Path, text: str,
+                                                message: str) -> None:
+    with pytest.raises(OutlineError, match=message):
+        _build(warehouse, tmp_path, [{"id": "typo", "kind": "bullets", "title": "错字", "points": [text],
+                                      "notes": "无。"}])
 
 
 def test_a_missing_value_reads_missing_and_is_not_recorded(warehouse: WarehouseFactory, tmp_path: Path) -> None:
