@@ -67,9 +67,10 @@ def write(warehouse: Path, run_id: str, outcomes: Iterable[Outcome], evaluated_a
 def record(context: Any, outcomes: list[Outcome]) -> None:
     """Write the outcomes of a check step for its run; a report that cannot be written only logs a warning
     (the checks' own results still reach Dagster)."""
+    run_id = context.run.run_id
     try:
-        written = write(paths.warehouse_path(), context.run_id, outcomes)
-        context.log.info(f"quality report: {written} row(s) in {TABLE} for run {context.run_id}")
+        written = write(paths.warehouse_path(), run_id, outcomes)
+        context.log.info(f"quality report: {written} row(s) in {TABLE} for run {run_id}")
     except duckdb.Error as exc:
         context.log.warning(f"quality report not written ({TABLE}): {exc}")
 

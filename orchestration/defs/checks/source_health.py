@@ -72,6 +72,12 @@ def rows_on(dataset: str, day: dt.date, lab_pools: Iterable[str] = (), base: Pat
     return sum(pq.read_metadata(f).num_rows for f in files) if files else None
 
 
+def _memory_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def _sql_list(files: Sequence[Path]) -> str:
     return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
 
@@ -92,7 +98,7 @@ def freshness(dataset: str, day: dt.date | None, lab_pools: Iterable[str] = (), 
                        expected_day=str(day), files=len(files))
     before = [f for i in range(1, TRAILING_DAYS + 1)
               for f in day_files(dataset, day - dt.timedelta(days=i), lab_pools, base)]
-    with duckdb.connect() as con:
+    with _memory_db() as con:
         today = {r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(files)})").fetchall()}
         earlier = ({r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(before)})")
                     .fetchall()} if before else set())
@@ -138,10 +144,14 @@ def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) 
     if not files:
         return Outcome(_asset(dataset), DUPLICATES, True, True, ERROR, f"{dataset}: no files in the run's days")
     cols = ", ".join(f'"{c}"' for c in key)
-    with duckdb.connect() as con:
+    source = f"read_parquet({_sql_list(files)}, filename = true, union_by_name = true)"
+    with _memory_db() as con:
+        # hashes first (one pass, cheap), the exact keys only for the hashes seen twice
+        con.execute(f"""create temp table dup_hashes as select hash({cols}) as h from {source}
+                        group by h having count(*) > 1""")
         con.execute(f"""create temp table dup as
             select {cols}, count(*) as copies, list(distinct filename order by filename) as files
-            from read_parquet({_sql_list(files)}, filename = true, union_by_name = true)
+            from {source} where hash({cols}) in (select h from dup_hashes)
             group by {cols} having count(*) > 1""")
         extra, keys = con.execute("select coalesce(sum(copies - 1), 0), count(*) from dup").fetchone()
         sample = con.execute(f"select * from dup order by copies desc, {cols} limit {SAMPLES}").df()
@@ -196,7 +206,7 @@ def scrape_health(days: Sequence[dt.date], base: Path | None = None) -> Outcome:
     if not files:
         return Outcome(asset, SCRAPES, True, False, WARN,
                        "no collector scrapes landed in the run's days (no collector feeds this cluster)")
-    with duckdb.connect() as con:
+    with _memory_db() as con:
         rel = f"read_parquet({_sql_list(files)}, union_by_name = true)"
         total, failed = con.execute(f"select count(*), count(*) filter (where not ok) from {rel}").fetchone()
         worst = con.execute(f"""select pool, target, count(*) filter (where not ok) as failed, count(*) as scrapes,

@@ -1,0 +1,93 @@
+"""Each GX suite alone: a fault written into a copy of the clean tiny warehouse fails exactly the intended
+check, and its metadata names the pool, stage, GPU or request."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from orchestration.defs.checks.mart_checks import evaluate_all
+from orchestration.defs.checks.mart_suites import MART_CHECKS
+
+pytestmark = pytest.mark.slow
+
+GPU = "(select min(gpu_uuid) from intermediate.int_gpu_minutes where stage_id = 0)"
+FAULTS = {
+    "gpu_at_150_percent": (
+        f"update intermediate.int_gpu_minutes set activity_pct = 150 where gpu_uuid = {GPU} and stage_id = 0",
+        "gx_utilisation_in_range", "int_gpu_minutes", "max_activity_pct",
+        {"stage_key": "baseline", "max_activity_pct": 150.0, "out_of_range_minutes": 1440}),
+    "negative_utilisation_in_mart": (
+        "update marts.mart_stage_metrics set gpu_utilization_percent = -3 where stage_id = 2",
+        "gx_utilisation_in_range", "mart_stage_metrics", "gpu_utilization_percent",
+        {"pool": "tiny", "stage_id": 2, "stage_key": "orchestration", "gpu_utilization_percent": -3.0}),
+    "negative_ttft": (
+        "update intermediate.int_inference_requests set ttft_ms = -5 "
+        "where request_id = (select min(request_id) from intermediate.int_inference_requests)",
+        "gx_latency_plausible", "int_inference_requests", "ttft_ms", {"ttft_ms": -5.0}),
+    "tbt_p95_below_p50": (
+        "update marts.mart_stage_metrics set tbt_p95_milliseconds = tbt_milliseconds / 2 where stage_id = 4",
+        "gx_latency_plausible", "mart_stage_metrics", "tbt_p95_milliseconds", {"stage_key": "software"}),
+    "throughput_per_watt_off": (
+        "update marts.mart_stage_metrics set throughput_per_watt = throughput_per_watt * 1.1 where stage_id = 5",
+        "gx_efficiency_consistent", "mart_stage_metrics", "throughput_per_watt_rel_error",
+        {"stage_key": "resilience", "throughput_per_watt_rel_error": pytest.approx(0.1, rel=1e-6)}),
+    "energy_price_changed_after_the_build": (
+        "update reference.energy_price set price_per_kwh = price_per_kwh * 100",
+        "gx_efficiency_consistent", "mart_stage_metrics", "throughput_per_dollar_rel_error", {"pool": "tiny"}),
+    "stage_missing": (
+        "delete from marts.mart_stage_metrics where stage_id = 5",
+        "gx_seven_stages_per_pool", "pools x stage_catalog", "mart_rows",
+        {"pool": "tiny", "stage_id": 5, "stage_key": "resilience", "mart_rows": 0}),
+    "uncited_benchmark_fallback": (
+        "update marts.mart_stage_comparison set value_source = 'benchmark', evidence_tier = '行业基准', "
+        "source_ref = 'B99-NOWHERE' where metric = 'ttft_milliseconds' and stage_id = 1",
+        "gx_benchmark_fallbacks_cited", "mart_stage_comparison", "benchmark_id",
+        {"stage_id": 1, "metric": "ttft_milliseconds", "source_ref": "B99-NOWHERE"}),
+    "missing_telemetry": (
+        "update marts.mart_stage_metrics set missing_gpu_minutes_percent = 20 where stage_id = 1",
+        "gx_telemetry_coverage", "mart_stage_metrics", "missing_gpu_minutes_percent", {"stage_key": "sharing"}),
+}
+
+
+@pytest.fixture
+def warehouse(clean_run, tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(clean_run[0] / "warehouse.duckdb", path)
+    return path
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_fails_only_its_check_and_names_the_rows(warehouse, fault):
+    sql, check_name, suite, column, expected_row = FAULTS[fault]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(sql)
+    outcomes = {o.check_name: o for o in evaluate_all(warehouse)}
+    assert {name for name, o in outcomes.items() if not o.passed} == {check_name}
+    outcome = outcomes[check_name]
+    check = next(c for c in MART_CHECKS if c.name == check_name)
+    assert (outcome.blocking, outcome.severity) == (check.blocking, "ERROR" if check.blocking else "WARN")
+    assert outcome.failing_count >= 1
+    samples = outcome.metadata["sample_rows"].value
+    rows = next(rows for name, rows in samples.items() if name.startswith(suite) and f"({column}" in name)
+    assert {k: rows[0][k] for k in expected_row} == expected_row
+    assert suite in outcome.message and column in outcome.message
+
+
+def test_a_cited_benchmark_fallback_passes(warehouse):
+    with duckdb.connect(str(warehouse)) as con:
+        bench = con.execute("select min(id) from reference.industry_benchmarks").fetchone()[0]
+        con.execute("update marts.mart_stage_comparison set value_source = 'benchmark', "
+                    "source_ref = 'industry_benchmarks.' || ? where metric = 'ttft_milliseconds'", [bench])
+    [outcome] = evaluate_all(warehouse, [c for c in MART_CHECKS if c.name == "gx_benchmark_fallbacks_cited"])
+    assert outcome.passed, outcome.message
+    assert outcome.metadata["rows_validated"].value["mart_stage_comparison benchmark fallbacks"] == 7
+
+
+def test_a_mart_that_cannot_be_read_fails_its_check(warehouse):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table marts.mart_daily_utilization")
+    [outcome] = evaluate_all(warehouse, [c for c in MART_CHECKS if c.name == "gx_daily_utilisation_in_range"])
+    assert not outcome.passed and "mart_daily_utilization" in outcome.message
