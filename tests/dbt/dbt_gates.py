@@ -30,7 +30,7 @@ class GateRun:
                 continue
             generic = (node.get("test_metadata") or {}).get("name")
             singular = generic is None and node["name"] == kind
-            on_model = node.get("attached_node", "").endswith(f".{model}") and node.get("column_name") == column
+            on_model = (node.get("attached_node") or "").endswith(f".{model}") and node.get("column_name") == column
             if singular or (generic == kind and on_model):
                 found.append(uid)
         assert len(found) == 1, f"expected one {kind} test on {model}.{column}, found {found}"

@@ -211,3 +211,34 @@ def test_cross_model_tests_run_in_one_dagster_step(built_warehouse):
         assert min(steps) == max(steps) or (steps == {0, 1}), (node["name"], parents)
         if len(parents) > 1 and not node.get("attached_node"):
             assert node["config"]["meta"].get("dagster", {}).get("ref"), node["name"]
+
+
+def test_a_failed_gate_fails_the_dagster_step_and_reports_its_rows(faulty, monkeypatch):
+    """In Dagster the dbt tests are asset checks of their models: a failed error-severity test is reported
+    with its failing rows, then fails the dbt step, so nothing downstream of it runs."""
+    import dagster as dg
+
+    from orchestration.defs import resources
+    from orchestration.defs.assets.warehouse import warehouse_inputs
+
+    ran = []
+
+    @dg.asset(deps=[dg.AssetKey("stg_landing__gpu_samples")])
+    def downstream_of_staging() -> None:
+        ran.append(True)
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(faulty.warehouse.data_dir))
+    result = dg.materialize([warehouse_inputs, downstream_of_staging], resources=resources.build(),
+                            raise_on_error=False)
+    assert not result.success and ran == []
+    checks = {(c.asset_key, c.check_name): c for c in result.get_asset_check_evaluations()}
+    counter = checks[(dg.AssetKey("stg_landing__gpu_samples"),
+                      faulty.node_name("monotonic_counter", "stg_landing__gpu_samples", "value"))]
+    assert not counter.passed and counter.severity == dg.AssetCheckSeverity.ERROR
+    assert faults.COUNTER_GPU in counter.metadata["failing_rows"].value
+    assert "without a reset" in counter.metadata["failing_rows"].value
+    assert counter.description is not None and "without a reset" in counter.description
+    gap = checks[(dg.AssetKey("stg_landing__gpu_samples"),
+                  faulty.node_name("no_gap_longer_than", "stg_landing__gpu_samples", "minute_ts"))]
+    assert not gap.passed and gap.severity == dg.AssetCheckSeverity.WARN
+    assert faults.GAP_GPU in gap.metadata["failing_rows"].value

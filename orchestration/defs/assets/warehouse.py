@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
 from ingestion.config import load_config
@@ -37,22 +38,72 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 def with_row_counts(invocation: DbtCliInvocation, extra: Mapping[str, Any] | None = None) -> Iterator[Any]:
-    """dbt's events, each built table or seed with its row count (and `extra` metadata).
+    """dbt's events, each built table or seed with its row count (and `extra` metadata), each failed dbt
+    test with its failing rows.
 
     Events are held until dbt exits: DuckDB admits no second process while dbt writes the file (which is
-    why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here).
+    why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here). When dbt fails
+    (an error-severity test failed), the events it emitted are still yielded, so the failed asset checks
+    show what is wrong and where, and then the step fails: nothing downstream (the deck) is built.
     """
-    events = list(invocation.stream())
-    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
-        for event in events:
-            if isinstance(event, dg.Output) and "unique_id" in event.metadata:
-                node = invocation.manifest["nodes"].get(event.metadata["unique_id"].value, {})
-                metadata = dict(extra or {})
-                if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
-                    metadata["dagster/row_count"] = con.execute(f"select count(*) from {node['relation_name']}"
-                                                                ).fetchone()[0]
-                event = event.with_metadata({**event.metadata, **metadata})
-            yield event
+    events: list[Any] = []
+    error: DagsterDbtCliRuntimeError | None = None
+    try:
+        for event in invocation.stream():
+            events.append(event)
+    except DagsterDbtCliRuntimeError as exc:
+        error = exc
+    if paths.warehouse_path().exists():
+        stored = stored_failure_relations(invocation)
+        with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+            for event in events:
+                if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+                    node = invocation.manifest["nodes"].get(event.metadata["unique_id"].value, {})
+                    metadata = dict(extra or {})
+                    if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
+                        metadata["dagster/row_count"] = con.execute(f"select count(*) from {node['relation_name']}"
+                                                                    ).fetchone()[0]
+                    event = event.with_metadata({**event.metadata, **metadata})
+                elif isinstance(event, dg.AssetCheckResult) and not event.passed:
+                    event = with_failing_rows(con, event, stored)
+                yield event
+    else:
+        yield from events
+    if error is not None:
+        raise error
+
+
+FAILING_ROWS_SHOWN = 5
+
+
+def stored_failure_relations(invocation: DbtCliInvocation) -> dict[str, str]:
+    """unique_id -> the table where dbt stored a test's failing rows (store_failures, schema dbt_test__audit)."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+    return {r["unique_id"]: r["relation_name"] for r in results if r.get("relation_name")}
+
+
+def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult,
+                      stored: Mapping[str, str]) -> dg.AssetCheckResult:
+    """A failed dbt test's check result with its first failing rows (what is wrong, and the ids that say where)."""
+    unique_id = check.metadata.get("unique_id")
+    relation = stored.get(unique_id.value) if unique_id is not None else None
+    if relation is None:
+        return check
+    try:
+        frame = con.execute(f"select * from {relation} limit {FAILING_ROWS_SHOWN}").df()
+    except duckdb.Error:
+        return check
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
+    lines = ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |" for row in frame.itertuples(index=False)]
+    description = str(frame["failure"].iloc[0]) if "failure" in frame.columns and len(frame) else check.description
+    return check.with_metadata({
+        **check.metadata,
+        "failing_rows": dg.MetadataValue.md("\n".join([header, *lines])),
+        "failures_table": dg.MetadataValue.text(relation),
+    })._replace(description=description)
 
 
 def build_args(window: Mapping[str, str] | None = None) -> list[str]:
