@@ -32,7 +32,10 @@ def copy_of(data_dir: Path, target: Path) -> Path:
 
 
 def deck_hashes(data_dir: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((data_dir / "deck").iterdir())}
+    """sha256 of every file under deck/ (the decks, their evidence, the preview images)."""
+    deck = data_dir / "deck"
+    return {str(p.relative_to(deck)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(deck.rglob("*")) if p.is_file()}
 
 
 def run_day(data_dir: Path, day: str = LAST_DAY) -> dg.ExecuteInProcessResult:
