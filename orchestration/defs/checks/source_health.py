@@ -159,7 +159,8 @@ def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) 
     rows = json.loads(sample.to_json(orient="records", date_format="iso"))
     if keys:
         first = rows[0]
-        where = ", ".join(f"{c}={first[c]}" for c in key[:4])
+        shown = key if len(key) < 5 else ("ts", "hostname", "gpu_uuid", "metric")
+        where = ", ".join(f"{c}={first[c]}" for c in shown)
         key_name = ", ".join(key) if len(key) < 5 else "whole row"
         message = (f"{dataset}: {extra} duplicate row(s) over {keys} key(s) ({key_name}) "
                    f"in {len(days)} day(s), e.g. {where} x{first['copies']} in {', '.join(first['files'])}")
