@@ -45,6 +45,21 @@ def negative_ttft(day: str = DAY) -> str:
     return request
 
 
+def instant_response(day: str = DAY) -> str:
+    """One successful multi-token request is stamped as scheduled, first token and finished at its arrival
+    (a gateway clock fault): TTFT and TBT of zero, which no ordering or non-negativity test objects to."""
+    path = _day_file("inference_requests", day)
+    table = pq.read_table(path)
+    ok = table.filter(pc.and_(pc.equal(table["status"], "ok"), pc.greater_equal(table["output_tokens"], 2)))
+    request = sorted(ok["request_id"].to_pylist())[-1]
+    hit = pc.equal(table["request_id"], request)
+    for column in ("scheduled_ts", "first_token_ts", "end_ts"):
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pc.if_else(hit, table["arrival_ts"], table[column]))
+    pq.write_table(table, path)
+    return request
+
+
 def calendar_without_stage(stage_id: int = 3) -> None:
     """The pool's stage calendar loses one stage (its window has no rows anywhere)."""
     path = paths.landing_dir() / "stage_calendar" / "simulator-tiny.parquet"

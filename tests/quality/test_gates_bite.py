@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 from conftest import LAST_DAY, check_results, copy_of, deck_hashes, materialized, run_day
-from faults import after, calendar_without_stage, day_landed_twice, gpu_at_150_percent, negative_ttft
+from faults import after, calendar_without_stage, day_landed_twice, gpu_at_150_percent, instant_response, negative_ttft
 
 from ingestion import from_config
 from orchestration.defs.checks.mart_suites import MART_CHECKS
@@ -67,10 +67,13 @@ def test_bad_marts_block_the_deck_and_name_the_offending_rows(clean_run, tmp_pat
     assert not result.success
     assert "deck" not in materialized(result)
     assert deck_hashes(data_dir) == before, "the previous deck changed"
-    assert _blocked(result), "no blocking check failed"
+    blocked = _blocked(result)
     checks = check_results(result)
     if "mart_stage_metrics:gx_utilisation_in_range" not in checks:
-        pytest.skip(f"a dbt test stopped the marts first: {_blocked(result)}")
+        # dbt tests on the models under the marts caught the faults first (and stopped the marts): they must
+        # have caught them where they are
+        assert {k.split(":")[0] for k in blocked} >= {"int_gpu_minutes", "int_inference_requests"}, blocked
+        return
 
     util = checks["mart_stage_metrics:gx_utilisation_in_range"]
     assert not util.passed and util.blocking
@@ -98,6 +101,36 @@ def test_bad_marts_block_the_deck_and_name_the_offending_rows(clean_run, tmp_pat
     assert summary["run_id"] == result.run_id and summary["failed_blocking"] >= 3
     assert {"gx_utilisation_in_range", "gx_latency_plausible", "gx_seven_stages_per_pool"} <= {
         f["check_name"] for f in summary["failures"]}
+
+
+def test_a_failed_gx_check_alone_blocks_the_deck(clean_run, tmp_path, monkeypatch):
+    """A fault only the GX suite objects to (TTFT and TBT of exactly zero): the dbt build passes, the GX check
+    fails and names the request, `deck` does not run, the previous deck stays."""
+    data_dir = copy_of(clean_run[0], tmp_path / "data")
+    before = deck_hashes(data_dir)
+    injected = {}
+
+    def land_fault():
+        injected["request"] = instant_response()
+
+    monkeypatch.setattr(from_config, "land_days", after(from_config, "land_days", land_fault))
+    result = run_day(data_dir)
+
+    assert not result.success
+    assert "deck" not in materialized(result) and "mart_stage_metrics" in materialized(result)
+    assert result.is_node_failed("mart_expectations") and result.is_node_skipped("deck")
+    assert deck_hashes(data_dir) == before, "the previous deck changed"
+    checks = check_results(result)
+    assert _blocked(result) == ["mart_stage_metrics:gx_latency_plausible"]
+    latency = checks["mart_stage_metrics:gx_latency_plausible"]
+    for column in ("ttft_ms", "tbt_ms"):
+        [request] = rows_for(latency, "int_inference_requests", column)
+        assert request["request_id"] == injected["request"] and request[column] == 0
+    assert injected["request"] in latency.description
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        summary = quality_summary(con)
+    assert summary["run_id"] == result.run_id and summary["failed_blocking"] == 1
+    assert [f["check_name"] for f in summary["failures"]] == ["gx_latency_plausible"]
 
 
 def test_a_day_landed_twice_blocks_the_warehouse_and_the_deck(clean_run, tmp_path, monkeypatch):
