@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline (`make bench`); never part of `make test`."""
