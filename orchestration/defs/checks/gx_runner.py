@@ -28,8 +28,8 @@ class Expect:
         return [c for c in cols if c]
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items() if k not in ("column", "column_A", "column_B",
-                                                                               "column_list", "ignore_row_if"))
+        hidden = ("column", "column_A", "column_B", "column_list", "ignore_row_if")
+        args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items() if k not in hidden and v is not None)
         return f"{self.kind}({', '.join(self.columns())}{'; ' + args if args else ''})"
 
 
