@@ -77,12 +77,19 @@ FAILING_ROWS_SHOWN = 5
 
 
 def stored_failure_relations(invocation: DbtCliInvocation) -> dict[str, str]:
-    """unique_id -> the table where dbt stored a test's failing rows (store_failures, schema dbt_test__audit)."""
+    """unique_id -> a relation holding a test's failing rows: the table where dbt stored them (store_failures,
+    schema dbt_test__audit), else the test's compiled query."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except (FileNotFoundError, KeyError, ValueError):
         return {}
-    return {r["unique_id"]: r["relation_name"] for r in results if r.get("relation_name")}
+    relations = {}
+    for r in results:
+        if r.get("relation_name"):
+            relations[r["unique_id"]] = r["relation_name"]
+        elif r.get("compiled_code") and r["unique_id"].startswith("test."):
+            relations[r["unique_id"]] = f"({r['compiled_code']}) as failing"
+    return relations
 
 
 def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult,
@@ -102,7 +109,7 @@ def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult
     return check.with_metadata({
         **check.metadata,
         "failing_rows": dg.MetadataValue.md("\n".join([header, *lines])),
-        "failures_table": dg.MetadataValue.text(relation),
+        "failures_table": dg.MetadataValue.text(relation if not relation.startswith("(") else "(not stored)"),
     })._replace(description=description)
 
 
