@@ -64,7 +64,7 @@ FOOTNOTE_LABEL = "资料来源："
 LEFT_COLUMN, COLUMN_GAP = 0.38, 12.0  # diagram layout right: points column share and gap
 CHART_SHARE = 0.3  # metric table with a chart: the least share of the content width the chart gets
 # {bench:ID} {stage:STAGE:METRIC} {ratio:STAGE:METRIC}: numbers in outline text, each recorded as evidence
-PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart):([^{}]*)\}")
+PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart|coverage):([^{}]*)\}")
 # A unit written right after a placeholder ("{bench:X}%", "{bench:Y} Gb/s") belongs before the tier mark.
 UNIT_AFTER = re.compile(r"^ ?(?:%|倍|卡|次|[KMGT]?[bB]/s|TWh|TFLOPS|W\b|tokens/s)")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
@@ -259,6 +259,13 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
         extra.update(bench_id=bench.id, unit=bench.unit)
         if place != "notes" and bench not in ctx.cited:
             ctx.cited.append(bench)
+    elif kind == "coverage":
+        found = _coverage_value(ctx, spec, arg.strip(), placeholder)
+        if found is None:
+            return missing
+        value, shown, source = found
+        tier_name = ctx.outline.tiers[0].name
+        extra.update(pool=ctx.pool, metric=arg.strip())
     elif kind == "mart":
         resolved = _mart_value(ctx, spec, arg, placeholder)
         if resolved is None:
@@ -307,6 +314,36 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
     ctx.evidence.add(number, shown, value, tier_name, source, **extra)
     tier = ctx.outline.tier(tier_name)
     return [Segment(shown)] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
+
+
+COVERAGE_KEYS = ("gpus", "days", "missing_gpu_minutes_percent", "checks", "checks_passed")
+
+
+def _coverage_value(ctx: Context, spec: SlideSpec, key: str, placeholder: str) -> tuple[float, str, str] | None:
+    """{coverage:KEY}: what the detailed pool's numbers stand on. gpus / days (mart_data_coverage), the share
+    of GPU-minutes without telemetry over all stages (mart_stage_metrics), and the checks of the latest
+    pipeline run and how many passed (quality.check_results: dbt tests, GX suites, source health)."""
+    if key not in COVERAGE_KEYS:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: unknown coverage key {key!r} (one of {COVERAGE_KEYS})")
+    if key in ("gpus", "days"):
+        cov = next((c for c in ctx.snapshot.coverage if c.pool == ctx.pool), None)
+        value = getattr(cov, key) if cov else None
+        source = f"{MART_SCHEMA}.mart_data_coverage.{key}"
+        return None if value is None else (value, format_number(value, "int"), source)
+    if key == "missing_gpu_minutes_percent":
+        rows = ctx.snapshot.stage_metrics.get(ctx.pool, {}).values()
+        missing = sum(_clean(r.get("missing_gpu_minutes")) or 0.0 for r in rows)
+        total = sum(_clean(r.get("gpu_minutes")) or 0.0 for r in rows)
+        if not total:
+            return None
+        share = 100.0 * missing / total
+        return share, format_number(share, "d1") + "%", \
+            f"{MART_SCHEMA}.mart_stage_metrics.missing_gpu_minutes / gpu_minutes"
+    quality = ctx.snapshot.quality
+    if quality is None:
+        return None
+    value = float(quality["checks"] if key == "checks" else quality["passed"])
+    return value, format_number(value, "int"), f"quality.check_results (run {quality['run_id']})"
 
 
 def _mart_value(ctx: Context, spec: SlideSpec, arg: str,

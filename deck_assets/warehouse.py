@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 
+from deck_assets.quality import quality_summary
+
 MART_SCHEMA = "marts"  # dbt_project builds the marts in this schema (macros/generate_schema_name.sql)
 REFERENCE_SCHEMA = "reference"  # dbt seeds (configuration and reference data)
 BENCHMARKS_TABLE = "industry_benchmarks"
@@ -120,6 +122,8 @@ class Snapshot:
     # CHART_MARTS that are present: mart -> its columns, and its rows (all pools) as column -> value.
     mart_columns: dict[str, frozenset[str]] = field(default_factory=dict)
     marts: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    # The latest run's data-quality outcomes (deck_assets.quality.quality_summary), None before any run recorded.
+    quality: dict[str, Any] | None = None
 
     @property
     def pools(self) -> list[str]:
@@ -240,6 +244,7 @@ def read_snapshot(path: Path) -> Snapshot:
         metric_rows = _rows(con, "mart_stage_metrics", "pool, stage_id")
         comparison_rows = _rows(con, "mart_stage_comparison", "pool, stage_id, metric")
         mart_columns, marts = _chart_marts(con)
+        quality = quality_summary(con)
     finally:
         con.close()
     if not coverage_rows:
@@ -280,4 +285,4 @@ def read_snapshot(path: Path) -> Snapshot:
         )
     return Snapshot(path, coverage, stage_metrics, comparison, lab_comparisons=lab["mart_lab_comparisons"],
                     lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks,
-                    mart_columns=mart_columns, marts=marts)
+                    mart_columns=mart_columns, marts=marts, quality=quality)

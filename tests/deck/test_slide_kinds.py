@@ -28,6 +28,8 @@ from deck_assets.outline import DEFAULT_OUTLINE, Fonts, OutlineError, load_outli
 from deck_assets.slides import CONTENT_W, LEFT_COLUMN, MARGIN, short_citation
 from deck_assets.style import SECTION_COLORS, Box
 from deck_assets.warehouse import Benchmark, WarehouseError, read_snapshot
+from orchestration.defs.checks import report
+from orchestration.defs.checks.outcome import Outcome
 
 AS_OF = dt.date(2026, 3, 1)
 TGS_SOURCE = ("Wu et al. Transparent GPU Sharing in Container Clouds for Deep Learning Workloads (TGS), NSDI 2023, "
@@ -195,7 +197,36 @@ def test_mart_placeholder_quotes_a_stage_mart_value(warehouse: WarehouseFactory,
     assert f"平均恢复 {MTTR[5]:,.0f} 分钟" in _slide(result, 2).notes_slide.notes_text_frame.text
 
 
+def test_coverage_placeholder_states_gpus_days_missing_minutes_and_checks(warehouse: WarehouseFactory,
+                                                                          tmp_path: Path) -> None:
+    path = warehouse()
+    con = duckdb.connect(str(path))
+    con.execute("alter table marts.mart_stage_metrics add column gpu_minutes double")
+    con.execute("alter table marts.mart_stage_metrics add column missing_gpu_minutes double")
+    con.execute("update marts.mart_stage_metrics set gpu_minutes = 1000, missing_gpu_minutes = stage_id")  # 21/7000
+    con.close()
+    slide = {"id": "cov", "kind": "bullets", "title": "覆盖",
+             "points": ["{coverage:gpus} 块GPU · {coverage:days} 天 · 缺失 {coverage:missing_gpu_minutes_percent} · "
+                        "检查 {coverage:checks_passed}/{coverage:checks}"], "notes": "无。"}
+    (tmp_path / "before").mkdir()
+    before = _build(warehouse, tmp_path / "before", [slide], warehouse_path=path)  # no pipeline run recorded yet
+    assert _shape(_slide(before, 2), "Points").text_frame.text == "64 块GPU · 56 天 · 缺失 0.3% · 检查 无数据/无数据"
+
+    outcomes = [Outcome("mart_stage_metrics", f"check_{i}", passed=i != 3, blocking=False, severity="WARN",
+                        message="") for i in range(5)]
+    report.write(path, "run-a", outcomes[:2], dt.datetime(2026, 3, 1, 5))
+    report.write(path, "run-b", outcomes, dt.datetime(2026, 3, 1, 6))  # the latest run
+    (tmp_path / "after").mkdir()
+    after = _build(warehouse, tmp_path / "after", [slide], warehouse_path=path)
+    assert _shape(_slide(after, 2), "Points").text_frame.text == "64 块GPU · 56 天 · 缺失 0.3% · 检查 4/5"
+    items = {i["placeholder"]: i for i in after.evidence if i["slide"] == 2}
+    assert items["{coverage:checks}"]["source"] == "quality.check_results (run run-b)"
+    assert items["{coverage:missing_gpu_minutes_percent}"]["value"] == pytest.approx(100 * 21 / 7000)
+    assert items["{coverage:gpus}"]["source"] == "marts.mart_data_coverage.gpus"
+
+
 @pytest.mark.parametrize(("text", "message"), [
+    ("{coverage:gpu_count}", r"unknown coverage key 'gpu_count'"),
     ("{mart:mart_data_stalls:data_infra:training_jobs}", r"mart_data_stalls.training_jobs is not in the outline's "
                                                          r"mart_values"),
     ("{mart:mart_data_stalls:data_stall_percent}", r"expected \{mart:MART:STAGE:COLUMN\}"),

@@ -14,7 +14,7 @@ from faults import after, calendar_without_stage, day_landed_twice, gpu_at_150_p
 
 from ingestion import from_config
 from orchestration.defs.checks.mart_suites import MART_CHECKS
-from orchestration.defs.checks.report import quality_summary
+from deck_assets.quality import quality_summary
 
 pytestmark = pytest.mark.slow
 

@@ -23,10 +23,10 @@ def _outcomes(util_passed: bool = True) -> list[Outcome]:
 
 def test_summary_is_none_before_any_report(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        assert report.quality_summary(con) is None
+        assert quality_summary(con) is None
         con.execute("create schema quality")
         con.execute(report.DDL)
-        assert report.quality_summary(con) is None  # the table exists, no run recorded yet
+        assert quality_summary(con) is None  # the table exists, no run recorded yet
 
 
 def test_rerunning_a_run_replaces_its_rows(tmp_path):
@@ -46,7 +46,7 @@ def test_summary_reports_the_latest_run(tmp_path):
     report.write(warehouse, "run-a", _outcomes(util_passed=True), T0)
     report.write(warehouse, "run-b", _outcomes(util_passed=False), T0 + dt.timedelta(days=1))
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        summary = report.quality_summary(con)
+        summary = quality_summary(con)
     assert summary["run_id"] == "run-b"
     assert summary["evaluated_at"] == dt.datetime(2026, 10, 13, 6, 0)
     assert (summary["checks"], summary["passed"], summary["failed"]) == (3, 1, 2)

@@ -12,6 +12,8 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
 from ingestion.config import load_config
+from orchestration.defs.checks import report
+from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily
 from orchestration.defs.project import dbt_project
 
@@ -37,9 +39,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return tags
 
 
-def with_row_counts(invocation: DbtCliInvocation, extra: Mapping[str, Any] | None = None) -> Iterator[Any]:
+def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocation,
+                    extra: Mapping[str, Any] | None = None) -> Iterator[Any]:
     """dbt's events, each built table or seed with its row count (and `extra` metadata), each failed dbt
-    test with its failing rows.
+    test with its failing rows; the tests' outcomes also go to the quality report (quality.check_results).
 
     Events are held until dbt exits: DuckDB admits no second process while dbt writes the file (which is
     why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here). When dbt fails
@@ -67,10 +70,20 @@ def with_row_counts(invocation: DbtCliInvocation, extra: Mapping[str, Any] | Non
                 elif isinstance(event, dg.AssetCheckResult) and not event.passed:
                     event = with_failing_rows(con, event, stored)
                 yield event
+        report.record(context, [test_outcome(e) for e in events if isinstance(e, dg.AssetCheckResult)])
     else:
         yield from events
     if error is not None:
         raise error
+
+
+def test_outcome(check: dg.AssetCheckResult) -> Outcome:
+    """A dbt test's result as a quality-report row (error-severity tests fail the dbt step: blocking)."""
+    severity = check.severity.value if check.severity else ERROR
+    failed_rows = check.metadata.get("dagster_dbt/failed_row_count")
+    return Outcome(asset=check.asset_key.to_user_string() if check.asset_key else "", check_name=check.check_name,
+                   passed=bool(check.passed), blocking=severity == ERROR, severity=severity,
+                   message=check.description or "", failing_count=int(failed_rows.value) if failed_rows else 0)
 
 
 FAILING_ROWS_SHOWN = 5
@@ -136,7 +149,7 @@ def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging views and small lookup models that the incremental models read."""
-    yield from with_row_counts(dbt.cli(build_args(), context=context))
+    yield from with_row_counts(context, dbt.cli(build_args(), context=context))
 
 
 @dbt_assets(
@@ -152,7 +165,8 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Incremental models (per-GPU-minute telemetry and the like): only the partition's days are rebuilt."""
     window = partition_vars(context)
     invocation = dbt.cli(build_args(window), context=context)
-    yield from with_row_counts(invocation, {"first_day": window["start_date"], "days_before": window["end_date"]})
+    yield from with_row_counts(context, invocation,
+                               {"first_day": window["start_date"], "days_before": window["end_date"]})
 
 
 @dbt_assets(
@@ -164,4 +178,4 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """The marts and what only they read, rebuilt from the incremental models."""
-    yield from with_row_counts(dbt.cli(build_args(), context=context))
+    yield from with_row_counts(context, dbt.cli(build_args(), context=context))

@@ -4,7 +4,7 @@ Idempotent per run: the key is (run_id, asset, check_name) and rows are written 
 re-running a check step of the same run replaces its rows and never duplicates them. The writer holds the
 warehouse only for the few statements below (the steps that write run in WAREHOUSE_POOL).
 
-`quality_summary(con)` is what the deck reads; it imports nothing from Dagster.
+The deck reads the latest run's outcomes with `deck_assets.quality.quality_summary`.
 """
 
 from __future__ import annotations
@@ -73,37 +73,3 @@ def record(context: Any, outcomes: list[Outcome]) -> None:
         context.log.info(f"quality report: {written} row(s) in {TABLE} for run {run_id}")
     except duckdb.Error as exc:
         context.log.warning(f"quality report not written ({TABLE}): {exc}")
-
-
-def quality_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    """The checks of the latest run recorded in the report, or None when there is no report yet.
-
-    {"run_id": str, "evaluated_at": datetime (UTC, naive), "checks": int, "passed": int, "failed": int,
-     "failed_blocking": int, "warnings": int (failed, severity WARN),
-     "failures": [{"asset", "check_name", "severity", "blocking", "failing_count", "message"}, ...]}
-    """
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [SCHEMA, TABLE.split(".")[1]],
-    ).fetchone()[0]
-    if not exists:
-        return None
-    latest = con.execute(f"select run_id, max(evaluated_at) as latest_at from {TABLE} group by run_id "
-                         f"order by latest_at desc, run_id limit 1").fetchone()
-    if latest is None:
-        return None
-    run_id, evaluated_at = latest
-    rows = con.execute(f"select asset, check_name, passed, severity, blocking, failing_count, message from {TABLE} "
-                       f"where run_id = ? order by asset, check_name", [run_id]).fetchall()
-    failures = [{"asset": a, "check_name": c, "severity": s, "blocking": b, "failing_count": n, "message": m}
-                for a, c, ok, s, b, n, m in rows if not ok]
-    return {
-        "run_id": run_id,
-        "evaluated_at": evaluated_at,
-        "checks": len(rows),
-        "passed": len(rows) - len(failures),
-        "failed": len(failures),
-        "failed_blocking": sum(1 for f in failures if f["blocking"]),
-        "warnings": sum(1 for f in failures if f["severity"] == "WARN"),
-        "failures": failures,
-    }
