@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,34 @@ SOURCE = "simulator"
 
 @dataclass
 class Simulation:
+    """What ran (jobs, events, requests: the whole scenario, small) and the telemetry derived from it,
+    built one day at a time so that memory is bounded by one day whatever the scenario's length."""
+
     scenario: Scenario
     jobs: list[Job]
     gpu_modes: list[list[str]]
     requests: Requests
-    telemetry: telemetry.Telemetry
+    _energy_before: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def telemetry(self) -> telemetry.Telemetry:
+        """The whole scenario's readings at once (GPUs x minutes arrays: for small scenarios and checks)."""
+        return telemetry.build(self.scenario, self.jobs, self.gpu_modes)
+
+    def day_telemetry(self, day: dt.date) -> telemetry.Telemetry:
+        """One day's readings. The energy counter needs the energy burnt on every earlier day: it is carried
+        from the day before when days are landed in order, else replayed from the last known day with the
+        power readings only."""
+        sc = self.scenario
+        d = (day - sc.start_date).days
+        before = self._energy_before
+        before.setdefault(0, np.zeros((sc.gpu_count, 1)))
+        known = max(k for k in before if k <= d)
+        for k in range(known, d):
+            before[k + 1] = telemetry.power_sums(sc, self.jobs, k * 1440, (k + 1) * 1440, before[k])
+        tel = telemetry.build(sc, self.jobs, self.gpu_modes, d * 1440, (d + 1) * 1440, before[d])
+        before[d + 1] = tel.energy_after
+        return tel
 
     def ts(self, minutes: float) -> dt.datetime:
         return self.scenario.start + dt.timedelta(minutes=minutes)
@@ -44,8 +68,7 @@ class Simulation:
 def simulate(scenario: Scenario) -> Simulation:
     result = schedule(scenario)
     requests = serve(scenario, result.jobs)
-    tel = telemetry.build(scenario, result.jobs, result.gpu_modes)
-    return Simulation(scenario, result.jobs, result.gpu_modes, requests, tel)
+    return Simulation(scenario, result.jobs, result.gpu_modes, requests)
 
 
 @functools.lru_cache(maxsize=2)
@@ -137,13 +160,13 @@ def requests_table(sim: Simulation, day: dt.date) -> pa.Table:
 
 
 def stage_calendar_table(sc: Scenario) -> pa.Table:
-    starts = [sc.start + dt.timedelta(days=s.stage_id * sc.stage_days) for s in sc.stages]
+    starts = [sc.start + dt.timedelta(days=day) for day in sc.stage_start_days]
     return pa.table({
         "stage_id": [s.stage_id for s in sc.stages],
         "stage_key": [s.key for s in sc.stages],
         "pool": [sc.pool] * len(sc.stages),
         "start_ts": starts,
-        "end_ts": [t + dt.timedelta(days=sc.stage_days) for t in starts],
+        "end_ts": [t + dt.timedelta(days=n) for t, n in zip(starts, sc.stage_lengths, strict=True)],
         "note": [s.note for s in sc.stages],
     })
 
@@ -176,7 +199,7 @@ def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[la
     sc = sim.scenario
     inside = sc.start_date <= day < sc.start_date + dt.timedelta(days=sc.days)
     tables = {
-        "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.telemetry, day) if inside
+        "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.day_telemetry(day), day) if inside
         else landing.empty_table("gpu_samples"),
         "jobs": jobs_table(sim, day),
         "job_events": job_events_table(sim, day),
@@ -186,23 +209,34 @@ def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[la
             for name, table in tables.items()]
 
 
-def check_invariants(sim: Simulation) -> list[str]:
-    """Physical invariants of a run; an empty list means all hold."""
-    problems: list[str] = []
-    sc, tel = sim.scenario, sim.telemetry
-    load = np.zeros((sc.gpu_count, sc.minutes))
+def _peak_allocation(sim: Simulation) -> float:
+    """The largest share of one GPU allocated at one minute (a sweep over allocation starts and ends)."""
+    changes: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for job in sim.jobs:
-        if job.start is None:
+        end = job.end if job.end is not None else sim.scenario.minutes
+        if job.start is None or end <= job.start:
             continue
-        end = job.end if job.end is not None else sc.minutes
         for p in job.placements:
-            load[p.gpu, job.start:end] += p.share
-    if load.max() > 1.0 + 1e-6:
-        problems.append(f"GPU allocated beyond 100%: max {load.max():.3f}")
-    if (tel.fb_used_gb > sc.gpu_memory_gb + 1e-6).any():
-        problems.append("memory used above capacity")
-    if (np.diff(tel.energy_mj, axis=1) < 0).any():
-        problems.append("energy counter decreased")
+            changes[p.gpu] += [(job.start, p.share), (end, -p.share)]
+    peak = 0.0
+    for events in changes.values():
+        level = 0.0
+        for _, delta in sorted(events):  # at one minute, releases before allocations
+            level += delta
+            peak = max(peak, level)
+    return peak
+
+
+def check_invariants(sim: Simulation, telemetry_checks: bool = True) -> list[str]:
+    """Physical invariants of a run; an empty list means all hold. The telemetry checks read the whole
+    scenario's readings at once (`sim.telemetry`): leave them out for a large scenario, whose days are
+    checked as they land (`check_day`)."""
+    problems: list[str] = []
+    peak = _peak_allocation(sim)
+    if peak > 1.0 + 1e-6:
+        problems.append(f"GPU allocated beyond 100%: max {peak:.3f}")
+    if telemetry_checks:
+        problems += check_day(sim, sim.telemetry)
     rq = sim.requests
     ok = ~np.isnan(rq.first_token)
     if not (rq.arrival[ok] <= rq.scheduled[ok]).all() or not (rq.scheduled[ok] <= rq.first_token[ok]).all() \
@@ -210,4 +244,14 @@ def check_invariants(sim: Simulation) -> list[str]:
         problems.append("request timestamps out of order")
     if not (rq.arrival <= rq.end).all():
         problems.append("request ends before it arrives")
+    return problems
+
+
+def check_day(sim: Simulation, tel: telemetry.Telemetry) -> list[str]:
+    """Invariants of a telemetry window (one day, or the whole scenario)."""
+    problems = []
+    if (tel.fb_used_gb > sim.scenario.gpu_memory_gb + 1e-6).any():
+        problems.append("memory used above capacity")
+    if (np.diff(tel.energy_mj, axis=1) < 0).any():
+        problems.append("energy counter decreased")
     return problems

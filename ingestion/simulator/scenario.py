@@ -85,7 +85,7 @@ class Scenario:
     seed: int
     pool: str
     start_date: dt.date
-    stage_days: int
+    stage_lengths: tuple[int, ...]  # days each stage is in force, in stage order
     timezone_offset_hours: int
     nodes: int
     gpus_per_node: int
@@ -106,8 +106,24 @@ class Scenario:
         return self.nodes * self.gpus_per_node
 
     @property
+    def stage_days(self) -> int:
+        """Days per stage, for a scenario whose stages are all equally long."""
+        if len(set(self.stage_lengths)) != 1:
+            raise ValueError(f"scenario {self.name}: stages have unequal lengths {self.stage_lengths}")
+        return self.stage_lengths[0]
+
+    @property
+    def stage_start_days(self) -> tuple[int, ...]:
+        """Day offset (from start_date) at which each stage comes into force."""
+        starts, day = [], 0
+        for length in self.stage_lengths:
+            starts.append(day)
+            day += length
+        return tuple(starts)
+
+    @property
     def days(self) -> int:
-        return self.stage_days * len(self.stages)
+        return sum(self.stage_lengths)
 
     @property
     def minutes(self) -> int:
@@ -120,8 +136,15 @@ class Scenario:
     def dates(self) -> list[dt.date]:
         return [self.start_date + dt.timedelta(days=i) for i in range(self.days)]
 
+    def stage_index_on_day(self, day: int) -> int:
+        """Index of the stage in force on day offset `day` (the last stage beyond the end)."""
+        return max(i for i, start in enumerate(self.stage_start_days) if start <= day or i == 0)
+
     def stage_at(self, minute: int) -> Stage:
-        return self.stages[min(minute // (self.stage_days * 1440), len(self.stages) - 1)]
+        return self.stages[self.stage_index_on_day(minute // 1440)]
+
+    def is_stage_start(self, minute: int) -> bool:
+        return minute % 1440 == 0 and minute // 1440 in self.stage_start_days
 
 
 def _inference(r: KeyReader) -> InferencePolicy:
@@ -184,6 +207,16 @@ def _stages(root: KeyReader, path: Path, nodes: int) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
+def _stage_lengths(root: KeyReader, path: Path) -> tuple[int, ...]:
+    """`stage_days`: one length for every stage, or a list of seven (a calendar that does not divide evenly)."""
+    raw = root.get("stage_days", (int, list))
+    lengths = tuple([raw] * len(STAGE_KEYS)) if isinstance(raw, int) else tuple(raw)
+    if len(lengths) != len(STAGE_KEYS) or not all(isinstance(n, int) and n >= 1 for n in lengths):
+        raise ScenarioError(f"{path}: 'stage_days' must be a positive integer or a list of "
+                            f"{len(STAGE_KEYS)} positive integers")
+    return lengths
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a bundled scenario by name (`demo`, `tiny`) or a YAML file by path."""
     path = Path(name_or_path)
@@ -229,7 +262,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         seed=root.get("seed", int),
         pool=root.get("pool", str),
         start_date=start,
-        stage_days=root.get("stage_days", int),
+        stage_lengths=_stage_lengths(root, path),
         timezone_offset_hours=root.get("timezone_offset_hours", int, 8),
         nodes=nodes,
         gpus_per_node=cluster.get("gpus_per_node", int),

@@ -51,12 +51,14 @@ class Scheduler:
         self.quota = {t.name: t.quota_gpus for t in scenario.tenants}
         self.serial = 0
         self.stage: Stage = scenario.stages[0]
+        self._nodes_cache: dict[tuple[str, bool], tuple[int, ...]] = {}
+        self._use_state, self._use = -1, {}  # tenant GPU use, valid for one cluster state
+        self._preempt_failed: set[tuple] = set()  # (minute, cluster state, job shape) with no room to free
 
     # -- main loop ------------------------------------------------------------------------------
     def run(self) -> ScheduleResult:
-        stage_minutes = self.sc.stage_days * 1440
         for m in range(self.sc.minutes):
-            if m % stage_minutes == 0:
+            if self.sc.is_stage_start(m):
                 self._enter_stage(self.sc.stage_at(m), m)
             if self.stage.inference.autoscale and m % 60 == 0:
                 self._autoscale(m)
@@ -118,6 +120,7 @@ class Scheduler:
     # -- stages ---------------------------------------------------------------------------------
     def _enter_stage(self, stage: Stage, m: int) -> None:
         self.stage = stage
+        self._nodes_cache.clear()
         self.tenant_nodes.update({t: list(nodes) for t, nodes in stage.tenant_nodes.items()})
         modes = ["mig" if g.node in stage.mig_nodes else "vgpu" if g.node in stage.vgpu_nodes else "whole"
                  for g in self.cluster.gpus]
@@ -129,7 +132,7 @@ class Scheduler:
             self._finish(job, m, "succeeded", detail="rolled to the new deployment")
         for gpu, mode in zip(self.cluster.gpus, modes, strict=True):
             if gpu in changed:
-                gpu.reset(mode, self.sc.mig_layout)
+                self.cluster.reset_gpu(gpu, mode)
         self.gpu_modes.append(modes)
         for job in self.running:
             job.next_checkpoint = min(job.next_checkpoint, m + stage.training.checkpoint_interval_min)
@@ -154,7 +157,7 @@ class Scheduler:
         self._submit(job, m, detail=f"deployment of {service}")
 
     def _autoscale(self, m: int) -> None:
-        if m % (self.sc.stage_days * 1440) == 0:
+        if self.sc.is_stage_start(m):
             return  # the deployment was just rolled
         for service in self.sc.services:
             desired = self._desired_replicas(self.stage, m)
@@ -171,12 +174,17 @@ class Scheduler:
                     self.jobs.remove(job)
 
     # -- placement ------------------------------------------------------------------------------
-    def _allowed_nodes(self, job: Job, fractional: bool) -> list[int]:
-        stage = self.stage
-        if not stage.tenant_isolation:
-            return list(range(self.sc.nodes))
-        shared = list(stage.mig_nodes + stage.vgpu_nodes) if fractional else []
-        return sorted(set(self.tenant_nodes[job.tenant]) | set(shared))
+    def _allowed_nodes(self, job: Job, fractional: bool) -> tuple[int, ...]:
+        key = (job.tenant, fractional)  # fixed within a stage: the cache is emptied on entering one
+        if key not in self._nodes_cache:
+            stage = self.stage
+            if not stage.tenant_isolation:
+                nodes = range(self.sc.nodes)
+            else:
+                shared = list(stage.mig_nodes + stage.vgpu_nodes) if fractional else []
+                nodes = sorted(set(self.tenant_nodes[job.tenant]) | set(shared))
+            self._nodes_cache[key] = tuple(nodes)
+        return self._nodes_cache[key]
 
     def _place(self, job: Job) -> list[Placement] | None:
         stage, cl = self.stage, self.cluster
@@ -232,7 +240,12 @@ class Scheduler:
         return found
 
     def _tenant_use(self, tenant: str) -> float:
-        return sum(j.gpu_count for j in self.running if j.tenant == tenant and not j.preemptible)
+        # Every change to the running set changes the cluster state, so the sums hold until it changes.
+        if self._use_state != self.cluster.state:
+            self._use_state, self._use = self.cluster.state, {}
+        if tenant not in self._use:
+            self._use[tenant] = sum(j.gpu_count for j in self.running if j.tenant == tenant and not j.preemptible)
+        return self._use[tenant]
 
     def _abandon(self, m: int) -> None:
         """Users give up on training jobs that waited longer than their patience."""
@@ -245,6 +258,7 @@ class Scheduler:
 
     def _schedule(self, m: int) -> None:
         self.pending.sort(key=lambda j: (j.priority, j.submit, j.job_id))
+        self._preempt_failed.clear()
         night = self._night(m)
         for job in list(self.pending[:SCAN_LIMIT]):
             if job.mig_request and job.priority == PRIORITY_BACKFILL and not night:
@@ -270,6 +284,15 @@ class Scheduler:
             (j for j in self.running if j.preemptible and j.start is not None and j.start < m),
             key=lambda j: (-j.priority, -(j.start or 0), j.job_id),
         )
+        # Placement is monotone (more free room never stops a job fitting): if the job does not fit with
+        # every victim released, no subset frees enough. Check that once per cluster state and job shape.
+        state = self.cluster.state
+        shape = (m, state, job.kind, job.tenant, job.gpus, job.mig_request, job.mem_need_gb)
+        if shape in self._preempt_failed:
+            return None
+        if len(victims) > 1 and not self._fits_without(job, victims):
+            self._preempt_failed.add(shape)
+            return None
         # Release victims tentatively, one at a time, until the job fits; preempt only those.
         released: list[Job] = []
         found = None
@@ -281,11 +304,24 @@ class Scheduler:
                 break
         for victim in released:
             self.cluster.take(victim.placements)
+        self.cluster.restore(state)
         if not found:
+            self._preempt_failed.add(shape)
             return None
         for victim in released:
             self._preempt(victim, m, "preempted")
         return self._place(job)
+
+    def _fits_without(self, job: Job, victims: list[Job]) -> bool:
+        """Whether `job` would fit with all `victims` released (the cluster is left as it was)."""
+        state = self.cluster.state
+        for victim in victims:
+            self.cluster.release(victim.placements)
+        found = self._place(job) is not None
+        for victim in victims:
+            self.cluster.take(victim.placements)
+        self.cluster.restore(state)
+        return found
 
     def _night(self, m: int) -> bool:
         """Inside the off-peak window (local hours) in which the backlog may also take MIG slices."""

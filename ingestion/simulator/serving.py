@@ -170,6 +170,7 @@ def _fill_replica_traces(scenario: Scenario, service: Service, replicas: list[_R
     ok = np.asarray([s == "ok" for s in cols["status"]])
     sched, end = np.asarray(cols["scheduled"], dtype=float), np.asarray(cols["end"], dtype=float)
     services = np.asarray(cols["service"], dtype=object)
+    output_tokens = np.asarray(cols["output_tokens"])  # once, not once per replica
     for rep in replicas:
         mask = ok & (replica_ids == rep.job.job_id) & (services == service.name)
         length = len(rep.job.activity)
@@ -185,4 +186,4 @@ def _fill_replica_traces(scenario: Scenario, service: Service, replicas: list[_R
         else:
             memory = np.minimum(slot_gb, service.weights_gb + 1.5 + service.kv_gb_per_seq * occupancy)
         rep.job.memory_trace = memory.astype(np.float32)
-        rep.job.tokens = float(np.asarray(cols["output_tokens"])[mask].sum())
+        rep.job.tokens = float(output_tokens[mask].sum())

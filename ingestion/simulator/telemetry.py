@@ -1,7 +1,9 @@
 """DCGM readings derived from what ran: activity, memory, power, energy, temperature, clocks.
 
-Per-minute arrays for the whole scenario are built once from the jobs' activity traces (small: GPUs x
-minutes floats), then each day is cut into the long `gpu_samples` rows dcgm-exporter would produce:
+Per-minute arrays (GPUs x minutes) are built from the jobs' activity traces for a window of minutes
+(the whole scenario for a small one, one day at a time for a large one: memory bounded by one day; the
+energy counter carries over from the window before), then each day is cut into the long `gpu_samples` rows
+dcgm-exporter would produce:
 4.x metric names and units, per-instance rows with `GPU_I_PROFILE`/`GPU_I_ID` on MIG GPUs (device
 fields such as power repeated on each instance row, GPU_UTIL absent), and the pod that runs there.
 """
@@ -52,10 +54,64 @@ class Telemetry:
     sm_clock_mhz: np.ndarray
     top_job: np.ndarray  # index into jobs of the largest workload on the GPU, -1 when none
     instances: dict[tuple[int, int], dict[str, np.ndarray]]
+    lo: int = 0  # scenario minute of column 0
+    energy_after: np.ndarray | None = None  # (GPUs, 1) energy burnt since boot up to the window's end, mJ
 
 
-def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]]) -> Telemetry:
-    g, t = scenario.gpu_count, scenario.minutes
+def _job_window(job: Job, lo: int, hi: int) -> tuple[int, int] | None:
+    """The minutes [a, b) of the job's activity trace that fall in [lo, hi), or None."""
+    if job.start is None or not job.activity:
+        return None
+    a, b = max(job.start, lo), min(job.start + len(job.activity), hi)
+    return (a, b) if a < b else None
+
+
+def power_sums(scenario: Scenario, jobs: list[Job], lo: int, hi: int, energy_before: np.ndarray) -> np.ndarray:
+    """Carry the energy counter over [lo, hi) without building the other readings (cheap replay)."""
+    g, t = scenario.gpu_count, hi - lo
+    gr, sm = np.zeros((g, t), np.float32), np.zeros((g, t), np.float32)
+    for job in jobs:
+        window = _job_window(job, lo, hi)
+        if window is None:
+            continue
+        a, b = window
+        act = np.frombuffer(job.activity, dtype=np.float32)[a - job.start:b - job.start]
+        sm_r = RATIOS[job.kind][0]
+        for p in job.placements:
+            gr[p.gpu, a - lo:b - lo] += act * 1.0 * p.share
+            sm[p.gpu, a - lo:b - lo] += act * sm_r * p.share
+    np.clip(gr, 0.0, 1.0, out=gr)
+    np.clip(sm, 0.0, 1.0, out=sm)
+    return _energy(scenario, _power(scenario, gr, sm), energy_before)[1]
+
+
+def _power(scenario: Scenario, gr: np.ndarray, sm: np.ndarray) -> np.ndarray:
+    pw = scenario.power
+    busy = gr > 0.005
+    return np.minimum(pw["idle_w"] + pw["active_w"] * busy + pw["sm_w"] * sm, pw["tdp_w"])
+
+
+def _energy(scenario: Scenario, power: np.ndarray, before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(counter at each minute of the window, energy up to its end): the same sequential sums as one
+    cumulative sum over the whole scenario, so a day built alone reads exactly as in a full run."""
+    steps = power.astype(np.float64) * 60_000.0
+    sums = np.cumsum(np.concatenate([before, steps[:, :-1]], axis=1), axis=1)
+    after = sums[:, -1:] + steps[:, -1:]
+    rng = np.random.default_rng([scenario.seed, 3])
+    boot_energy_mj = rng.uniform(2e8, 5e9, size=(scenario.gpu_count, 1))  # counters count from driver load
+    return boot_energy_mj + sums, after
+
+
+def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]], lo: int = 0, hi: int | None = None,
+          energy_before: np.ndarray | None = None) -> Telemetry:
+    """The readings of minutes [lo, hi) (default: the whole scenario); `energy_before` is the energy each
+    GPU burnt before `lo` (zeros at the start; `energy_after` of the previous window, or `power_sums`)."""
+    hi = scenario.minutes if hi is None else hi
+    g, t = scenario.gpu_count, hi - lo
+    if energy_before is None:
+        if lo != 0:
+            raise ValueError("a window after the start needs the energy burnt before it")
+        energy_before = np.zeros((g, 1))
     arrays = {k: np.zeros((g, t), np.float32) for k in ("gr", "sm", "tensor", "dram", "fb")}
     top_share = np.zeros((g, t), np.float32)
     top_job = np.full((g, t), -1, np.int32)
@@ -66,12 +122,14 @@ def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]]) -> Te
             instances[(gpu, i)] = {k: np.zeros(t, np.float32) for k in ("gr", "sm", "tensor", "dram", "fb")}
             instances[(gpu, i)]["top_job"] = np.full(t, -1, np.int32)
     for index, job in enumerate(jobs):
-        if job.start is None or not job.activity:
+        window = _job_window(job, lo, hi)
+        if window is None:
             continue
-        start = job.start
-        stop = start + len(job.activity)
-        act = np.frombuffer(job.activity, dtype=np.float32)
-        mem = job.memory_trace if job.memory_trace is not None else np.full(len(act), job.mem_need_gb, np.float32)
+        a, b = window
+        act = np.frombuffer(job.activity, dtype=np.float32)[a - job.start:b - job.start]
+        mem = (job.memory_trace[a - job.start:b - job.start] if job.memory_trace is not None
+               else np.full(len(act), job.mem_need_gb, np.float32))
+        start, stop = a - lo, b - lo
         sm_r, ten_r, dram_r = RATIOS[job.kind]
         for p in job.placements:
             if p.instance >= 0:
@@ -101,17 +159,13 @@ def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]]) -> Te
     fb = np.minimum(arrays["fb"] + DRIVER_RESERVED_GB, scenario.gpu_memory_gb)
     pw = scenario.power
     busy = arrays["gr"] > 0.005
-    power = np.minimum(pw["idle_w"] + pw["active_w"] * busy + pw["sm_w"] * arrays["sm"], pw["tdp_w"])
-    rng = np.random.default_rng([scenario.seed, 3])
-    boot_energy_mj = rng.uniform(2e8, 5e9, size=(g, 1))  # counters count from driver load, not from zero
-    energy = boot_energy_mj + np.concatenate(
-        [np.zeros((g, 1)), np.cumsum(power[:, :-1].astype(np.float64) * 60_000.0, axis=1)], axis=1
-    )
+    power = _power(scenario, arrays["gr"], arrays["sm"])
+    energy, energy_after = _energy(scenario, power, energy_before)
     temp = pw["temp_base_c"] + pw["temp_per_w"] * power
     clock = np.where(busy, 1980.0 - 90.0 * arrays["sm"], 345.0)
     return Telemetry(arrays["gr"], arrays["sm"], arrays["tensor"], arrays["dram"], fb.astype(np.float32),
                      power.astype(np.float32), energy, temp.astype(np.float32), clock.astype(np.float32),
-                     top_job, instances)
+                     top_job, instances, lo, energy_after)
 
 
 def _dict_strings(values: list[str | None], index: np.ndarray) -> pa.Array:
@@ -125,11 +179,14 @@ def day_samples(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]],
                 day: dt.date) -> pa.Table:
     """The long gpu_samples rows of one day, one reading per metric per GPU (or MIG instance) per minute."""
     d = (day - scenario.start_date).days
-    lo, hi = d * 1440, (d + 1) * 1440
-    modes = gpu_modes[min(d // scenario.stage_days, len(gpu_modes) - 1)]
+    ts_lo = d * 1440
+    lo, hi = ts_lo - tel.lo, ts_lo - tel.lo + 1440  # columns of the day in the telemetry window
+    if lo < 0 or hi > tel.gr.shape[1]:
+        raise ValueError(f"{day} is outside the telemetry window")
+    modes = gpu_modes[min(scenario.stage_index_on_day(d), len(gpu_modes) - 1)]
     rng = np.random.default_rng([scenario.seed, 4, d])
     minutes = hi - lo
-    ts0 = np.datetime64(scenario.start.replace(tzinfo=None), "us") + np.timedelta64(lo, "m")
+    ts0 = np.datetime64(scenario.start.replace(tzinfo=None), "us") + np.timedelta64(ts_lo, "m")
     ts = ts0 + np.arange(minutes).astype("timedelta64[m]")
 
     def noisy(x: np.ndarray, sd: float, top: float) -> np.ndarray:
