@@ -20,3 +20,15 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} not found: the tests read the real fixtures in ../shared")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory):
+    """(data dir, result) of one clean Dagster run of the tiny scenario over every day, with a deck: shared by
+    the end-to-end tests (tests that change its data work on a copy; a re-run must leave the same outputs)."""
+    from pipeline_run import run_pipeline
+
+    data_dir = tmp_path_factory.mktemp("tiny")
+    result = run_pipeline("tiny", data_dir)
+    assert result.success
+    return data_dir, result

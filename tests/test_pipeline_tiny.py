@@ -16,11 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_result(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("tiny")
-    result = run_pipeline("tiny", data_dir)
-    assert result.success
-    return data_dir, result
+def tiny_result(tiny_pipeline):
+    return tiny_pipeline
 
 
 @pytest.fixture(scope="module")

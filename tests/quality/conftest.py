@@ -12,18 +12,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pipeline_run
 
-from pipeline_run import environment, run_pipeline  # noqa: E402
+from pipeline_run import environment  # noqa: E402
 
 LAST_DAY = "2026-10-11"  # the tiny scenario's last day: what the daily schedule would refresh next
 
 
 @pytest.fixture(scope="session")
-def clean_run(tmp_path_factory):
-    """(data dir, result) of one full tiny run (every day), with a deck."""
-    data_dir = tmp_path_factory.mktemp("quality-clean")
-    result = run_pipeline("tiny", data_dir)
-    assert result.success
-    return data_dir, result
+def clean_run(tiny_pipeline):
+    """(data dir, result) of one full tiny run (every day), with a deck (tests/conftest.py)."""
+    return tiny_pipeline
 
 
 def copy_of(data_dir: Path, target: Path) -> Path:

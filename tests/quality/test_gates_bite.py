@@ -12,9 +12,9 @@ import pytest
 from conftest import LAST_DAY, check_results, copy_of, deck_hashes, materialized, run_day
 from faults import after, calendar_without_stage, day_landed_twice, gpu_at_150_percent, instant_response, negative_ttft
 
+from deck_assets.quality import quality_summary
 from ingestion import from_config
 from orchestration.defs.checks.mart_suites import MART_CHECKS
-from deck_assets.quality import quality_summary
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 
+from deck_assets.quality import quality_summary
 from orchestration.defs.checks import report
 from orchestration.defs.checks.outcome import ERROR, WARN, Outcome
 
