@@ -61,6 +61,7 @@ class PromHistory:
     end: dt.datetime
     nan_at: int | None = None  # unix second at which GPU 0's GPU_UTIL is NaN
     values: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+    _power_sums: dict[int, list[float]] = field(default_factory=dict, repr=False)
 
     def series(self) -> Iterator[tuple[str, dict[str, str]]]:
         for metric in METRICS:
@@ -71,11 +72,18 @@ class PromHistory:
 
     def value(self, metric: str, k: int, g: int) -> float:
         # deterministic, exactly representable values (quarter steps)
-        if metric == COUNTER:
-            return float(1_000_000_000 * (g + 1) + k * 30_000 + g)  # mJ since boot, increasing
+        if metric == COUNTER:  # mJ since boot: the power gauge integrated over each minute, so the two agree
+            return float(1_000_000_000 * (g + 1) + g + 60_000 * self._power_sum(k, g))
         base = {"DCGM_FI_DEV_GPU_UTIL": 100, "DCGM_FI_PROF_GR_ENGINE_ACTIVE": 1, "DCGM_FI_DEV_POWER_USAGE": 700,
                 "DCGM_FI_DEV_FB_USED": 80_000, "DCGM_FI_DEV_FB_FREE": 80_000}[metric]
         return ((k * 7 + g * 13) % 400) / 400 * base
+
+    def _power_sum(self, k: int, g: int) -> float:
+        """Sum of the power gauge's values (W) over minutes 0..k of GPU g (multiples of 1.75 W: exact)."""
+        sums = self._power_sums.setdefault(g, [])
+        while len(sums) <= k:
+            sums.append((sums[-1] if sums else 0.0) + self.value("DCGM_FI_DEV_POWER_USAGE", len(sums), g))
+        return sums[k]
 
     def openmetrics(self) -> str:
         t0, t1 = int(self.start.timestamp()), int(self.end.timestamp())
