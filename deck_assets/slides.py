@@ -504,10 +504,11 @@ def _notes(ctx: Context, slide: Slide, spec: SlideSpec, number: int | None = Non
 
 
 def _points(ctx: Context, slide: Slide, spec: SlideSpec, top: float, bottom: float,
-            size: int = 14, width: float = CONTENT_W) -> None:
-    """The plain (unbulleted, muted) points under a chart or table; placeholders resolved."""
-    number = len(ctx.prs.slides)
-    paragraphs = _point_paragraphs(ctx, spec, number)
+            size: int = 14, width: float = CONTENT_W, paragraphs: list[tuple[Paragraph, int]] | None = None) -> None:
+    """The plain (unbulleted, muted) points under a chart or table; placeholders resolved (or ``paragraphs``,
+    already resolved)."""
+    if paragraphs is None:
+        paragraphs = _point_paragraphs(ctx, spec, len(ctx.prs.slides))
     if not paragraphs:
         return
     box = Box(MARGIN, top, width, bottom - top)
@@ -657,14 +658,16 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
                              value_source=mv.value_source if mv else "missing")
         rows.append(row)
     bottom = body_bottom(spec)
+    points = _point_paragraphs(ctx, spec, number)
+    points_h = _block_height(points, MIN_PT, CONTENT_W - 2 * INSET_X, False, ()) + 2 * INSET_Y if points else 0.0
     chart = spec.binds.get("chart")
-    table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 62, tier_col=False,
+    table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 34 - points_h, tier_col=False,
                         width=CONTENT_W * (1 - CHART_SHARE) if chart else CONTENT_W, compact=bool(chart))
     if chart:
         box = Box(table.right + COLUMN_GAP, table.top, MARGIN + CONTENT_W - table.right - COLUMN_GAP, table.height)
         importlib.import_module("deck_assets.charts").draw_chart(ctx, slide, spec, chart, box, number)
     _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26))
-    _points(ctx, slide, spec, table.bottom + 34, bottom, size=12)
+    _points(ctx, slide, spec, table.bottom + 34, bottom, size=MIN_PT, paragraphs=points)
     _notes(ctx, slide, spec)
 
 
