@@ -4,7 +4,7 @@
 ``charts: [spec, ...]`` (stacked top to bottom in the chart box). A spec:
 
 - ``mart``: one of ``warehouse.CHART_MARTS``, rows of the detailed pool; ``where: {column: value}`` filters them.
-- ``x``: ``stage`` (categories = the mart's ``stage_name_zh`` by ``stage_id``), ``local_hour`` (0时..23时 from
+- ``x``: ``stage`` (categories = the mart's ``stage_name_zh`` by ``stage_id``), ``local_hour`` (0..23 from
   ``local_hour_of_day``) or ``date`` (days grouped under their stage: a two-level category axis, the stage bands).
 - ``series``: ``[{column, name}]``, or ``series_by: {column, value, names: {key: 中文名}}`` (one series per key of
   ``names``, in that order, values from ``value``).
@@ -148,17 +148,19 @@ def _load(ctx: Context, chart: dict[str, Any]) -> _Data:
         return value.date() if isinstance(value, dt.datetime) else value
 
     keyed: dict[Any, list[dict[str, Any]]] = {}
+    x_column = _columns(chart)[0]
     for row in rows:
-        if row[_columns(chart)[0]] is None:
+        if row[x_column] is None:
             continue
         keyed.setdefault(key_of(row), []).append(row)
     keys = sorted(keyed) if x != "local_hour" else (list(range(24)) if keyed else [])
+    stage_labels = [str(s) for s in chart.get("stage_labels") or []]
     for key in keys:
         group = keyed.get(key, [])
         first = group[0] if group else None
         if x == "stage":
-            labels = [str(s) for s in chart.get("stage_labels") or []]
-            name = labels[key] if key < len(labels) else (str(first["stage_name_zh"]) if first else str(key))
+            fallback = str(first["stage_name_zh"]) if first else str(key)
+            name = stage_labels[key] if key < len(stage_labels) else fallback
             data.categories.append(sanitize(name, max_len=24))
         elif x == "local_hour":
             data.categories.append(str(key))
@@ -339,13 +341,14 @@ def _record(ctx: Context, spec: SlideSpec, chart_spec: dict[str, Any], data: _Da
     default_tier = str(chart_spec.get("tier") or ctx.outline.tiers[0].name)
     unit = str(chart_spec.get("unit", ""))
     decimals = _decimals(number_format)
+    known_tiers = {t.name for t in ctx.outline.tiers}
     for (name, column, values), tiers in zip(data.series, data.tiers, strict=True):
         for category, group, row, value, point_tier in zip(data.categories, data.groups or [""] * len(data.categories),
                                                            data.rows, values, tiers, strict=True):
             if value is None:
                 continue
             tier = point_tier or default_tier
-            if ctx.outline.tier(tier).mark == "?":
+            if tier not in known_tiers:
                 raise OutlineError(f"slide {spec.id}: chart tier {tier!r} is not one of the outline's tiers")
             shown = f"{value:,.{decimals}f}"
             where = f"{group} {category}".strip()

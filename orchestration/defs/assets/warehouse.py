@@ -70,14 +70,14 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocat
                 elif isinstance(event, dg.AssetCheckResult) and not event.passed:
                     event = with_failing_rows(con, event, stored)
                 yield event
-        report.record(context, [test_outcome(e) for e in events if isinstance(e, dg.AssetCheckResult)])
+        report.record(context, [dbt_test_outcome(e) for e in events if isinstance(e, dg.AssetCheckResult)])
     else:
         yield from events
     if error is not None:
         raise error
 
 
-def test_outcome(check: dg.AssetCheckResult) -> Outcome:
+def dbt_test_outcome(check: dg.AssetCheckResult) -> Outcome:
     """A dbt test's result as a quality-report row (error-severity tests fail the dbt step: blocking)."""
     severity = check.severity.value if check.severity else ERROR
     failed_rows = check.metadata.get("dagster_dbt/failed_row_count")

@@ -17,11 +17,10 @@ from typing import Any
 
 import duckdb
 
+from deck_assets.quality import SCHEMA, TABLE
 from ingestion import paths
 from orchestration.defs.checks.outcome import Outcome
 
-SCHEMA = "quality"
-TABLE = f"{SCHEMA}.check_results"
 DDL = f"""
 create table if not exists {TABLE} (
     run_id        varchar   not null,
