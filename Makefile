@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GPU_EFF_SCENARIO := $(SCENARIO)
 
-.PHONY: demo test install ui lint clean
+.PHONY: demo test bench install ui lint clean
 
 # Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
 # (`dagster dev` does); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
@@ -40,6 +40,10 @@ demo: install
 test: install
 	$(BIN)/pytest
 
+# The scale benchmark (issue 6): the large scenario on this machine, figures in bench/results.json (not a test).
+bench: install
+	$(BIN)/python -m bench.run
+
 ui: install
 	$(BIN)/dagster dev
 
@@ -47,4 +51,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf data .dagster_home dbt_project/target dbt_project/logs
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs bench/.data

@@ -1,14 +1,12 @@
-"""Benchmark: the simulator landing days of the `large` scenario (1,024 GPUs, 1-minute samples).
+"""Benchmark: the simulator landing the days of the `large` scenario (1,024 GPUs, 1-minute samples).
 
-Each repeat runs in a fresh process (as a Dagster daily partition run does) and measures:
-- `replay_s`: the scheduler and the request simulation over the whole scenario (jobs, events, requests;
-  no telemetry), which every process pays once before it lands its first day;
-- per day landed in order (the streaming backfill): the telemetry of that day alone and its Parquet files;
-- one late day landed alone (a daily partition run): its telemetry, with the energy counter carried over
-  the earlier days by a power-only replay.
-`gen_s_per_day` is the median time to land one day in order; peak RSS is the process's maximum.
+In a fresh process (as a Dagster run is), measured from the outside (wall time, peak RSS of the process):
+- `replay_s`: the scheduler and request simulation over the whole scenario, or reading it back from the replay
+  cache (`replay_cached`) when an earlier process stored it under the same data directory;
+- each day landed in order (a streaming backfill): that day's telemetry and its Parquet files.
+`gen_s_per_day` is the median time to land one day (simulate it and write it).
 
-    python -m bench.simulate [--repeats 3] [--days 3]
+    python -m bench.simulate --data-dir DIR [--days N]
 """
 
 from __future__ import annotations
@@ -17,84 +15,73 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from pathlib import Path
+
+from bench.procs import run_measured
 
 SCENARIO = "large"
 
 
-def _one_process(days: int) -> dict:
-    """Inside a fresh process: replay, land `days` days in order, then the last day of the scenario alone."""
-    import resource
-    from pathlib import Path
+def _child(base: Path, days: int | None) -> dict:
+    from ingestion.simulator.replay_cache import cache_file, load_or_simulate
+    from ingestion.simulator.run import land_config, land_day
 
-    from ingestion.simulator.run import land_config, land_day, simulate
-    from ingestion.simulator.scenario import load_scenario
-
-    scenario = load_scenario(SCENARIO)
-    base = Path(os.environ["GPU_EFF_DATA_DIR"])
+    cached = cache_file(SCENARIO, base).is_file()
     started = time.perf_counter()
-    sim = simulate(scenario)
+    sim = load_or_simulate(SCENARIO, base)
     replay_s = time.perf_counter() - started
     land_config(sim, base)
+    dates = sim.scenario.dates()[:days]
     per_day, rows = [], {}
-    for day in scenario.dates()[:days]:
+    for n, day in enumerate(dates, 1):
         t = time.perf_counter()
         landed = land_day(sim, day, base)
         per_day.append(time.perf_counter() - t)
         rows = {f.dataset: f.rows for f in landed}
-    # A fresh simulation object knows no energy carry: the last day alone replays the power of the others.
-    alone = type(sim)(sim.scenario, sim.jobs, sim.gpu_modes, sim.requests)
-    t = time.perf_counter()
-    land_day(alone, scenario.dates()[-1], base)
-    last_day_alone_s = time.perf_counter() - t
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"replay_s": replay_s, "day_s": per_day, "last_day_alone_s": last_day_alone_s,
-            "peak_rss_gb": peak_kb / 1024 / 1024, "rows_per_day": rows, "jobs": len(sim.jobs),
-            "requests": len(sim.requests.request_id)}
+        eta = statistics.mean(per_day) * (len(dates) - n)
+        print(f"landed {day} ({n}/{len(dates)} days, {rows['gpu_samples']:,} gpu_samples rows, "
+              f"{rows['gpu_samples'] / per_day[-1]:,.0f} rows/s, ETA {eta:.0f} s)", flush=True)
+    return {"replay_s": replay_s, "replay_cached": cached, "day_s": per_day, "rows_per_day": rows,
+            "jobs": len(sim.jobs), "requests": len(sim.requests.request_id)}
 
 
-def run(repeats: int = 3, days: int = 3) -> dict:
-    """Median figures over `repeats` fresh processes, each landing `days` days of the large scenario."""
-    results = []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
-            env = {**os.environ, "GPU_EFF_DATA_DIR": tmp}
-            out = subprocess.run([sys.executable, "-m", "bench.simulate", "--child", "--days", str(days)],
-                                 env=env, check=True, capture_output=True, text=True)
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    day_times = [t for r in results for t in r["day_s"]]
-    rows = results[-1]["rows_per_day"]
+def land(base: Path, days: int | None = None) -> dict:
+    """Land `days` days (all by default) of the large scenario into `base` in a fresh process; its figures."""
+    env = {**os.environ, "GPU_EFF_DATA_DIR": str(base)}
+    cmd = [sys.executable, "-m", "bench.simulate", "--child", "--data-dir", str(base)]
+    measured = run_measured(cmd + (["--days", str(days)] if days else []), env, echo=True)
+    if measured.returncode != 0:
+        raise RuntimeError(f"landing the {SCENARIO} scenario failed:\n{measured.output[-3000:]}")
+    child = json.loads(measured.output.strip().splitlines()[-1])
+    rows = child["rows_per_day"]
     return {
         "scenario": SCENARIO,
-        "gen_s_per_day": statistics.median(day_times),
-        "gen_s_last_day_alone": statistics.median(r["last_day_alone_s"] for r in results),
-        "gen_replay_s": statistics.median(r["replay_s"] for r in results),
-        "gen_peak_rss_gb": max(r["peak_rss_gb"] for r in results),
-        "gen_rows_per_day": rows,
+        "gen_s_per_day": statistics.median(child["day_s"]),
+        "gen_days": len(child["day_s"]),
+        "gen_replay_s": child["replay_s"],
+        "gen_replay_cached": child["replay_cached"],
+        "gen_peak_rss_gb": measured.peak_rss_gb,
         "gen_gpu_samples_per_day": rows.get("gpu_samples"),
-        "gen_jobs": results[-1]["jobs"],
-        "gen_requests": results[-1]["requests"],
-        "gen_runs": len(day_times),
+        "gen_rows_per_day": rows,
+        "gen_jobs": child["jobs"],
+        "gen_requests": child["requests"],
+        "gen_wall_s": measured.wall_s,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--days", type=int, default=3, help="days landed in order per process")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--days", type=int, help="land only the first N days")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_one_process(args.days)))
+        print(json.dumps(_child(args.data_dir.resolve(), args.days)))
         return 0
-    result = run(args.repeats, args.days)
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        shown = f"{value:.2f}" if isinstance(value, float) else value
-        print(f"{key:<{width}}  {shown}")
+    for key, value in land(args.data_dir.resolve(), args.days).items():
+        print(f"{key:<24}  {value:.2f}" if isinstance(value, float) else f"{key:<24}  {value}")
     return 0
 
 

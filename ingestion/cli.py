@@ -12,12 +12,13 @@ from ingestion.importers import KINDS
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ingestion.simulator.run import check_invariants, land_config, land_day, simulate
-    from ingestion.simulator.scenario import load_scenario
+    from ingestion.simulator.replay_cache import load_or_simulate
+    from ingestion.simulator.run import check_invariants, land_config, land_day
 
-    scenario = load_scenario(args.scenario)
+    base = Path(args.data_dir).resolve() if args.data_dir else None
     started = time.monotonic()
-    sim = simulate(scenario)
+    sim = load_or_simulate(args.scenario, base)
+    scenario = sim.scenario
     print(f"simulated {scenario.name}: {scenario.gpu_count} GPUs, {scenario.days} days, {len(sim.jobs)} jobs, "
           f"{len(sim.requests.request_id)} requests in {time.monotonic() - started:.1f}s", flush=True)
     # The whole scenario's telemetry at once only where it is small; a large one is built day by day.
@@ -25,7 +26,6 @@ def _simulate(args: argparse.Namespace) -> int:
     if problems:
         print("invariant violated: " + "; ".join(problems), file=sys.stderr)
         return 1
-    base = Path(args.data_dir).resolve() if args.data_dir else None
     land_config(sim, base)
     days = scenario.dates()
     if args.day:

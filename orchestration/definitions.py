@@ -19,7 +19,7 @@ defs = dg.Definitions(
         deck.deck_preview,
     ],
     asset_checks=[deck.deck_checks, mart_checks.mart_expectations, source_checks.source_health_checks],
-    jobs=[schedules.daily_refresh_job],
+    jobs=[schedules.daily_refresh_job, schedules.warehouse_rebuild_job],
     schedules=[schedules.daily_refresh_schedule],
     resources=resources.build(),
     # One process per run: the DuckDB warehouse has one writer, and dbt/Dagster imports are paid once.

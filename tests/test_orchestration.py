@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
-from orchestration.defs.assets.warehouse import partition_vars
+from orchestration.defs.assets.warehouse import run_window
 from orchestration.defs.schedules import last_complete_utc_day
 
 
@@ -60,7 +59,8 @@ def test_schedule_runs_at_six_in_shanghai_for_the_last_complete_utc_day(defs):
     assert last_complete_utc_day(dt.datetime(2026, 11, 27, 1, tzinfo=dt.UTC)) == dt.date(2026, 11, 26)
 
 
-def test_partition_window_becomes_dbt_vars():
-    window = SimpleNamespace(start=dt.datetime(2026, 10, 5, tzinfo=dt.UTC), end=dt.datetime(2026, 10, 8, tzinfo=dt.UTC))
-    assert partition_vars(SimpleNamespace(partition_time_window=window)) == {
-        "start_date": "2026-10-05", "end_date": "2026-10-08"}
+def test_the_runs_days_become_dbt_vars():
+    backfill = {"dagster/asset_partition_range_start": "2026-10-05", "dagster/asset_partition_range_end": "2026-10-07"}
+    assert run_window(backfill) == {"start_date": "2026-10-05", "end_date": "2026-10-08"}
+    assert run_window({"dagster/partition": "2026-10-25"}) == {"start_date": "2026-10-25", "end_date": "2026-10-26"}
+    assert run_window({}) == {}

@@ -21,12 +21,12 @@ def tiny():
 def test_large_scenario_is_1024_gpus_for_30_days():
     sc = load_scenario("large")
     assert (sc.pool, sc.nodes, sc.gpus_per_node, sc.gpu_count, sc.days) == ("large", 128, 8, 1024, 30)
-    assert sc.stage_lengths == (4, 4, 4, 4, 4, 5, 5)
+    assert sc.stage_lengths == (1, 1, 1, 1, 1, 1, 24)  # every stage has data from day 7 on
     calendar = stage_calendar_table(sc).to_pylist()
     assert calendar[0]["start_ts"].date() == sc.start_date
     assert all(a["end_ts"] == b["start_ts"] for a, b in zip(calendar, calendar[1:], strict=False))
     assert calendar[-1]["end_ts"].date() == sc.start_date + dt.timedelta(days=30)
-    assert sc.stage_at(25 * 1440 - 1).key == "resilience" and sc.stage_at(25 * 1440).key == "load_mgmt"
+    assert sc.stage_at(6 * 1440 - 1).key == "resilience" and sc.stage_at(6 * 1440).key == "load_mgmt"
     tenant_nodes = sorted(n for t in sc.tenants for n in t.nodes)
     assert tenant_nodes == list(range(128))
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ingestion import landing
 from ingestion.simulator import telemetry
-from ingestion.simulator.scenario import Scenario, load_scenario
+from ingestion.simulator.scenario import Scenario
 from ingestion.simulator.scheduler import schedule
 from ingestion.simulator.serving import Requests, serve
 from ingestion.simulator.workload import Job
@@ -41,16 +41,20 @@ class Simulation:
         """One day's readings. The energy counter needs the energy burnt on every earlier day: it is carried
         from the day before when days are landed in order, else replayed from the last known day with the
         power readings only."""
-        sc = self.scenario
-        d = (day - sc.start_date).days
-        before = self._energy_before
+        d = (day - self.scenario.start_date).days
+        tel = telemetry.build(self.scenario, self.jobs, self.gpu_modes, d * 1440, (d + 1) * 1440,
+                              self.energy_before(d))
+        self._energy_before[d + 1] = tel.energy_after
+        return tel
+
+    def energy_before(self, d: int) -> np.ndarray:
+        """Each GPU's energy counter at the start of day `d` (from 0), in mJ (GPUs x 1)."""
+        sc, before = self.scenario, self._energy_before
         before.setdefault(0, np.zeros((sc.gpu_count, 1)))
         known = max(k for k in before if k <= d)
         for k in range(known, d):
             before[k + 1] = telemetry.power_sums(sc, self.jobs, k * 1440, (k + 1) * 1440, before[k])
-        tel = telemetry.build(sc, self.jobs, self.gpu_modes, d * 1440, (d + 1) * 1440, before[d])
-        before[d + 1] = tel.energy_after
-        return tel
+        return before[d]
 
     def ts(self, minutes: float) -> dt.datetime:
         return self.scenario.start + dt.timedelta(minutes=minutes)
@@ -73,8 +77,11 @@ def simulate(scenario: Scenario) -> Simulation:
 
 @functools.lru_cache(maxsize=2)
 def simulation_for(scenario_ref: str) -> Simulation:
-    """One simulation per scenario per process: every day landed from it is consistent."""
-    return simulate(load_scenario(scenario_ref))
+    """One simulation per scenario per process, replayed once per scenario file and simulator version and
+    then read from the replay cache (under the data directory): every day landed from it is consistent."""
+    from ingestion.simulator import replay_cache
+
+    return replay_cache.load_or_simulate(scenario_ref)
 
 
 # -- landing tables -------------------------------------------------------------------------------

@@ -217,14 +217,20 @@ def _stage_lengths(root: KeyReader, path: Path) -> tuple[int, ...]:
     return lengths
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a bundled scenario by name (`demo`, `tiny`) or a YAML file by path."""
+def scenario_path(name_or_path: str | Path) -> Path:
+    """The YAML file of a bundled scenario's name (`demo`, `tiny`, `large`) or of a path."""
     path = Path(name_or_path)
     if not path.suffix:
         path = SCENARIO_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         bundled = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
         raise ScenarioError(f"scenario {name_or_path!r} not found (bundled: {bundled})")
+    return path
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a bundled scenario by name (`demo`, `tiny`) or a YAML file by path."""
+    path = scenario_path(name_or_path)
     root = KeyReader(load_yaml(path), "", path)
     cluster = root.sub("cluster")
     nodes = cluster.get("nodes", int)

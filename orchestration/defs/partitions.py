@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+
 import dagster as dg
 
 from ingestion.config import load_config
@@ -16,3 +19,15 @@ DAILY_TAG = {"partitioning": "daily"}
 
 # Steps that open the DuckDB warehouse share this pool; the instance allows one step at a time in it.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def run_days(tags: Mapping[str, str]) -> list[dt.date] | None:
+    """The UTC days of the run's partition (a single-run backfill's range, or one partition); None without."""
+    if RANGE_START in tags and RANGE_END in tags:
+        first, last = dt.date.fromisoformat(tags[RANGE_START]), dt.date.fromisoformat(tags[RANGE_END])
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if "dagster/partition" in tags:
+        return [dt.date.fromisoformat(tags["dagster/partition"])]
+    return None

@@ -12,6 +12,11 @@ DBT_DIR = PROJECT_ROOT / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
+# Where the pipeline's dbt commands write (one folder for every step of every run, instead of dagster-dbt's
+# folder per invocation): each command finds the previous one's partial-parse state, so dbt re-parses only what
+# changed instead of the whole project (8 s against 4 s here). Steps that run dbt never overlap (WAREHOUSE_POOL).
+RUN_TARGET = DBT_DIR / "target" / "pipeline"
+
 
 def _newest_source_mtime(root: Path) -> float:
     files = [root / "dbt_project.yml", root / "profiles.yml"]

@@ -5,10 +5,21 @@ import datetime as dt
 
 import dagster as dg
 
+from orchestration.defs.checks import source_checks
+
 daily_refresh_job = dg.define_asset_job(
     "daily_refresh",
     selection=dg.AssetSelection.all(),
     description="One day's landing partition and incremental models, then the marts and the deck.",
+)
+
+# After a change to the dbt models (or to rebuild from scratch): every asset but the landing itself, over a
+# partition range (tags dagster/asset_partition_range_start and _end), with the source-health checks.
+warehouse_rebuild_job = dg.define_asset_job(
+    "warehouse_rebuild",
+    selection=(dg.AssetSelection.all() - dg.AssetSelection.groups("ingestion"))
+    | dg.AssetSelection.checks(source_checks.source_health_checks),
+    description="The warehouse, its checks and the deck, rebuilt from the landing Parquet (nothing is re-landed).",
 )
 
 

@@ -12,7 +12,7 @@ from conftest import LAST_DAY
 
 from ingestion import landing
 from orchestration.defs.checks import source_health as health
-from orchestration.defs.checks.source_checks import run_days
+from orchestration.defs.partitions import run_days
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@
         'key ({{ columns_csv }}) has no row in {{ to.identifier }}'           as failure,
         {% for c in columns %}child.{{ c }}, {% endfor %}
         count(*)                                                              as n_records
-    from {{ model }} as child
+    from (select * from {{ model }}) as child  -- the model may come filtered: (select ...) dbt_subquery
     where {% for c in columns %}child.{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
       and not exists (
         select 1 from {{ to }} as parent

@@ -1,6 +1,7 @@
 """The dbt warehouse: incremental models per daily partition, everything else rebuilt after them."""
 
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,8 +15,8 @@ from ingestion import paths
 from ingestion.config import load_config
 from orchestration.defs.checks import report
 from orchestration.defs.checks.outcome import ERROR, Outcome
-from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily
-from orchestration.defs.project import dbt_project
+from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
+from orchestration.defs.project import RUN_TARGET, dbt_project
 
 INCREMENTAL = "config.materialized:incremental"
 INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental models and all they read
@@ -127,16 +128,24 @@ def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult
 
 
 def build_args(window: Mapping[str, str] | None = None) -> list[str]:
-    """`dbt build` with the config file's prices (when it sets any) and the partition window (end exclusive)."""
+    """`dbt build` with the config file's prices (when it sets any) and the run's days (end exclusive)."""
     config = load_config()
     dbt_vars = {**(config.prices.dbt_vars() if config.prices else {}), **(window or {})}
     return ["build", "--vars", json.dumps(dbt_vars)] if dbt_vars else ["build"]
 
 
-def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """dbt vars for the partition window being built (end exclusive)."""
-    window = context.partition_time_window
-    return {"start_date": window.start.date().isoformat(), "end_date": window.end.date().isoformat()}
+def run_window(tags: Mapping[str, str]) -> dict[str, str]:
+    """dbt vars for the run's days (end exclusive), none for a run without a partition. Every dbt step of a run
+    gets the same vars: the incremental models build those days, the reading-level tests check those days
+    (`__run_days__`), and dbt's partial parsing carries from one step to the next (changed vars re-parse all)."""
+    days = run_days(tags)
+    if days is None:
+        return {}
+    return {"start_date": days[0].isoformat(), "end_date": (days[-1] + dt.timedelta(days=1)).isoformat()}
+
+
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliInvocation:
+    return dbt.cli(build_args(run_window(context.run.tags)), context=context, target_path=RUN_TARGET)
 
 
 @dbt_assets(
@@ -149,7 +158,7 @@ def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging views and small lookup models that the incremental models read."""
-    yield from with_row_counts(context, dbt.cli(build_args(), context=context))
+    yield from with_row_counts(context, dbt_build(context, dbt))
 
 
 @dbt_assets(
@@ -163,9 +172,8 @@ def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Incremental models (per-GPU-minute telemetry and the like): only the partition's days are rebuilt."""
-    window = partition_vars(context)
-    invocation = dbt.cli(build_args(window), context=context)
-    yield from with_row_counts(context, invocation,
+    window = run_window(context.run.tags)
+    yield from with_row_counts(context, dbt_build(context, dbt),
                                {"first_day": window["start_date"], "days_before": window["end_date"]})
 
 
@@ -178,4 +186,4 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """The marts and what only they read, rebuilt from the incremental models."""
-    yield from with_row_counts(context, dbt.cli(build_args(), context=context))
+    yield from with_row_counts(context, dbt_build(context, dbt))

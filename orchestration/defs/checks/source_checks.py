@@ -7,7 +7,6 @@ freshness is ERROR but does not block (the deck states the period it covers); th
 
 import datetime as dt
 import time
-from collections.abc import Mapping
 
 import dagster as dg
 
@@ -16,19 +15,7 @@ from ingestion.from_config import LAB_KINDS
 from orchestration.defs.assets.ingestion import DAILY_DATASETS
 from orchestration.defs.checks import report, source_health
 from orchestration.defs.checks.outcome import Outcome
-from orchestration.defs.partitions import WAREHOUSE_POOL
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
-
-def run_days(tags: Mapping[str, str]) -> list[dt.date] | None:
-    """The UTC days of the run's partition (a single-run backfill's range, or one partition); None without."""
-    if RANGE_START in tags and RANGE_END in tags:
-        first, last = dt.date.fromisoformat(tags[RANGE_START]), dt.date.fromisoformat(tags[RANGE_END])
-        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    if "dagster/partition" in tags:
-        return [dt.date.fromisoformat(tags["dagster/partition"])]
-    return None
+from orchestration.defs.partitions import WAREHOUSE_POOL, run_days
 
 
 def evaluate_all(days: list[dt.date] | None, lab_pools: tuple[str, ...] = ()) -> list[Outcome]:

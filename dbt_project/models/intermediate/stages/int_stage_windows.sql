@@ -11,8 +11,7 @@ with calendar as (
 
 landed_days as (
 
-    select pool, landing_date from {{ ref('stg_landing__gpu_samples') }}
-    group by pool, landing_date
+    select distinct pool, date as landing_date from {{ ref('int_telemetry_daily') }}
     union all
     select pool, landing_date from {{ ref('stg_landing__inference_requests') }}
     group by pool, landing_date

@@ -1,10 +1,11 @@
 -- Per pool: what telemetry landed (sources, span, days, GPUs, rows), so the deck can say what
 -- its numbers stand on. Only pools with a stage calendar: a lab pool (e.g. lab-h200, whose readings
 -- feed mart_lab_experiments) is not part of the staged cluster and must not widen the deck's period.
+-- Read from the daily volume table (int_telemetry_daily), not the readings: the cost does not grow with them.
 
 with samples as (
 
-    select * from {{ ref('stg_landing__gpu_samples') }}
+    select * from {{ ref('int_telemetry_daily') }}
     where pool in (select pool from {{ ref('stg_landing__stage_calendar') }})
 
 ),
@@ -38,12 +39,12 @@ stats as (
 
     select
         pool,
-        min(sample_ts)                                                             as first_ts,
-        max(sample_ts)                                                             as last_ts,
-        count(distinct landing_date)                                               as days,
+        min(first_ts)                                                              as first_ts,
+        max(last_ts)                                                               as last_ts,
+        count(distinct date)                                                       as days,
         count(distinct gpu_uuid)                                                   as gpus,
-        count(*)                                                                   as sample_rows,
-        count(case when canonical_metric is null then 1 end)                  as unmapped_metric_rows,
+        sum(sample_rows)                                                           as sample_rows,
+        coalesce(sum(case when unmapped then sample_rows end), 0)                  as unmapped_metric_rows,
         count(distinct raw_metric)                                                 as distinct_metrics
     from samples
     group by pool

@@ -1,0 +1,25 @@
+{#- Overrides dbt's get_where_subquery (what a generic test reads: the model, filtered by the test's
+    `where`) so that the tests of daily data check the run's days only: a model whose config sets
+    meta `test_days_column` has its tests filtered on that column to the run's day window
+    (date_window_filter, from the vars start_date / end_date; every day without them). A daily refresh
+    then checks the new day, not the whole history again; a rebuild checks every day. (dbt renders no
+    custom macro inside a test's `where` in YAML, hence the override.) -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set filters = [] -%}
+    {%- if config.get('where') -%}
+        {%- do filters.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+    {%- set days_column = tested.config.meta.get('test_days_column') if tested else none -%}
+    {%- if days_column -%}
+        {%- do filters.append(date_window_filter(days_column)) -%}
+    {%- endif -%}
+    {%- if filters -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ filters | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

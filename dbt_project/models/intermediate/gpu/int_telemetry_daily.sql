@@ -1,0 +1,27 @@
+-- Telemetry volume per pool, day, GPU, source and raw metric: what landed, in a table a thousand times
+-- smaller than the readings. The coverage mart and the stage windows read this instead of every reading
+-- of the history, so the daily refresh scans only the new day's readings.
+--
+-- Incremental by day like int_gpu_minutes (vars start_date / end_date; delete+insert on `date`).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='date',
+        on_schema_change='sync_all_columns',
+    )
+}}
+
+select
+    pool,
+    landing_date                                       as date,
+    gpu_uuid,
+    telemetry_source,
+    raw_metric,
+    canonical_metric is null                           as unmapped,
+    count(*)                                           as sample_rows,
+    min(sample_ts)                                     as first_ts,
+    max(sample_ts)                                     as last_ts
+from {{ ref('stg_landing__gpu_samples') }}
+where {{ date_window_filter('landing_date') }}
+group by pool, landing_date, gpu_uuid, telemetry_source, raw_metric, canonical_metric is null
