@@ -30,10 +30,13 @@ def _simulate(args: argparse.Namespace) -> int:
     days = scenario.dates()
     if args.day:
         days = [dt.date.fromisoformat(d) for d in args.day]
-    for n, day in enumerate(days, 1):
-        landed = land_day(sim, day, base)
-        rows = ", ".join(f"{f.dataset}={f.rows}" for f in landed)
-        print(f"[{n}/{len(days)}] {day}: {rows} ({time.monotonic() - started:.0f}s)", flush=True)
+    from ingestion.progress import Progress
+
+    with Progress(len(days), f"landing {scenario.name}", lambda line: print(line, flush=True)) as shown:
+        for day in days:
+            landed = land_day(sim, day, base)
+            shown.step(", ".join([str(day)] + [f"{f.dataset}={f.rows}" for f in landed]),
+                       sum(f.rows for f in landed))
     return 0
 
 
@@ -85,7 +88,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
         return 2
     base = Path(args.data_dir).resolve() if args.data_dir else None
-    landed_files = land(result, source, base)
+    landed_files = land(result, source, base, progress=lambda line: print(line, flush=True))
     for landed in landed_files:
         day = landed.day.isoformat() if landed.day else "-"
         print(f"{landed.dataset} {day}: {landed.rows} rows, {landed.quarantined} quarantined -> {landed.path}")

@@ -20,6 +20,7 @@ from ingestion import landing, paths
 from ingestion.config import Config, Pool
 from ingestion.contracts import DATASETS, GPU_INVENTORY, STAGE_CALENDAR, STAGE_KEYS
 from ingestion.importers import land, read_log
+from ingestion.progress import Progress
 
 CONFIG_SOURCE = "config"
 LAB_KINDS = ("h200-lab",)
@@ -44,20 +45,23 @@ def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
         from ingestion.simulator.run import simulation_for
 
         sim = simulation_for(config.scenario)
-    for n, day in enumerate(days, 1):
-        if sim is not None:
-            from ingestion.simulator.run import land_day
+    with Progress(len(days), "landing", progress) as shown:
+        for day in days:
+            today: list[landing.LandedFile] = []
+            if sim is not None:
+                from ingestion.simulator.run import land_day
 
-            landed += land_day(sim, day, base)
-        if config.prometheus is not None:
-            landed.append(_land_prometheus_day(config, day, base))
-        progress(f"landed {day} ({n}/{len(days)} days)")
+                today += land_day(sim, day, base)
+            if config.prometheus is not None:
+                today.append(_land_prometheus_day(config, day, base))
+            landed += today
+            shown.step(str(day), sum(f.rows for f in today))
     wanted = set(days)
     for log in config.logs:
         if log.kind in LAB_KINDS:
             continue
         source, result = read_log(log.kind, log.path, log.pool)
-        files = land(result, source, base, days=wanted)
+        files = land(result, source, base, days=wanted, progress=progress)
         landed += files
         progress(f"{log.kind} {log.path}: {sum(f.rows for f in files)} rows on {len(wanted)} day(s)")
     return landed + ensure_every_dataset(base)

@@ -53,6 +53,9 @@ class LandedFile:
     day: dt.date | None
 
 
+WRITE_SLICE_ROWS = 1 << 21  # rows conformed and written at a time (also the Parquet row-group size bound)
+
+
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -171,18 +174,33 @@ def _write_partition(
     dataset = DATASETS[dataset_name]
     if dataset.partition_column is None:
         raise ValueError(f"{dataset_name} is not date-partitioned; use write_table")
-    table = conform(dataset, table)
-    dates = pc.unique(pc.cast(table[dataset.partition_column], pa.date32())).to_pylist()
+    partition_type = dataset.schema.field(dataset.partition_column).type
+    conform(dataset, table.slice(0, 0))  # the contract's columns are all there (else a clear error, nothing written)
+    dates = pc.unique(pc.cast(table[dataset.partition_column].cast(partition_type), pa.date32())).to_pylist()
     stray = [d for d in dates if d is not None and d != day]
     if stray:
         raise ValueError(f"{dataset_name}: rows for {stray[:3]} passed to write_day({day})")
-    valid, invalid = split_valid(dataset, table)
-    write_quarantine(dataset_name, [*rejected, *invalid], source=source, pool=pool, origin=origin or source,
-                     day=day, base=base, part=part)
     day_dir = paths.landing_dir(base) / dataset_name / f"date={day.isoformat()}"
     path = day_dir / f"{_file_name(source, pool, part)}.parquet"
-    _atomic_write(path, lambda tmp: pq.write_table(valid, tmp, compression="zstd"))
-    return LandedFile(dataset_name, path, valid.num_rows, len(rejected) + len(invalid), day)
+    quarantined = list(rejected)
+    landed = 0
+
+    def write(tmp: str) -> None:
+        """Conform, validate and write the rows a slice at a time (bounded memory: a day of 1,024 GPUs is 20 M
+        rows, whose label columns arrive dictionary-encoded and would be copied as plain strings at once);
+        the quarantine file is written before the landed file appears."""
+        nonlocal landed
+        with pq.ParquetWriter(tmp, conform(dataset, table.slice(0, 0)).schema, compression="zstd") as writer:
+            for offset in range(0, max(table.num_rows, 1), WRITE_SLICE_ROWS):
+                valid, invalid = split_valid(dataset, conform(dataset, table.slice(offset, WRITE_SLICE_ROWS)))
+                quarantined.extend({**r, "record": r["record"] + offset} for r in invalid)
+                writer.write_table(valid)
+                landed += valid.num_rows
+        write_quarantine(dataset_name, quarantined, source=source, pool=pool, origin=origin or source,
+                         day=day, base=base, part=part)
+
+    _atomic_write(path, write)
+    return LandedFile(dataset_name, path, landed, len(quarantined), day)
 
 
 def write_table(

@@ -46,16 +46,30 @@ def test_same_input_lands_the_same_rows(tmp_path):
 def test_a_crash_while_writing_keeps_the_previous_file(tmp_path, monkeypatch):
     good = landing.write_day("inference_requests", DAY, _requests(5), source="sim", pool="p", base=tmp_path)
 
-    def crash(table, where, **kwargs):
-        with open(where, "wb") as fh:
-            fh.write(b"PAR1 half a file")
+    def crash(writer, table, *args, **kwargs):  # the temporary file is open, its header written
         raise OSError("disk full")
 
-    monkeypatch.setattr(landing.pq, "write_table", crash)
+    monkeypatch.setattr(landing.pq.ParquetWriter, "write_table", crash)
     with pytest.raises(OSError, match="disk full"):
         landing.write_day("inference_requests", DAY, _requests(9), source="sim", pool="p", base=tmp_path)
     assert [p for p in _files(tmp_path, "inference_requests") if p.is_file()] == [good.path]
     assert pq.read_table(good.path).num_rows == 5
+    assert not list(good.path.parent.glob(".*.tmp"))
+
+
+def test_a_day_is_written_a_slice_at_a_time_and_quarantine_records_keep_their_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(landing, "WRITE_SLICE_ROWS", 3)
+    table = _requests(8).to_pylist()
+    table[1]["status"] = "exploded"
+    table[6]["request_id"] = None
+    landed = landing.write_day("inference_requests", DAY, pa.Table.from_pylist(table), source="sim", pool="p",
+                               base=tmp_path)
+    assert (landed.rows, landed.quarantined) == (6, 2)
+    written = pq.read_table(landed.path)
+    assert written["request_id"].to_pylist() == [r["request_id"] for i, r in enumerate(table) if i not in (1, 6)]
+    assert pq.ParquetFile(landed.path).metadata.num_row_groups == 3
+    quarantine = (tmp_path / "quarantine" / "inference_requests" / f"date={DAY}" / "sim-p.jsonl").read_text()
+    assert [json.loads(line)["record"] for line in quarantine.splitlines()] == [2, 7]
 
 
 def test_bad_records_go_to_quarantine_and_the_rest_lands(tmp_path):

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ingestion import landing
 from ingestion.contracts import DATASETS
+from ingestion.progress import Progress
 
 
 @dataclass
@@ -51,7 +52,8 @@ def read_log(kind: str, path: str | Path, pool: str, **options) -> tuple[str, Im
 
 
 def land(result: ImportResult, source: str, base: Path | None = None,
-         days: Collection[dt.date] | None = None) -> list[landing.LandedFile]:
+         days: Collection[dt.date] | None = None,
+         progress: Callable[[str], None] | None = None) -> list[landing.LandedFile]:
     """Write every table of `result`, split by UTC day of its partition column, one file per day.
 
     `days` limits landing to those days (a daily partition): rows of other days are left for their own run,
@@ -59,8 +61,10 @@ def land(result: ImportResult, source: str, base: Path | None = None,
     parse rejects, which carry no day, go to the dataset's undated quarantine file (replaced on each run).
     Without `days`, parse rejects go to the first (earliest) day's quarantine file, or, when a dataset has
     no valid row at all, to the undated quarantine file of that dataset.
+    `progress` gets one line per landed day (rows, rate, ETA).
     """
     landed: list[landing.LandedFile] = []
+    plan = []
     for name in sorted(set(result.tables) | set(result.rejected)):
         dataset = DATASETS[name]
         if dataset.partition_column is None:
@@ -74,10 +78,13 @@ def land(result: ImportResult, source: str, base: Path | None = None,
                                      day=None, base=base)
             rejected = []
         for day in sorted(days) if days is not None else present:
+            plan.append((name, day, table, dates, rejected if rejected and day == present[0] else ()))
+    with Progress(len(plan), f"import {result.origin}", progress or (lambda line: None), unit="file") as shown:
+        for name, day, table, dates, with_rejects in plan:
             part = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
-            with_rejects = rejected if rejected and day == present[0] else ()
             landed.append(landing.write_day(name, day, part, source=source, pool=result.pool,
                                             origin=result.origin, rejected=with_rejects, base=base))
+            shown.step(f"{name} {day}", landed[-1].rows)
     return landed
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion import landing
 from ingestion.simulator import telemetry
@@ -148,13 +149,16 @@ def requests_table(sim: Simulation, day: dt.date) -> pa.Table:
     sc, rq = sim.scenario, sim.requests
     lo = (day - sc.start_date).days * 86400.0
     idx = np.nonzero((rq.arrival >= lo) & (rq.arrival < lo + 86400.0))[0]
-    uuids = [sim.gpu_uuid(g) for g in range(sc.gpu_count)]
+    rows = pa.array(idx)
+    replica = rq.replica.take(rows)
+    gpu = rq.gpu_uuid_of[idx]
+    uuids = pa.array([sim.gpu_uuid(g) for g in range(sc.gpu_count)], pa.string())
     return pa.table({
-        "request_id": [rq.request_id[i] for i in idx],
+        "request_id": rq.request_id.take(rows),
         "pool": [sc.pool] * idx.size,
-        "service": [rq.service[i] for i in idx],
-        "replica": [rq.replica[i] or None for i in idx],
-        "gpu_uuid": [uuids[rq.gpu_uuid_of[i]] if rq.gpu_uuid_of[i] >= 0 else None for i in idx],
+        "service": rq.service.take(rows),
+        "replica": pc.if_else(pc.equal(replica, ""), pa.scalar(None, pa.string()), replica),
+        "gpu_uuid": uuids.take(pa.array(np.maximum(gpu, 0), mask=gpu < 0)),
         "arrival_ts": _utc(rq.arrival[idx], sc),
         "scheduled_ts": _utc(rq.scheduled[idx], sc),
         "first_token_ts": _utc(rq.first_token[idx], sc),
@@ -162,7 +166,7 @@ def requests_table(sim: Simulation, day: dt.date) -> pa.Table:
         "prompt_tokens": rq.prompt_tokens[idx].astype(np.int32),
         "cached_prompt_tokens": rq.cached_prompt_tokens[idx].astype(np.int32),
         "output_tokens": rq.output_tokens[idx].astype(np.int32),
-        "status": [rq.status[i] for i in idx],
+        "status": rq.status.take(rows),
     })
 
 

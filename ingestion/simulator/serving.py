@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from ingestion.simulator.cluster import MIG_COMPUTE_SLICES, mig_memory_gb, mig_slices
 from ingestion.simulator.scenario import InferencePolicy, Scenario, Service
@@ -29,12 +30,13 @@ TBT_GROWTH_PER_SEQ_SPLIT = 0.004  # with prefill/decode disaggregation
 
 @dataclass
 class Requests:
-    """Columns of the inference_requests landing dataset (times in seconds since scenario start)."""
+    """Columns of the inference_requests landing dataset (times in seconds since scenario start). Strings are
+    Arrow arrays and numbers numpy arrays: millions of requests load from the replay cache as a few buffers."""
 
-    request_id: list[str]
-    service: list[str]
-    replica: list[str]
-    gpu_uuid_of: list[int]  # GPU index of the replica's placement, -1 when unserved
+    request_id: pa.StringArray
+    service: pa.StringArray
+    replica: pa.StringArray  # "" when unserved
+    gpu_uuid_of: np.ndarray  # GPU index of the replica's placement, -1 when unserved
     arrival: np.ndarray
     scheduled: np.ndarray  # NaN when the request never left the queue
     first_token: np.ndarray
@@ -42,7 +44,7 @@ class Requests:
     prompt_tokens: np.ndarray
     cached_prompt_tokens: np.ndarray
     output_tokens: np.ndarray
-    status: list[str]
+    status: pa.StringArray
 
 
 def _slowdown(slot: str, memory_gb: float) -> tuple[float, float]:
@@ -138,9 +140,8 @@ def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
             cols["cached_prompt_tokens"].append(cached)
             cols["status"].append("ok")
         _fill_replica_traces(scenario, service, replicas, cols)
-    return Requests(**{k: (np.asarray(v) if k in ("arrival", "scheduled", "first_token", "end",
-                                                  "prompt_tokens", "cached_prompt_tokens", "output_tokens")
-                           else v) for k, v in cols.items()})
+    strings = ("request_id", "service", "replica", "status")
+    return Requests(**{k: pa.array(v, pa.string()) if k in strings else np.asarray(v) for k, v in cols.items()})
 
 
 def _unserved(cols: dict[str, list], end: float, status: str, replica: str, gpu: int, cached: int) -> None:

@@ -169,10 +169,12 @@ def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]], lo: i
 
 
 def _dict_strings(values: list[str | None], index: np.ndarray) -> pa.Array:
-    """A string column from per-row indices into `values` (-1 = null), without Python loops per row."""
-    dictionary = pa.array(values, pa.string())
-    indices = pa.array(index, pa.int32(), mask=index < 0)
-    return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+    """A string column from per-row indices into `values` (-1 = null), without Python loops per row. It stays
+    dictionary-encoded (4 bytes a row): landing casts it to the contract's plain strings a slice at a time."""
+    position = {v: i for i, v in enumerate(dict.fromkeys(values))}  # a dictionary holds each string once
+    remap = np.array([position[v] for v in values], dtype=np.int32)
+    indices = pa.array(remap[np.maximum(index, 0)], pa.int32(), mask=index < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(position), pa.string()))
 
 
 def day_samples(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]], tel: Telemetry,

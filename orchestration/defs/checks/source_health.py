@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 
 from ingestion import contracts, paths
@@ -73,7 +75,9 @@ def rows_on(dataset: str, day: dt.date, lab_pools: Iterable[str] = (), base: Pat
 
 
 def _memory_db() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """An in-memory DuckDB bounded like the warehouse's (GPU_EFF_DUCKDB_MEMORY_LIMIT, dbt_project/profiles.yml):
+    a large scan spills to a temporary directory instead of taking the machine's memory."""
+    con = duckdb.connect(config={"memory_limit": os.environ.get("GPU_EFF_DUCKDB_MEMORY_LIMIT", "3GB")})
     con.execute("set enable_progress_bar = false")
     return con
 
@@ -140,23 +144,36 @@ def volume(dataset: str, days: Sequence[dt.date], lab_pools: Iterable[str] = (),
 def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) -> Outcome:
     """No natural key landed twice in the days (a day re-landed under another name, a replayed log)."""
     key = DUPLICATE_KEYS[dataset] or tuple(f.name for f in contracts.DATASETS[dataset].schema)
-    files = [f for day in days for f in day_files(dataset, day, (), base)]
+    by_day = [day_files(dataset, day, (), base) for day in days]
+    files = [f for day in by_day for f in day]
     if not files:
         return Outcome(_asset(dataset), DUPLICATES, True, True, ERROR, f"{dataset}: no files in the run's days")
+    # A whole-row key holds the reading's time, so its copies share a day: one day at a time bounds the memory
+    # (a day of 1,024 GPUs is 20 M readings); a business key (a request id) is checked over all the days at once.
+    groups = by_day if DUPLICATE_KEYS[dataset] is None else [files]
     cols = ", ".join(f'"{c}"' for c in key)
-    source = f"read_parquet({_sql_list(files)}, filename = true, union_by_name = true)"
+    extra = keys = 0
+    samples = []
     with _memory_db() as con:
-        # hashes first (one pass, cheap), the exact keys only for the hashes seen twice
-        con.execute(f"""create temp table dup_hashes as select hash({cols}) as h from {source}
-                        group by h having count(*) > 1""")
-        con.execute(f"""create temp table dup as
-            select {cols}, count(*) as copies, list(distinct filename order by filename) as files
-            from {source} where hash({cols}) in (select h from dup_hashes)
-            group by {cols} having count(*) > 1""")
-        extra, keys = con.execute("select coalesce(sum(copies - 1), 0), count(*) from dup").fetchone()
-        sample = con.execute(f"select * from dup order by copies desc, {cols} limit {SAMPLES}").df()
-    sample["files"] = sample["files"].map(lambda fs: [str(Path(f).relative_to(paths.landing_dir(base))) for f in fs])
-    rows = json.loads(sample.to_json(orient="records", date_format="iso"))
+        for group in filter(None, groups):
+            source = f"read_parquet({_sql_list(group)}, filename = true, union_by_name = true)"
+            # hashes first (one pass, cheap), the exact keys only for the hashes seen twice
+            con.execute(f"""create or replace temp table dup_hashes as select hash({cols}) as h from {source}
+                            group by h having count(*) > 1""")
+            con.execute(f"""create or replace temp table dup as
+                select {cols}, count(*) as copies, list(distinct filename order by filename) as files
+                from {source} where hash({cols}) in (select h from dup_hashes)
+                group by {cols} having count(*) > 1""")
+            group_extra, group_keys = con.execute("select coalesce(sum(copies - 1), 0), count(*) from dup").fetchone()
+            extra, keys = extra + group_extra, keys + group_keys
+            if group_keys and len(samples) < SAMPLES:
+                samples.append(con.execute(f"select * from dup order by copies desc, {cols} limit {SAMPLES}").df())
+    rows = []
+    if samples:
+        sample = pd.concat(samples).sort_values("copies", ascending=False, kind="stable").head(SAMPLES)
+        sample["files"] = sample["files"].map(
+            lambda fs: [str(Path(f).relative_to(paths.landing_dir(base))) for f in fs])
+        rows = json.loads(sample.to_json(orient="records", date_format="iso"))
     if keys:
         first = rows[0]
         shown = key if len(key) < 5 else ("ts", "hostname", "gpu_uuid", "metric")
