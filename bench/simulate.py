@@ -24,13 +24,13 @@ from bench.procs import run_measured
 SCENARIO = "large"
 
 
-def _child(base: Path, days: int | None) -> dict:
+def _child(base: Path, days: int | None, scenario: str) -> dict:
     from ingestion.simulator.replay_cache import cache_file, load_or_simulate
     from ingestion.simulator.run import land_config, land_day
 
-    cached = cache_file(SCENARIO, base).is_file()
+    cached = cache_file(scenario, base).is_file()
     started = time.perf_counter()
-    sim = load_or_simulate(SCENARIO, base)
+    sim = load_or_simulate(scenario, base)
     replay_s = time.perf_counter() - started
     land_config(sim, base)
     dates = sim.scenario.dates()[:days]
@@ -47,17 +47,16 @@ def _child(base: Path, days: int | None) -> dict:
             "jobs": len(sim.jobs), "requests": len(sim.requests.request_id)}
 
 
-def land(base: Path, days: int | None = None) -> dict:
-    """Land `days` days (all by default) of the large scenario into `base` in a fresh process; its figures."""
+def land(base: Path, scenario: str = SCENARIO, days: int | None = None) -> dict:
+    """Land `days` days (all by default) of the scenario into `base` in a fresh process; its figures."""
     env = {**os.environ, "GPU_EFF_DATA_DIR": str(base)}
-    cmd = [sys.executable, "-m", "bench.simulate", "--child", "--data-dir", str(base)]
+    cmd = [sys.executable, "-m", "bench.simulate", "--child", "--data-dir", str(base), "--scenario", scenario]
     measured = run_measured(cmd + (["--days", str(days)] if days else []), env, echo=True)
     if measured.returncode != 0:
-        raise RuntimeError(f"landing the {SCENARIO} scenario failed:\n{measured.output[-3000:]}")
+        raise RuntimeError(f"landing the {scenario} scenario failed:\n{measured.output[-3000:]}")
     child = json.loads(measured.output.strip().splitlines()[-1])
     rows = child["rows_per_day"]
     return {
-        "scenario": SCENARIO,
         "gen_s_per_day": statistics.median(child["day_s"]),
         "gen_days": len(child["day_s"]),
         "gen_replay_s": child["replay_s"],
@@ -75,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--days", type=int, help="land only the first N days")
+    parser.add_argument("--scenario", default=SCENARIO)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.data_dir.resolve(), args.days)))
+        print(json.dumps(_child(args.data_dir.resolve(), args.days, args.scenario)))
         return 0
-    for key, value in land(args.data_dir.resolve(), args.days).items():
+    for key, value in land(args.data_dir.resolve(), args.scenario, args.days).items():
         print(f"{key:<24}  {value:.2f}" if isinstance(value, float) else f"{key:<24}  {value}")
     return 0
 

@@ -5,8 +5,8 @@ one build shows every gate biting and each failure names its own rows.
   activity_pct.
 - GPU-a's energy counter runs backwards at 2024-03-01 00:12, staying far above zero (not a reset):
   monotonic_counter on stg_landing__gpu_samples, and assert_energy_counter_agrees_with_power.
-- 2024-03-02's gpu_samples land twice (a collector part beside the day's file): unique_combination_of_columns
-  on stg_landing__gpu_samples.
+- 2024-03-02's gpu_samples land twice (a collector part beside the day's file): no dbt test fails on it (the
+  blocking source-health check no_duplicate_rows stops such a day before dbt runs: tests/quality/test_gates_bite.py).
 - request R1 is logged again the next day, in the next stage: assert_requests_counted_once (and the unique
   request_id tests).
 - request R2's first token comes before its arrival (negative TTFT): not_negative on int_inference_requests.ttft_ms.

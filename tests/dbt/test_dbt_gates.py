@@ -27,7 +27,6 @@ GATES = [
     ("value_between", "int_gpu_minutes", "activity_pct"),
     ("monotonic_counter", "stg_landing__gpu_samples", "value"),
     ("assert_energy_counter_agrees_with_power", None, None),
-    ("unique_combination_of_columns", "stg_landing__gpu_samples", None),
     ("assert_requests_counted_once", None, None),
     ("not_negative", "int_inference_requests", "ttft_ms"),
     ("no_gap_longer_than", "stg_landing__gpu_samples", "minute_ts"),
@@ -108,15 +107,6 @@ def test_energy_counter_running_backwards_names_the_reading(faulty):
     energy = failed(faulty, "assert_energy_counter_agrees_with_power", None, None)
     assert energy[["gpu_uuid", "date"]].values.tolist() == [[faults.COUNTER_GPU, naive(
         dt.datetime.combine(faults.fx.DAY1, dt.time()))]]
-
-
-def test_duplicated_day_names_the_duplicated_readings(faulty):
-    assert faulty.result("unique_combination_of_columns", "stg_landing__gpu_samples")["status"] == "fail"
-    rows = failed(faulty, "unique_combination_of_columns", "stg_landing__gpu_samples", None)
-    assert set(rows["n_records"]) == {2}
-    assert {ts.date() for ts in rows["sample_ts"]} == {faults.fx.DAY2}
-    assert set(rows["gpu_uuid"]) == {"GPU-a", "GPU-b", "GPU-c"}
-    assert rows["failure"].iloc[0].endswith("appears 2 times")
 
 
 def test_request_counted_twice_names_the_request_and_both_days(faulty):

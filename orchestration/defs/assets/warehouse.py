@@ -13,7 +13,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
 from ingestion.config import load_config
-from orchestration.defs.checks import report
+from orchestration.defs.checks import gx_runner, report
 from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
 from orchestration.defs.project import RUN_TARGET, dbt_project
@@ -158,6 +158,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliI
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging views and small lookup models that the incremental models read."""
+    gx_runner.import_in_background()  # the marts' expectations run after the dbt steps (mart_checks)
     yield from with_row_counts(context, dbt_build(context, dbt))
 
 

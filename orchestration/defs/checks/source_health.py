@@ -33,9 +33,11 @@ VOLUME_LOW, VOLUME_HIGH = 0.5, 1.75
 VOLUME_DATASETS = ("gpu_samples", "inference_requests")  # job logs are small and bursty: not a health signal
 SCRAPE_FAILURE_WARN = 0.05  # share of failed collector scrapes above which scrape health warns
 QUARANTINE_WARN_SHARE = 0.01  # quarantined / (landed + quarantined) rows above which quarantine volume warns
-# The natural key of each dataset; None: the whole contract row (a reading landed twice is a duplicate).
-DUPLICATE_KEYS: dict[str, tuple[str, ...] | None] = {
-    "gpu_samples": None,
+# The natural key of each dataset. A reading is one GPU (or MIG instance), metric and time from one source: the
+# same key twice is a reading landed twice, or two values for one reading (the warehouse's tests of the readings
+# rely on this gate instead of grouping billions of readings again).
+DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
+    "gpu_samples": ("ts", "gpu_uuid", "gpu_instance_id", "metric", "source"),
     "inference_requests": ("request_id",),
     "jobs": ("job_id",),
     "job_events": ("job_id", "ts", "event"),
@@ -143,14 +145,14 @@ def volume(dataset: str, days: Sequence[dt.date], lab_pools: Iterable[str] = (),
 
 def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) -> Outcome:
     """No natural key landed twice in the days (a day re-landed under another name, a replayed log)."""
-    key = DUPLICATE_KEYS[dataset] or tuple(f.name for f in contracts.DATASETS[dataset].schema)
+    key = DUPLICATE_KEYS[dataset]
     by_day = [day_files(dataset, day, (), base) for day in days]
     files = [f for day in by_day for f in day]
     if not files:
         return Outcome(_asset(dataset), DUPLICATES, True, True, ERROR, f"{dataset}: no files in the run's days")
-    # A whole-row key holds the reading's time, so its copies share a day: one day at a time bounds the memory
-    # (a day of 1,024 GPUs is 20 M readings); a business key (a request id) is checked over all the days at once.
-    groups = by_day if DUPLICATE_KEYS[dataset] is None else [files]
+    # A key holding the partition's time has its copies on one day: one day at a time bounds the memory (a day of
+    # 1,024 GPUs is 20 M readings); another key (a request id) is checked over all the days at once.
+    groups = by_day if contracts.DATASETS[dataset].partition_column in key else [files]
     cols = ", ".join(f'"{c}"' for c in key)
     extra = keys = 0
     samples = []
@@ -176,13 +178,11 @@ def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) 
         rows = json.loads(sample.to_json(orient="records", date_format="iso"))
     if keys:
         first = rows[0]
-        shown = key if len(key) < 5 else ("ts", "hostname", "gpu_uuid", "metric")
-        where = ", ".join(f"{c}={first[c]}" for c in shown)
-        key_name = ", ".join(key) if len(key) < 5 else "whole row"
-        message = (f"{dataset}: {extra} duplicate row(s) over {keys} key(s) ({key_name}) "
+        where = ", ".join(f"{c}={first[c]}" for c in key)
+        message = (f"{dataset}: {extra} duplicate row(s) over {keys} key(s) ({', '.join(key)}) "
                    f"in {len(days)} day(s), e.g. {where} x{first['copies']} in {', '.join(first['files'])}")
     else:
-        message = f"{dataset}: no duplicate {'/'.join(key) if len(key) < 5 else 'row'} in {len(files)} file(s)"
+        message = f"{dataset}: no duplicate {'/'.join(key)} in {len(files)} file(s)"
     return Outcome(_asset(dataset), DUPLICATES, keys == 0, True, ERROR, message, int(extra),
                    {"duplicate_keys": int(keys), "sample_rows": rows, "files_scanned": len(files)})
 
