@@ -3,7 +3,7 @@ hand-written DuckDB query over the same landing Parquet.
 
 - dbt: `dbt run --select int_gpu_minutes` for the day (vars start_date/end_date), in a fresh process as the
   Dagster step runs it (dbt start-up and parse included), into the warehouse;
-- raw: one query, in an in-memory DuckDB with the warehouse's settings (1 thread, UTC), that maps the raw DCGM
+- raw: one query, in an in-memory DuckDB with the warehouse's thread count (1), that maps the raw DCGM
   names through the same metric catalog, keeps device-scope fields once per GPU-minute, sums MIG instances
   weighted by their compute slices, pivots to one row per GPU-minute and turns the energy counter into joules
   per minute. It leaves out what the model adds on top (the stage-window grid of every inventory GPU-minute,
@@ -30,7 +30,7 @@ SEEDS = ROOT / "dbt_project" / "seeds"
 
 RAW_QUERY = """
 with samples as (
-    select s.gpu_uuid, time_bucket(interval 1 minute, s.ts) as minute_ts, s.mig_profile, s.gpu_instance_id,
+    select s.gpu_uuid, date_trunc('minute', timezone('UTC', s.ts)) as minute_ts, s.mig_profile, s.gpu_instance_id,
            c.canonical_metric, c.scope, s.value * c.scale as value
     from read_parquet('{landing}/gpu_samples/date={day}/*.parquet') as s
     join read_csv('{seeds}/metric_catalog.csv') as c on s.metric = c.raw_metric
@@ -80,7 +80,7 @@ window w as (partition by gpu_uuid order by minute_ts)
 
 def raw_seconds(landing: Path, day: dt.date, threads: int) -> tuple[float, int]:
     """Seconds to compute the day's per-GPU-minute table with one query, and its row count."""
-    with duckdb.connect(config={"threads": threads, "TimeZone": "UTC"}) as con:
+    with duckdb.connect(config={"threads": threads}) as con:
         started = time.perf_counter()
         con.execute(f"create temp table minutes as {RAW_QUERY.format(landing=landing, day=day, seeds=SEEDS)}")
         seconds = time.perf_counter() - started

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 
 from orchestration.defs.assets.warehouse import run_window
@@ -64,3 +65,24 @@ def test_the_runs_days_become_dbt_vars():
     assert run_window(backfill) == {"start_date": "2026-10-05", "end_date": "2026-10-08"}
     assert run_window({"dagster/partition": "2026-10-25"}) == {"start_date": "2026-10-25", "end_date": "2026-10-26"}
     assert run_window({}) == {}
+
+
+def test_a_long_window_is_built_in_chunks_of_bounded_readings(tmp_path, monkeypatch):
+    from ingestion import landing
+    from orchestration.defs.assets import warehouse
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
+    days = [dt.date(2026, 10, 5) + dt.timedelta(days=i) for i in range(5)]
+    for day, rows in zip(days, (3, 3, 5, 1, 2), strict=True):
+        table = landing.empty_table("gpu_samples")
+        sample = {name: [None] * rows for name in table.column_names}
+        sample.update(ts=[dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)] * rows, pool=["p"] * rows,
+                      gpu_uuid=["GPU-1"] * rows, metric=["DCGM_FI_DEV_POWER_USAGE"] * rows, value=[1.0] * rows,
+                      source=["sim"] * rows, hostname=["h"] * rows, gpu_index=[0] * rows)
+        landing.write_day("gpu_samples", day, pa.Table.from_pydict(sample, schema=table.schema), source="sim",
+                          pool="p")
+    monkeypatch.setattr(warehouse, "BUILD_READINGS", 6)
+    assert warehouse.build_chunks(days) == [days[0:2], days[2:4], days[4:5]]
+    monkeypatch.setattr(warehouse, "BUILD_READINGS", 100)
+    assert warehouse.build_chunks(days) == [days]
+    assert warehouse.build_window(days[2:4]) == {"build_start_date": "2026-10-07", "build_end_date": "2026-10-09"}

@@ -1,10 +1,21 @@
-{#- The day window of an incremental run, from vars start_date / end_date (ISO dates, end exclusive).
-    Either may be absent: an absent bound is open, so no vars means "every day that landed".
+{#- The days an incremental model builds: vars build_start_date / build_end_date when set (a rebuild of many days
+    builds them a few at a time, each within the run's memory bound), else the run's days, vars start_date /
+    end_date (ISO dates, end exclusive). An absent bound is open, so no vars means "every day that landed".
     Apply it to the hive `date` partition column of a landing source so DuckDB prunes files. -#}
 
 {% macro date_window_filter(date_column) -%}
-    {%- set start_date = var('start_date', none) -%}
-    {%- set end_date = var('end_date', none) -%}
+    {{ days_filter(date_column, var('build_start_date', var('start_date', none)),
+                   var('build_end_date', var('end_date', none))) }}
+{%- endmacro %}
+
+
+{#- The run's days (vars start_date / end_date; every day without them): what the tests of daily data check. -#}
+{% macro run_days_filter(date_column) -%}
+    {{ days_filter(date_column, var('start_date', none), var('end_date', none)) }}
+{%- endmacro %}
+
+
+{% macro days_filter(date_column, start_date, end_date) -%}
     {%- if start_date is none and end_date is none -%}
         (1 = 1)
     {%- else -%}

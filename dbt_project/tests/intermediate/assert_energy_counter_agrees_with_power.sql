@@ -20,7 +20,7 @@ with gpu_days as (
     from {{ ref('int_gpu_minutes') }}
     where energy_method = 'counter'
       and power_w is not null
-      and {{ date_window_filter('date') }}  -- the run's days (all without vars): a refresh checks the new day
+      and {{ run_days_filter('date') }}  -- the run's days (all without vars): a refresh checks the new day
     group by pool, gpu_uuid, date
 
 )

@@ -4,7 +4,7 @@
 
 select request_id, arrival_ts, scheduled_ts, first_token_ts, end_ts
 from {{ ref('stg_landing__inference_requests') }}
-where {{ date_window_filter('landing_date') }}  -- the run's days (all without vars)
+where {{ run_days_filter('landing_date') }}  -- the run's days (all without vars)
   and (scheduled_ts < arrival_ts
        or first_token_ts < coalesce(scheduled_ts, arrival_ts)
        or end_ts < coalesce(first_token_ts, scheduled_ts, arrival_ts))
