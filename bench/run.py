@@ -126,7 +126,9 @@ def link_landing(source: Path, target: Path, last_day: dt.date) -> None:
     shutil.copytree(source / "cache", target / "cache", copy_function=os.link)
 
 
-def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str) -> dict:
+def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Callable[[dict], None]) -> dict:
+    """Every phase; one that fails is recorded under `errors` and the others still run. `save` is called after
+    each phase, so a long run's figures are kept as they come."""
     from ingestion.simulator.scenario import load_scenario
 
     repeats = max(3, repeats)
@@ -134,50 +136,72 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str) -> dict:
     days = sc.dates()
     early_day = sum(sc.stage_lengths[:-1]) + 1  # the first day with data in every stage
     results: dict = {"machine": machine_facts(), "scenario": scenario, "repeats": repeats,
-                     "rebuild_repeats": rebuild_repeats}
-    print("1/7 parsing", flush=True)
-    results.update(parse.run(repeats))
+                     "rebuild_repeats": rebuild_repeats, "errors": {}}
 
-    print(f"2/7 landing the {scenario} scenario", flush=True)
+    def phase(title: str, fn: Callable[[], dict | None]) -> dict | None:
+        print(title, flush=True)
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 (the bench goes on with the next phase, the error is reported)
+            results["errors"][title] = f"{type(exc).__name__}: {exc}"[-3000:]
+            print(f"  FAILED: {results['errors'][title][-800:]}", flush=True)
+            return None
+        finally:
+            save(results)
+
+    results.update(phase("1/7 parsing", lambda: parse.run(repeats)) or {})
     large = base / scenario
     shutil.rmtree(large / "landing", ignore_errors=True)
-    results.update(simulate.land(large, scenario))
+    results.update(phase(f"2/7 landing the {scenario} scenario", lambda: simulate.land(large, scenario)) or {})
     pipeline = Pipeline(large, scenario)
-
-    print("3/7 full rebuild", flush=True)
-    rebuild = timed("full rebuild", rebuild_repeats, lambda: pipeline.rebuild(days[0], days[-1]),
-                    pipeline.last_run_steps)
-    print(f"4/7 daily refresh, day {len(days)}", flush=True)
-    last = timed(f"refresh day {len(days)}", repeats, lambda: pipeline.refresh(days[-1]), pipeline.last_run_steps)
-    print("5/7 dbt against raw DuckDB", flush=True)
-    results.update(raw_pivot.compare(pipeline.env, large, days[-1], repeats))
-    print("6/7 fixed overhead (a refresh with no new data)", flush=True)
+    rebuild = phase("3/7 full rebuild", lambda: timed("full rebuild", rebuild_repeats,
+                                                      lambda: pipeline.rebuild(days[0], days[-1]),
+                                                      pipeline.last_run_steps))
+    last = phase(f"4/7 daily refresh, day {len(days)}",
+                 lambda: timed(f"refresh day {len(days)}", repeats, lambda: pipeline.refresh(days[-1]),
+                               pipeline.last_run_steps))
+    results.update(phase("5/7 dbt against raw DuckDB",
+                         lambda: raw_pivot.compare(pipeline.env, large, days[-1], repeats)) or {})
     after = days[-1] + dt.timedelta(days=1)
-    fixed = timed("refresh with no new data", repeats, lambda: pipeline.refresh(after), pipeline.last_run_steps)
+    fixed = phase("6/7 fixed overhead (a refresh with no new data)",
+                  lambda: timed("refresh with no new data", repeats, lambda: pipeline.refresh(after),
+                                pipeline.last_run_steps))
 
-    print(f"7/7 daily refresh, day {early_day}", flush=True)
-    early_dir = base / f"{scenario}-day{early_day}"
-    link_landing(large, early_dir, days[early_day - 1])
-    early = Pipeline(early_dir, scenario)
-    early.rebuild(days[0], days[early_day - 1])  # then each refresh lands that day again and replaces it
-    first = timed(f"refresh day {early_day}", repeats, lambda: early.refresh(days[early_day - 1]),
-                  early.last_run_steps)
+    def early_refresh() -> dict:
+        early_dir = base / f"{scenario}-day{early_day}"
+        link_landing(large, early_dir, days[early_day - 1])
+        early = Pipeline(early_dir, scenario)
+        early.rebuild(days[0], days[early_day - 1])  # then each refresh lands that day again and replaces it
+        return timed(f"refresh day {early_day}", repeats, lambda: early.refresh(days[early_day - 1]),
+                     early.last_run_steps)
+
+    first = phase(f"7/7 daily refresh, day {early_day}", early_refresh)
+
+    def figure(run: dict | None, key: str = "s"):
+        return None if run is None else run[key]
 
     results.update({
-        "daily_refresh_s": {f"day_{early_day}": first["s"], f"day_{len(days)}": last["s"]},
+        "daily_refresh_s": {f"day_{early_day}": figure(first), f"day_{len(days)}": figure(last)},
         "refresh_ratio_day30_vs_day2": None,  # not measurable: see refresh_ratio_note
         "refresh_ratio_note": (f"day 2 cannot be refreshed end to end: the deck's gates need data in all seven "
                                f"stages, first there on day {early_day}; the ratio is day {len(days)} vs day "
                                f"{early_day}"),
-        f"refresh_ratio_day{len(days)}_vs_day{early_day}": last["s"] / first["s"],
-        "full_rebuild_s": rebuild["s"],
-        "fixed_overhead_s": fixed["s"],
-        "peak_rss_gb": {"refresh": max(first["peak_rss_gb"], last["peak_rss_gb"]),
-                        "full_rebuild": rebuild["peak_rss_gb"]},
+        f"refresh_ratio_day{len(days)}_vs_day{early_day}": (last["s"] / first["s"] if last and first else None),
+        "full_rebuild_s": figure(rebuild),
+        "fixed_overhead_s": figure(fixed),
+        "peak_rss_gb": {"refresh": max((r["peak_rss_gb"] for r in (first, last) if r), default=None),
+                        "full_rebuild": figure(rebuild, "peak_rss_gb")},
         "runs": {"full_rebuild": rebuild, f"refresh_day_{len(days)}": last, f"refresh_day_{early_day}": first,
                  "refresh_no_new_data": fixed},
     })
+    save(results)
     return results
+
+
+def save_results(results: dict) -> None:
+    partial = RESULTS.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    partial.replace(RESULTS)
 
 
 GOALS = {  # figure -> (goal, "max" or "min") on the issue's 2-core machine (the large scenario's day numbers)
@@ -210,7 +234,7 @@ def print_table(results: dict) -> None:
     rows = [(name, _lookup(results, name), goal, kind) for name, (goal, kind) in GOALS.items()
             if _has(results, name)]
     rows += [(name, results[name], None, None) for name in ("gen_s_per_day", "query_range_parse_rows_per_s",
-                                                            "daily_refresh_s")]
+                                                            "daily_refresh_s") if _has(results, name)]
     width = max(len(r[0]) for r in rows)
     for name, value, goal, kind in rows:
         shown = json.dumps(value) if isinstance(value, dict) else f"{value:,.2f}"
@@ -227,13 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / ".data")
     parser.add_argument("--scenario", default=simulate.SCENARIO, help="a smaller one (tiny) to try the bench out")
     args = parser.parse_args(argv)
-    results = run(args.repeats, max(1, args.rebuild_repeats), args.data_dir.resolve(), args.scenario)
-    partial = RESULTS.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    partial.replace(RESULTS)
+    results = run(args.repeats, max(1, args.rebuild_repeats), args.data_dir.resolve(), args.scenario, save_results)
     print_table(results)
     print(f"wrote {RESULTS}")
-    return 0
+    for title, error in results["errors"].items():
+        print(f"phase {title} failed: {error[-300:]}", file=sys.stderr)
+    return 1 if results["errors"] else 0
 
 
 if __name__ == "__main__":
