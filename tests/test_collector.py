@@ -193,16 +193,16 @@ def test_a_failed_write_keeps_the_rows_for_the_next_flush_without_duplicates(
     t0 = dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
     buffer = PartBuffer(source="dcgm-exporter", pool="p", base=tmp_path)
     buffer.add(t0, _samples(t0), [{"record": 1, "reason": "bad line", "row": "x"}], [_health(t0)])
-    real = landing.pq.write_table
+    real = landing.pq.ParquetWriter.write_table
     calls = []
 
-    def disk_full_once(table, where, **kwargs):  # the first parquet write fails, after its quarantine file
-        calls.append(where)
+    def disk_full_once(writer, table, *args, **kwargs):  # the first parquet write (gpu_samples) fails
+        calls.append(writer)
         if len(calls) == 1:
             raise OSError("disk full")
-        return real(table, where, **kwargs)
+        return real(writer, table, *args, **kwargs)
 
-    monkeypatch.setattr(landing.pq, "write_table", disk_full_once)
+    monkeypatch.setattr(landing.pq.ParquetWriter, "write_table", disk_full_once)
     first = buffer.flush()
     assert first.failed and first.health_rows == 1 and first.rows == 0
     assert not list((tmp_path / "quarantine").rglob("*.jsonl"))  # the failed part left no orphan
