@@ -187,7 +187,7 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
             for chunk in chunks[:-1]:
                 build_days(dbt, {**window, **build_window(chunk)})
-                shown.step(f"{chunk[0]}..{chunk[-1]}", 0)
+                shown.step(f"{chunk[0]}..{chunk[-1]}", sum(source_health.rows_on("gpu_samples", d) or 0 for d in chunk))
         last = {**window, **build_window(chunks[-1])}
     invocation = dbt.cli(build_args(last), context=context, target_path=RUN_TARGET)
     yield from with_row_counts(context, invocation, {"first_day": window["start_date"],
