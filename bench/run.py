@@ -136,12 +136,15 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Cal
     days = sc.dates()
     early_day = sum(sc.stage_lengths[:-1]) + 1  # the first day with data in every stage
     results: dict = {"machine": machine_facts(), "scenario": scenario, "repeats": repeats,
-                     "rebuild_repeats": rebuild_repeats, "errors": {}}
+                     "rebuild_repeats": rebuild_repeats, "errors": {}, "runs": {}}
 
-    def phase(title: str, fn: Callable[[], dict | None]) -> dict | None:
+    def phase(title: str, fn: Callable[[], dict | None], run_key: str | None = None) -> dict | None:
         print(title, flush=True)
         try:
-            return fn()
+            value = fn()
+            if run_key is not None:
+                results["runs"][run_key] = value  # saved now: a long bench keeps what it measured so far
+            return value
         except Exception as exc:  # noqa: BLE001 (the bench goes on with the next phase, the error is reported)
             results["errors"][title] = f"{type(exc).__name__}: {exc}"[-3000:]
             print(f"  FAILED: {results['errors'][title][-800:]}", flush=True)
@@ -156,16 +159,16 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Cal
     pipeline = Pipeline(large, scenario)
     rebuild = phase("3/7 full rebuild", lambda: timed("full rebuild", rebuild_repeats,
                                                       lambda: pipeline.rebuild(days[0], days[-1]),
-                                                      pipeline.last_run_steps))
+                                                      pipeline.last_run_steps), "full_rebuild")
     last = phase(f"4/7 daily refresh, day {len(days)}",
                  lambda: timed(f"refresh day {len(days)}", repeats, lambda: pipeline.refresh(days[-1]),
-                               pipeline.last_run_steps))
+                               pipeline.last_run_steps), f"refresh_day_{len(days)}")
     results.update(phase("5/7 dbt against raw DuckDB",
                          lambda: raw_pivot.compare(pipeline.env, large, days[-1], repeats)) or {})
     after = days[-1] + dt.timedelta(days=1)
     fixed = phase("6/7 fixed overhead (a refresh with no new data)",
                   lambda: timed("refresh with no new data", repeats, lambda: pipeline.refresh(after),
-                                pipeline.last_run_steps))
+                                pipeline.last_run_steps), "refresh_no_new_data")
 
     def early_refresh() -> dict:
         early_dir = base / f"{scenario}-day{early_day}"
@@ -175,7 +178,7 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Cal
         return timed(f"refresh day {early_day}", repeats, lambda: early.refresh(days[early_day - 1]),
                      early.last_run_steps)
 
-    first = phase(f"7/7 daily refresh, day {early_day}", early_refresh)
+    first = phase(f"7/7 daily refresh, day {early_day}", early_refresh, f"refresh_day_{early_day}")
 
     def figure(run: dict | None, key: str = "s"):
         return None if run is None else run[key]
@@ -191,8 +194,6 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Cal
         "fixed_overhead_s": figure(fixed),
         "peak_rss_gb": {"refresh": max((r["peak_rss_gb"] for r in (first, last) if r), default=None),
                         "full_rebuild": figure(rebuild, "peak_rss_gb")},
-        "runs": {"full_rebuild": rebuild, f"refresh_day_{len(days)}": last, f"refresh_day_{early_day}": first,
-                 "refresh_no_new_data": fixed},
     })
     save(results)
     return results
