@@ -175,7 +175,7 @@ def _write_partition(
     if dataset.partition_column is None:
         raise ValueError(f"{dataset_name} is not date-partitioned; use write_table")
     partition_type = dataset.schema.field(dataset.partition_column).type
-    conform(dataset, table.slice(0, 0))  # the contract's columns are all there (else a clear error, nothing written)
+    schema = conform(dataset, table.slice(0, 0)).schema  # the contract's columns are there (else a clear error)
     dates = pc.unique(pc.cast(table[dataset.partition_column].cast(partition_type), pa.date32())).to_pylist()
     stray = [d for d in dates if d is not None and d != day]
     if stray:
@@ -190,7 +190,7 @@ def _write_partition(
         rows, whose label columns arrive dictionary-encoded and would be copied as plain strings at once);
         the quarantine file is written before the landed file appears."""
         nonlocal landed
-        with pq.ParquetWriter(tmp, conform(dataset, table.slice(0, 0)).schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for offset in range(0, max(table.num_rows, 1), WRITE_SLICE_ROWS):
                 valid, invalid = split_valid(dataset, conform(dataset, table.slice(offset, WRITE_SLICE_ROWS)))
                 quarantined.extend({**r, "record": r["record"] + offset} for r in invalid)

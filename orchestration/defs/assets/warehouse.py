@@ -137,8 +137,9 @@ def build_args(window: Mapping[str, str] | None = None) -> list[str]:
 
 def run_window(tags: Mapping[str, str]) -> dict[str, str]:
     """dbt vars for the run's days (end exclusive), none for a run without a partition. Every dbt step of a run
-    gets the same vars: the incremental models build those days, the reading-level tests check those days
-    (`__run_days__`), and dbt's partial parsing carries from one step to the next (changed vars re-parse all)."""
+    gets the same vars: the incremental models build those days, the tests of daily data check those days
+    (`meta.test_days_column`, macros/where_subquery.sql), and dbt's partial parsing carries from one step to
+    the next (changed vars re-parse all)."""
     days = run_days(tags)
     if days is None:
         return {}
