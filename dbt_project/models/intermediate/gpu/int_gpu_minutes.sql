@@ -31,8 +31,11 @@
 
 {%- set bucket = var('bucket_seconds', 60) %}
 {%- set shares = ['training', 'inference', 'development', 'evaluation', 'other'] %}
+{%- set metrics = ['gr_engine_active_pct', 'gpu_util_pct', 'sm_active_pct', 'sm_occupancy_pct', 'tensor_active_pct',
+                   'dram_active_pct', 'mem_copy_util_pct', 'power_w', 'gpu_temp_c', 'sm_clock_mhz', 'fb_used_gb',
+                   'fb_free_gb', 'fb_reserved_gb', 'fb_total_gb'] %}
 
-with samples as (
+with samples as not materialized (
 
     select *
     from {{ ref('stg_landing__gpu_samples') }}
@@ -61,6 +64,17 @@ allocations as (
 mig_profiles as (
 
     select * from {{ ref('mig_profiles') }}
+
+),
+
+-- one row: whether each metric is per MIG instance (summed over instances) or per device (averaged)
+metric_is_per_instance as (
+
+    select
+        {%- for metric in metrics %}
+        coalesce(bool_or(scope = 'instance') filter (where canonical_metric = '{{ metric }}'), false) as {{ metric }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('metric_catalog') }}
 
 ),
 
@@ -171,21 +185,8 @@ grid as (
 
 ),
 
--- device scope: one value per GPU and minute (MIG instance rows repeat the device value)
-device_minute as (
-
-    select
-        gpu_uuid,
-        minute_ts,
-        canonical_metric,
-        avg(value)                                                               as value,
-        max(value)                                                               as value_max
-    from samples
-    where metric_scope = 'device'
-    group by gpu_uuid, minute_ts, canonical_metric
-
-),
-
+-- Readings pivoted once per GPU, minute and (MIG) instance: one scan of the readings, grouped by four keys,
+-- one mean per metric (a five-key group-by of the long readings cost twice as much).
 instance_minute as (
 
     select
@@ -193,77 +194,54 @@ instance_minute as (
         minute_ts,
         mig_profile,
         gpu_instance_id,
-        canonical_metric,
-        avg(value)                                                               as value
+        bool_or(metric_scope = 'instance')                                       as has_instance_metric,
+        {%- for metric in metrics %}
+        avg(value) filter (where canonical_metric = '{{ metric }}')              as {{ metric }},
+        {%- endfor %}
+        max(value) filter (where canonical_metric = 'energy_j')                  as energy_counter_j
     from samples
-    where metric_scope = 'instance'
-    group by gpu_uuid, minute_ts, mig_profile, gpu_instance_id, canonical_metric
+    where metric_scope in ('device', 'instance')
+    group by gpu_uuid, minute_ts, mig_profile, gpu_instance_id
 
 ),
 
--- instance scope summed over MIG instances: activities weighted by the instance's compute slices
-instance_summed as (
+instance_weighted as (
 
     select
-        instance_minute.gpu_uuid,
-        instance_minute.minute_ts,
-        instance_minute.canonical_metric,
-        sum(
-            case
-                when instance_minute.canonical_metric like '%\_pct' escape '\'
-                    then instance_minute.value * (
-                        case
-                            when instance_minute.mig_profile is null then 1.0
-                            else coalesce(
-                                1.0 * mig_profiles.compute_slices / mig_profiles.total_compute_slices,
-                                cast(regexp_extract(instance_minute.mig_profile, '^([0-9]+)g', 1) as double) / 7.0
-                            )
-                        end
-                    )
-                else instance_minute.value
-            end
-        )                                                                        as value,
-        max(case when instance_minute.mig_profile is not null then 1 else 0 end) as mig_instances
+        *,
+        case
+            when instance_minute.mig_profile is null then 1.0
+            else coalesce(
+                1.0 * mig_profiles.compute_slices / mig_profiles.total_compute_slices,
+                cast(regexp_extract(instance_minute.mig_profile, '^([0-9]+)g', 1) as double) / 7.0
+            )
+        end                                                                      as compute_weight
     from instance_minute
     left join mig_profiles
         on instance_minute.mig_profile = mig_profiles.profile
-    group by instance_minute.gpu_uuid, instance_minute.minute_ts, instance_minute.canonical_metric
 
 ),
 
-metrics_long as (
-
-    select gpu_uuid, minute_ts, canonical_metric, value, value_max, 0 as mig_instances
-    from device_minute
-    union all
-    select gpu_uuid, minute_ts, canonical_metric, value, value, mig_instances
-    from instance_summed
-
-),
-
+-- One row per GPU-minute. Device-scope metrics (repeated on every MIG instance row by dcgm-exporter) are
+-- averaged over the instance rows; instance-scope metrics are summed over the instances, activities
+-- weighted by the instance's compute slices.
 pivoted as (
 
     select
-        gpu_uuid,
-        minute_ts,
-        max(case when canonical_metric = 'gr_engine_active_pct' then value end)  as gr_engine_active_pct,
-        max(case when canonical_metric = 'gpu_util_pct' then value end)          as gpu_util_pct,
-        max(case when canonical_metric = 'sm_active_pct' then value end)         as sm_active_pct,
-        max(case when canonical_metric = 'sm_occupancy_pct' then value end)      as sm_occupancy_pct,
-        max(case when canonical_metric = 'tensor_active_pct' then value end)     as tensor_active_pct,
-        max(case when canonical_metric = 'dram_active_pct' then value end)       as dram_active_pct,
-        max(case when canonical_metric = 'mem_copy_util_pct' then value end)     as mem_copy_util_pct,
-        max(case when canonical_metric = 'power_w' then value end)               as power_w,
-        max(case when canonical_metric = 'energy_j' then value_max end)          as energy_counter_j,
-        max(case when canonical_metric = 'gpu_temp_c' then value end)            as gpu_temp_c,
-        max(case when canonical_metric = 'sm_clock_mhz' then value end)          as sm_clock_mhz,
-        max(case when canonical_metric = 'fb_used_gb' then value end)            as fb_used_gb,
-        max(case when canonical_metric = 'fb_free_gb' then value end)            as fb_free_gb,
-        max(case when canonical_metric = 'fb_reserved_gb' then value end)        as fb_reserved_gb,
-        max(case when canonical_metric = 'fb_total_gb' then value end)           as fb_total_reported_gb,
-        max(mig_instances) = 1                                                   as is_mig
-    from metrics_long
-    group by gpu_uuid, minute_ts
+        instance_weighted.gpu_uuid,
+        instance_weighted.minute_ts,
+        {%- for metric in metrics %}
+        case
+            when any_value(metric_is_per_instance.{{ metric }})
+                then sum(instance_weighted.{{ metric }}{% if metric.endswith('_pct') %} * instance_weighted.compute_weight{% endif %})
+            else avg(instance_weighted.{{ metric }})
+        end                                                                      as {{ metric }},
+        {%- endfor %}
+        max(instance_weighted.energy_counter_j)                                  as energy_counter_j,
+        bool_or(instance_weighted.has_instance_metric and instance_weighted.mig_profile is not null) as is_mig
+    from instance_weighted
+    cross join metric_is_per_instance
+    group by instance_weighted.gpu_uuid, instance_weighted.minute_ts
 
 ),
 
@@ -405,7 +383,7 @@ joined as (
         pivoted.fb_free_gb,
         coalesce(
             grid.memory_gb,
-            pivoted.fb_total_reported_gb,
+            pivoted.fb_total_gb,
             gpu_catalog.memory_gb,
             pivoted.fb_used_gb + pivoted.fb_free_gb + coalesce(pivoted.fb_reserved_gb, 0)
         )                                                                        as fb_total_gb,
