@@ -6,12 +6,9 @@
 
 {%- set types = ['training', 'inference', 'development', 'evaluation', 'other'] %}
 
-with gpu_minutes as (
+with hours as (
 
-    select
-        *,
-        cast(extract(hour from minute_ts) as integer)                     as hour_of_day
-    from {{ ref('int_gpu_minutes') }}
+    select * from {{ ref('int_gpu_hourly') }}
 
 ),
 
@@ -21,21 +18,45 @@ windows as (
 
 ),
 
+-- the days' sums per pool, stage and hour of day
+by_hour as (
+
+    select
+        pool,
+        stage_id,
+        hour_of_day,
+        sum(gpu_minutes)                                                           as gpu_minutes,
+        sum(active_gpu_minutes)                                                    as active_gpu_minutes,
+        sum(activity_pct_sum)                                                      as activity_pct_sum,
+        sum(allocated_share_sum)                                                   as allocated_share_sum,
+        {%- for wt in types %}
+        sum({{ wt }}_share_sum)                                                    as {{ wt }}_share_sum,
+        sum({{ wt }}_active_gpu_minutes)                                           as {{ wt }}_active_gpu_minutes,
+        sum({{ wt }}_activity_pct_sum)                                             as {{ wt }}_activity_pct_sum{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from hours
+    group by pool, stage_id, hour_of_day
+
+),
+
+-- one row per workload type: its share of every GPU-minute, and the activity of the minutes it dominates
 typed as (
 
     {%- for wt in types %}
     select
-        pool, stage_id, hour_of_day, '{{ wt }}' as workload_type,
-        {{ wt }}_share                                                             as share,
-        case when dominant_workload_type = '{{ wt }}' then activity_pct end        as activity_pct
-    from gpu_minutes
+        pool, stage_id, hour_of_day, '{{ wt }}' as workload_type, gpu_minutes,
+        {{ wt }}_share_sum                                                         as share_sum,
+        {{ wt }}_active_gpu_minutes                                                as active_gpu_minutes,
+        {{ wt }}_activity_pct_sum                                                  as activity_pct_sum
+    from by_hour
     union all
     {%- endfor %}
     select
-        pool, stage_id, hour_of_day, 'all' as workload_type,
-        allocated_share                                                            as share,
-        activity_pct
-    from gpu_minutes
+        pool, stage_id, hour_of_day, 'all' as workload_type, gpu_minutes,
+        allocated_share_sum                                                        as share_sum,
+        active_gpu_minutes,
+        activity_pct_sum
+    from by_hour
 
 ),
 
@@ -46,12 +67,11 @@ hourly as (
         stage_id,
         hour_of_day,
         workload_type,
-        count(*)                                                                   as gpu_minutes,
-        count(activity_pct)                                                        as active_gpu_minutes,
-        avg(share)                                                                 as mean_allocated_share,
-        avg(activity_pct)                                                          as mean_activity_pct
+        gpu_minutes,
+        active_gpu_minutes,
+        share_sum / nullif(gpu_minutes, 0)                                         as mean_allocated_share,
+        activity_pct_sum / nullif(active_gpu_minutes, 0)                           as mean_activity_pct
     from typed
-    group by pool, stage_id, hour_of_day, workload_type
 
 ),
 
@@ -61,8 +81,8 @@ all_day as (
         pool,
         stage_id,
         workload_type,
-        avg(share)                                                                 as allocated_share_24x7,
-        avg(activity_pct)                                                          as activity_pct_24x7
+        sum(share_sum) / nullif(sum(gpu_minutes), 0)                               as allocated_share_24x7,
+        sum(activity_pct_sum) / nullif(sum(active_gpu_minutes), 0)                 as activity_pct_24x7
     from typed
     group by pool, stage_id, workload_type
 
