@@ -91,3 +91,21 @@ def test_a_mart_that_cannot_be_read_fails_its_check(warehouse):
         con.execute("drop table marts.mart_daily_utilization")
     [outcome] = evaluate_all(warehouse, [c for c in MART_CHECKS if c.name == "gx_daily_utilisation_in_range"])
     assert not outcome.passed and "mart_daily_utilization" in outcome.message
+
+
+def test_the_per_row_suites_check_the_runs_days(warehouse):
+    """A refresh checks its new days' GPU-minutes and requests (the days before were checked when they landed)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(FAULTS["gpu_at_150_percent"][0])
+        con.execute(FAULTS["negative_ttft"][0])
+        faulty = {d for (d,) in con.execute(
+            "select distinct date from intermediate.int_gpu_minutes where activity_pct > 100 union "
+            "select date from intermediate.int_inference_requests where ttft_ms < 0").fetchall()}
+        other = con.execute("select max(date) from intermediate.int_gpu_minutes").fetchone()[0]
+    assert other not in faulty
+    checks = [c for c in MART_CHECKS if c.name in ("gx_utilisation_in_range", "gx_latency_plausible")]
+    clean_day = evaluate_all(warehouse, checks, days=[other])
+    assert all(o.passed for o in clean_day), [o.message for o in clean_day]
+    assert all(o.metadata["rows_validated"].value["int_gpu_minutes per GPU and stage"] > 0
+               for o in clean_day if o.check_name == "gx_utilisation_in_range")
+    assert not any(o.passed for o in evaluate_all(warehouse, checks, days=sorted(faulty)))

@@ -5,7 +5,9 @@ quality report (a brief write), then yielded: a failed blocking check fails this
 of the checked marts, does not run.
 """
 
+import datetime as dt
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +19,7 @@ from orchestration.defs.checks import report
 from orchestration.defs.checks.gx_runner import Failure, validate
 from orchestration.defs.checks.mart_suites import MART_CHECKS, MartCheck
 from orchestration.defs.checks.outcome import Outcome
-from orchestration.defs.partitions import WAREHOUSE_POOL
+from orchestration.defs.partitions import WAREHOUSE_POOL, run_days
 
 FAILURES_SHOWN = 10
 
@@ -27,19 +29,24 @@ def _energy_price_override() -> float | None:
     return prices.energy_per_kwh if prices is not None else None
 
 
-def _read(con: duckdb.DuckDBPyConnection, sql: str, energy_per_kwh: float | None):
-    if "$energy_per_kwh" in sql:
-        return con.execute(sql, {"energy_per_kwh": energy_per_kwh}).df()
-    return con.execute(sql).df()
+def _read(con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, object]):
+    """The suite's frame; `parameters` fills the `$name` placeholders the query uses."""
+    used = {name: value for name, value in parameters.items() if f"${name}" in sql}
+    return con.execute(sql, used).df() if used else con.execute(sql).df()
 
 
-def evaluate(check: MartCheck, con: duckdb.DuckDBPyConnection, energy_per_kwh: float | None = None) -> Outcome:
-    """Run every suite of the check on frames read through `con`; a suite whose frame cannot be read fails."""
+def evaluate(check: MartCheck, con: duckdb.DuckDBPyConnection, energy_per_kwh: float | None = None,
+             days: list[dt.date] | None = None) -> Outcome:
+    """Run every suite of the check on frames read through `con`; a suite whose frame cannot be read fails.
+    `days`: the run's days, which the suites on per-row data check (None: every day)."""
+    parameters = {"energy_per_kwh": energy_per_kwh,
+                  "start_date": days[0] if days else None,
+                  "end_date": days[-1] + dt.timedelta(days=1) if days else None}
     failures: list[Failure] = []
     rows: dict[str, int] = {}
     for suite in check.suites:
         try:
-            frame = _read(con, suite.sql, energy_per_kwh)
+            frame = _read(con, suite.sql, parameters)
         except duckdb.Error as exc:
             failures.append(Failure(suite.name, "read the frame", 0, 0, observed=str(exc).splitlines()[0]))
             continue
@@ -64,9 +71,10 @@ def evaluate(check: MartCheck, con: duckdb.DuckDBPyConnection, energy_per_kwh: f
                    severity=check.severity, message=message, failing_count=failing, metadata=metadata)
 
 
-def evaluate_all(warehouse: Path, checks=MART_CHECKS, energy_per_kwh: float | None = None) -> list[Outcome]:
+def evaluate_all(warehouse: Path, checks=MART_CHECKS, energy_per_kwh: float | None = None,
+                 days: list[dt.date] | None = None) -> list[Outcome]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return [evaluate(check, con, energy_per_kwh) for check in checks]
+        return [evaluate(check, con, energy_per_kwh, days) for check in checks]
 
 
 SPECS = [
@@ -85,7 +93,8 @@ SPECS = [
                       description="Great Expectations suites on the marts (blocking ones stop the deck).")
 def mart_expectations(context: dg.AssetCheckExecutionContext):
     started = time.monotonic()
-    outcomes = evaluate_all(paths.warehouse_path(), energy_per_kwh=_energy_price_override())
+    outcomes = evaluate_all(paths.warehouse_path(), energy_per_kwh=_energy_price_override(),
+                            days=run_days(context.run.tags))
     context.log.info(f"{len(outcomes)} GX checks in {time.monotonic() - started:.1f}s")
     report.record(context, outcomes)
     for outcome in outcomes:

@@ -19,6 +19,9 @@ RELATIVE_TOLERANCE = 0.005
 PERCENT_MAX = 100.0 + 1e-6
 # Share of a stage's GPU-minutes without telemetry above which the coverage check warns.
 MISSING_MINUTES_WARN_PERCENT = 5.0
+# The suites on per-row data (GPU-minutes, requests) check the run's days, as dbt's tests of daily data do
+# (meta.test_days_column): the days before were checked when they landed. Without a window (null), every day.
+RUN_DAYS = "($start_date is null or date >= $start_date) and ($end_date is null or date < $end_date)"
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,14 @@ UTILISATION = MartCheck(
         ),
         Suite(
             "int_gpu_minutes per GPU and stage",
-            """
+            f"""
             select pool, stage_id, stage_key, hostname, gpu_uuid,
                    min(activity_pct) as min_activity_pct,
                    max(activity_pct) as max_activity_pct,
                    count(case when activity_pct < 0 or activity_pct > 100 then 1 end) as out_of_range_minutes,
                    min(case when activity_pct < 0 or activity_pct > 100 then minute_ts end) as first_out_of_range
             from intermediate.int_gpu_minutes
-            where stage_id is not null
+            where stage_id is not null and {RUN_DAYS}
             group by pool, stage_id, stage_key, hostname, gpu_uuid
             order by pool, stage_id, hostname, gpu_uuid
             """,
@@ -114,7 +117,7 @@ LATENCY = MartCheck(
         Suite(
             "int_inference_requests",
             "select request_id, pool, stage_id, service, replica, arrival_ts, first_token_ts, end_ts, "
-            "output_tokens, ttft_ms, tbt_ms from intermediate.int_inference_requests",
+            f"output_tokens, ttft_ms, tbt_ms from intermediate.int_inference_requests where {RUN_DAYS}",
             ("request_id", "pool", "stage_id", "service", "arrival_ts", "first_token_ts", "end_ts"),
             (between("ttft_ms", 0, None, strict_min=True), between("tbt_ms", 0, None, strict_min=True)),
         ),
