@@ -30,6 +30,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -46,6 +47,12 @@ PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "pyarr
             "great-expectations", "python-pptx", "prometheus-client")
 
 
+def commit() -> str | None:
+    """The checked-out commit the figures belong to (None outside a git clone)."""
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def machine_facts() -> dict:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -58,6 +65,7 @@ def machine_facts() -> dict:
         "platform": platform.platform(),
         "versions": {p: metadata.version(p) for p in PACKAGES},
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
     }
 
 

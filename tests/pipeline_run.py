@@ -42,6 +42,19 @@ def run_pipeline(scenario: str, data_dir: Path) -> dg.ExecuteInProcessResult:
         )
 
 
+def run_rebuild(scenario: str, data_dir: Path) -> dg.ExecuteInProcessResult:
+    """One run of the warehouse_rebuild job over every day of the scenario, from the landing Parquet."""
+    from orchestration.definitions import defs
+
+    days = load_scenario(scenario).dates()
+    with environment(GPU_EFF_SCENARIO=scenario, GPU_EFF_DATA_DIR=str(data_dir)), dg.instance_for_test() as instance:
+        return defs.resolve_job_def("warehouse_rebuild").execute_in_process(
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": days[0].isoformat(),
+                  "dagster/asset_partition_range_end": days[-1].isoformat()},
+        )
+
+
 def mart(data_dir: Path, name: str, order_by: str) -> pd.DataFrame:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(f"select * from marts.{name} order by {order_by}").df()

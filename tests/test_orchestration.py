@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -85,4 +86,7 @@ def test_a_long_window_is_built_in_chunks_of_bounded_readings(tmp_path, monkeypa
     assert warehouse.build_chunks(days) == [days[0:2], days[2:4], days[4:5]]
     monkeypatch.setattr(warehouse, "BUILD_READINGS", 100)
     assert warehouse.build_chunks(days) == [days]
-    assert warehouse.build_window(days[2:4]) == {"build_start_date": "2026-10-07", "build_end_date": "2026-10-09"}
+    monkeypatch.delenv("GPU_EFF_BUILD_START", raising=False)
+    with warehouse.build_window(days[2:4]):
+        assert (os.environ["GPU_EFF_BUILD_START"], os.environ["GPU_EFF_BUILD_END"]) == ("2026-10-07", "2026-10-09")
+    assert "GPU_EFF_BUILD_START" not in os.environ

@@ -4,13 +4,16 @@ a second run lands the same files and gives the same marts."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
-from pipeline_run import REPO, mart, run_pipeline
+from pipeline_run import REPO, mart, run_pipeline, run_rebuild
 from pptx import Presentation
+
+from ingestion.simulator.scenario import load_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +84,28 @@ def test_deck_alone_materialises_from_the_repo_root(tiny_run):
     done = subprocess.run([dagster, "asset", "materialize", "--select", "deck"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, monkeypatch):
+    """A long window is built a few days per dbt command (its bounds in the environment): same rows as one build."""
+    from orchestration.defs.assets import warehouse
+
+    shutil.copytree(tiny_run / "landing", tmp_path / "landing")
+    monkeypatch.setattr(warehouse, "BUILD_READINGS", 1)  # one day per chunk
+    monkeypatch.delenv("GPU_EFF_BUILD_START", raising=False)
+    chunks = []
+
+    def build_days(dbt, dbt_vars):
+        chunks.append((os.environ["GPU_EFF_BUILD_START"], os.environ["GPU_EFF_BUILD_END"], dbt_vars["start_date"]))
+        real_build_days(dbt, dbt_vars)
+
+    real_build_days = warehouse.build_days
+    monkeypatch.setattr(warehouse, "build_days", build_days)
+    assert run_rebuild("tiny", tmp_path).success
+    days = [d.isoformat() for d in load_scenario("tiny").dates()]
+    assert chunks == [(day, after, days[0]) for day, after in zip(days[:-1], days[1:], strict=True)]
+    assert "GPU_EFF_BUILD_START" not in os.environ
+    for name, order in (("mart_stage_metrics", "pool, stage_id"),
+                        ("mart_hourly_profile", "pool, stage_id, hour_of_day, workload_type")):
+        pd.testing.assert_frame_equal(mart(tmp_path, name, order), mart(tiny_run, name, order), rtol=1e-9)
+    assert _gpu_minute_rows(tmp_path) == _gpu_minute_rows(tiny_run)

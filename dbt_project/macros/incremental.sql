@@ -1,11 +1,13 @@
-{#- The days an incremental model builds: vars build_start_date / build_end_date when set (a rebuild of many days
-    builds them a few at a time, each within the run's memory bound), else the run's days, vars start_date /
-    end_date (ISO dates, end exclusive). An absent bound is open, so no vars means "every day that landed".
+{#- The days an incremental model builds: environment variables GPU_EFF_BUILD_START / GPU_EFF_BUILD_END when set (a
+    rebuild of many days builds them a few at a time, each within the run's memory bound), else the run's days, vars
+    start_date / end_date (ISO dates, end exclusive). An absent bound is open, so no vars means "every day that
+    landed". The chunk's bounds are environment variables, not vars, because changed vars void dbt's partial
+    parsing (a full parse per chunk) and a changed environment variable does not.
     Apply it to the hive `date` partition column of a landing source so DuckDB prunes files. -#}
 
 {% macro date_window_filter(date_column) -%}
-    {{ days_filter(date_column, var('build_start_date', var('start_date', none)),
-                   var('build_end_date', var('end_date', none))) }}
+    {{ days_filter(date_column, env_var('GPU_EFF_BUILD_START', '') or var('start_date', none),
+                   env_var('GPU_EFF_BUILD_END', '') or var('end_date', none)) }}
 {%- endmacro %}
 
 

@@ -1,10 +1,13 @@
 """The dbt warehouse: incremental models per daily partition, everything else rebuilt after them."""
 
 
+import contextlib
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
+from unittest import mock
 
 import dagster as dg
 import duckdb
@@ -183,14 +186,16 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """
     window = run_window(context.run.tags)
     chunks = build_chunks(run_days(context.run.tags) or [])
-    last = window
+    last_chunk = contextlib.nullcontext()
     if len(chunks) > 1:
         with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
             for chunk in chunks[:-1]:
-                build_days(dbt, {**window, **build_window(chunk)})
+                with build_window(chunk):
+                    build_days(dbt, window)
                 shown.step(f"{chunk[0]}..{chunk[-1]}", sum(source_health.rows_on("gpu_samples", d) or 0 for d in chunk))
-        last = {**window, **build_window(chunks[-1])}
-    invocation = dbt.cli(build_args(last), context=context, target_path=RUN_TARGET)
+        last_chunk = build_window(chunks[-1])
+    with last_chunk:
+        invocation = dbt.cli(build_args(window), context=context, target_path=RUN_TARGET)
     yield from with_row_counts(context, invocation, {"first_day": window["start_date"],
                                                      "days_before": window["end_date"]})
 
@@ -215,12 +220,21 @@ def build_chunks(days: list[dt.date]) -> list[list[dt.date]]:
     return chunks
 
 
-def build_window(days: list[dt.date]) -> dict[str, str]:
-    return {"build_start_date": days[0].isoformat(), "build_end_date": (days[-1] + dt.timedelta(days=1)).isoformat()}
+BUILD_WINDOW_ENV = ("GPU_EFF_BUILD_START", "GPU_EFF_BUILD_END")  # read by macros/incremental.sql
+
+
+@contextlib.contextmanager
+def build_window(days: list[dt.date]) -> Iterator[None]:
+    """The chunk's days (end exclusive) in the environment of the dbt commands started inside the block: the
+    incremental models build those days (macros/incremental.sql), with the run's vars, so partial parsing holds."""
+    bounds = (days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat())
+    with mock.patch.dict(os.environ, dict(zip(BUILD_WINDOW_ENV, bounds, strict=True))):
+        yield
 
 
 def build_days(dbt: DbtCliResource, dbt_vars: Mapping[str, str]) -> None:
-    """`dbt run` of the incremental models for vars' build window (their tests run once, after the last chunk)."""
+    """`dbt run` of the incremental models for the build window in the environment (their tests run once, after
+    the last chunk)."""
     _, *with_vars = build_args(dbt_vars)  # ["build", "--vars", json]
     dbt.cli(["run", "--select", INCREMENTAL, *with_vars], manifest=dbt_project.manifest_path,
             target_path=RUN_TARGET).wait()
