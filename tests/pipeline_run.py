@@ -31,24 +31,20 @@ def environment(**values: str):
 
 def run_pipeline(scenario: str, data_dir: Path) -> dg.ExecuteInProcessResult:
     """One run of the daily_refresh job over every day of the scenario (a single-run backfill)."""
-    from orchestration.definitions import defs
-
-    days = load_scenario(scenario).dates()
-    with environment(GPU_EFF_SCENARIO=scenario, GPU_EFF_DATA_DIR=str(data_dir)), dg.instance_for_test() as instance:
-        return defs.resolve_job_def("daily_refresh").execute_in_process(
-            instance=instance,
-            tags={"dagster/asset_partition_range_start": days[0].isoformat(),
-                  "dagster/asset_partition_range_end": days[-1].isoformat()},
-        )
+    return run_job("daily_refresh", scenario, data_dir)
 
 
 def run_rebuild(scenario: str, data_dir: Path) -> dg.ExecuteInProcessResult:
     """One run of the warehouse_rebuild job over every day of the scenario, from the landing Parquet."""
+    return run_job("warehouse_rebuild", scenario, data_dir)
+
+
+def run_job(name: str, scenario: str, data_dir: Path) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
 
     days = load_scenario(scenario).dates()
     with environment(GPU_EFF_SCENARIO=scenario, GPU_EFF_DATA_DIR=str(data_dir)), dg.instance_for_test() as instance:
-        return defs.resolve_job_def("warehouse_rebuild").execute_in_process(
+        return defs.resolve_job_def(name).execute_in_process(
             instance=instance,
             tags={"dagster/asset_partition_range_start": days[0].isoformat(),
                   "dagster/asset_partition_range_end": days[-1].isoformat()},
