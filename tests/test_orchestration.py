@@ -83,9 +83,9 @@ def test_a_long_window_is_built_in_chunks_of_bounded_readings(tmp_path, monkeypa
         landing.write_day("gpu_samples", day, pa.Table.from_pydict(sample, schema=table.schema), source="sim",
                           pool="p")
     monkeypatch.setattr(warehouse, "BUILD_READINGS", 6)
-    assert warehouse.build_chunks(days) == [days[0:2], days[2:4], days[4:5]]
+    assert warehouse.build_chunks(warehouse.landed_readings(days)) == [days[0:2], days[2:4], days[4:5]]
     monkeypatch.setattr(warehouse, "BUILD_READINGS", 100)
-    assert warehouse.build_chunks(days) == [days]
+    assert warehouse.build_chunks(warehouse.landed_readings(days)) == [days]
     monkeypatch.delenv("GPU_EFF_BUILD_START", raising=False)
     with warehouse.build_window(days[2:4]):
         assert (os.environ["GPU_EFF_BUILD_START"], os.environ["GPU_EFF_BUILD_END"]) == ("2026-10-07", "2026-10-09")

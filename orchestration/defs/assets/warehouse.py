@@ -185,14 +185,15 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     then check every day of the window.
     """
     window = run_window(context.run.tags)
-    chunks = build_chunks(run_days(context.run.tags) or [])
+    readings = landed_readings(run_days(context.run.tags) or [])
+    chunks = build_chunks(readings)
     last_chunk = contextlib.nullcontext()
     if len(chunks) > 1:
         with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
             for chunk in chunks[:-1]:
                 with build_window(chunk):
                     build_days(dbt, window)
-                shown.step(f"{chunk[0]}..{chunk[-1]}", sum(source_health.rows_on("gpu_samples", d) or 0 for d in chunk))
+                shown.step(f"{chunk[0]}..{chunk[-1]}", sum(readings[day] for day in chunk))
         last_chunk = build_window(chunks[-1])
     with last_chunk:
         invocation = dbt.cli(build_args(window), context=context, target_path=RUN_TARGET)
@@ -205,18 +206,22 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 BUILD_READINGS = 32_000_000
 
 
-def build_chunks(days: list[dt.date]) -> list[list[dt.date]]:
-    """Consecutive days grouped so that each group's landed readings (Parquet footers) stay under BUILD_READINGS."""
+def landed_readings(days: list[dt.date]) -> dict[dt.date, int]:
+    """gpu_samples rows landed on each day, from the Parquet footers."""
+    return {day: source_health.rows_on("gpu_samples", day) or 0 for day in days}
+
+
+def build_chunks(readings: Mapping[dt.date, int]) -> list[list[dt.date]]:
+    """Consecutive days (`readings` in day order) grouped so that each group's readings stay under BUILD_READINGS."""
     chunks: list[list[dt.date]] = []
-    readings = 0
-    for day in days:
-        landed = source_health.rows_on("gpu_samples", day) or 0
-        if chunks and readings + landed <= BUILD_READINGS:
+    total = 0
+    for day, landed in readings.items():
+        if chunks and total + landed <= BUILD_READINGS:
             chunks[-1].append(day)
-            readings += landed
+            total += landed
         else:
             chunks.append([day])
-            readings = landed
+            total = landed
     return chunks
 
 
