@@ -34,7 +34,7 @@ def test_relanded_day_replaces_only_that_day(tmp_path):
     before = warehouse.query(GPU_MINUTES)
 
     landing_fixture.write_day1(tmp_path, gr_a=0.7)          # GPU-a's day 1 telemetry is re-landed
-    warehouse.dbt("run", "--select", "int_gpu_minutes", vars=DAY1)
+    warehouse.dbt("run", "--select", "config.materialized:incremental", vars=DAY1)  # as warehouse_daily does
     after = warehouse.query(GPU_MINUTES)
 
     assert len(after) == len(before) == 24

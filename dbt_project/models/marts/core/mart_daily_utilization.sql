@@ -2,10 +2,11 @@
 -- GPU-minutes with a sample, as mart_stage_metrics.gpu_utilization_percent) and the allocation
 -- (100 * mean allocated share of the pool's GPU-minutes), with the stage in force that day (the stage
 -- holding most of the day's GPU-minutes). Minutes outside every stage window are left out.
+-- Read from the per-day sums of int_gpu_stage_days.
 
-with gpu_minutes as (
+with gpu_stage_days as (
 
-    select * from {{ ref('int_gpu_minutes') }}
+    select * from {{ ref('int_gpu_stage_days') }}
     where stage_id is not null
 
 ),
@@ -22,8 +23,8 @@ day_stage as (
         pool,
         date,
         stage_id,
-        count(*)                                                                   as gpu_minutes
-    from gpu_minutes
+        sum(gpu_minutes)                                                           as gpu_minutes
+    from gpu_stage_days
     group by pool, date, stage_id
 
 ),
@@ -42,11 +43,11 @@ daily as (
     select
         pool,
         date,
-        count(*)                                                                   as gpu_minutes,
-        count(activity_pct)                                                        as sampled_gpu_minutes,
-        avg(activity_pct)                                                          as gpu_utilization_percent,
-        100.0 * avg(allocated_share)                                               as allocation_percent
-    from gpu_minutes
+        sum(gpu_minutes)                                                           as gpu_minutes,
+        sum(activity_pct_count)                                                    as sampled_gpu_minutes,
+        {{ safe_divide('sum(activity_pct_sum)', 'sum(activity_pct_count)') }}      as gpu_utilization_percent,
+        100.0 * {{ safe_divide('sum(allocated_share_sum)', 'sum(gpu_minutes)') }}  as allocation_percent
+    from gpu_stage_days
     group by pool, date
 
 ),

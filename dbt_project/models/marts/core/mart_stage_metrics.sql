@@ -25,6 +25,12 @@ gpu_minutes as (
 
 ),
 
+gpu_stage_days as (
+
+    select * from {{ ref('int_gpu_stage_days') }}
+
+),
+
 requests as (
 
     select requests.*
@@ -94,7 +100,7 @@ inventory_prices as (
 stage_gpus as (
 
     select distinct pool, stage_id, gpu_uuid, model_name
-    from gpu_minutes
+    from gpu_stage_days
 
 ),
 
@@ -113,30 +119,50 @@ stage_gpu_prices as (
 
 ),
 
-gpu_stats as (
+-- the means from the per-day sums; the p95s need every GPU-minute of the stage
+gpu_sums as (
 
     select
         pool,
         stage_id,
-        count(*)                                                                   as gpu_minutes,
-        count(case when activity_pct is null then 1 end)                      as missing_gpu_minutes,
-        avg(activity_pct)                                                          as gpu_utilization_percent,
+        sum(gpu_minutes)                                                           as gpu_minutes,
+        sum(gpu_minutes) - sum(activity_pct_count)                                 as missing_gpu_minutes,
+        {{ safe_divide('sum(activity_pct_sum)', 'sum(activity_pct_count)') }}      as gpu_utilization_percent,
+        100.0 * {{ safe_divide('sum(allocated_share_sum)', 'sum(gpu_minutes)') }}  as allocation_percent,
+        {{ safe_divide('sum(sm_active_pct_sum)', 'sum(sm_active_pct_count)') }}    as sm_active_percent,
+        {{ safe_divide('sum(memory_overhead_gb_sum)', 'sum(memory_read_gpu_minutes)') }} as memory_overhead_gb,
+        sum(energy_j_sum)                                                          as energy_joules,
+        sum(inference_energy_j_sum)                                                as inference_energy_joules,
+        sum(inference_share_sum) * {{ var('bucket_seconds', 60) }} / 3600.0       as inference_gpu_hours
+    from gpu_stage_days
+    group by pool, stage_id
+
+),
+
+gpu_percentiles as (
+
+    select
+        pool,
+        stage_id,
         {{ percentile('activity_pct', 0.95) }}                                     as gpu_utilization_p95_percent,
-        100.0 * avg(allocated_share)                                               as allocation_percent,
-        avg(sm_active_pct)                                                         as sm_active_percent,
-        avg(
-            case when allocated_share > 0 and fb_used_gb is not null
-                then greatest(reserved_gb - fb_used_gb, 0) end
-        )                                                                          as memory_overhead_gb,
         {{ percentile(
             'case when allocated_share > 0 and fb_used_gb is not null then greatest(reserved_gb - fb_used_gb, 0) end',
             0.95
-        ) }}                                                                       as memory_overhead_p95_gb,
-        sum(energy_j)                                                              as energy_joules,
-        sum(energy_j * {{ safe_divide('inference_share', 'allocated_share') }})    as inference_energy_joules,
-        sum(inference_share) * {{ var('bucket_seconds', 60) }} / 3600.0           as inference_gpu_hours
+        ) }}                                                                       as memory_overhead_p95_gb
     from gpu_minutes
     group by pool, stage_id
+
+),
+
+gpu_stats as (
+
+    select
+        gpu_sums.*,
+        gpu_percentiles.gpu_utilization_p95_percent,
+        gpu_percentiles.memory_overhead_p95_gb
+    from gpu_sums
+    left join gpu_percentiles
+        on gpu_sums.pool = gpu_percentiles.pool and gpu_sums.stage_id = gpu_percentiles.stage_id
 
 ),
 

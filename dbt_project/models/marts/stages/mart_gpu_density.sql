@@ -1,9 +1,9 @@
 -- Stage 1 (GPU sharing and virtualisation), computed for every pool and stage: how densely
 -- workloads pack onto GPUs and how well memory requests match use.
 
-with gpu_minutes as (
+with gpu_stage_days as (
 
-    select * from {{ ref('int_gpu_minutes') }}
+    select * from {{ ref('int_gpu_stage_days') }}
 
 ),
 
@@ -24,17 +24,18 @@ minute_stats as (
     select
         pool,
         stage_id,
-        count(*)                                                                   as gpu_minutes,
-        count(case when allocated_share > 0 then 1 end)                       as allocated_gpu_minutes,
-        avg(case when allocated_share > 0 then job_count end)                      as concurrent_workloads_per_allocated_gpu,
-        avg(case when allocated_share > 0 then allocated_share end)                as mean_allocated_share_of_allocated_gpus,
-        count(case when allocated_share > 0 and (has_mig_allocation or has_fractional_allocation)
-                 then 1 end)                                                as shared_gpu_minutes,
-        count(case when allocated_share > 0 and has_mig_allocation then 1 end) as mig_gpu_minutes,
-        count(case when allocated_share > 0 and has_fractional_allocation then 1 end) as fractional_gpu_minutes,
-        avg(case when allocated_share > 0 and fb_used_gb is not null then reserved_gb end) as mean_reserved_gb,
-        avg(case when allocated_share > 0 and fb_used_gb is not null then fb_used_gb end)  as mean_used_gb
-    from gpu_minutes
+        sum(gpu_minutes)                                                           as gpu_minutes,
+        sum(allocated_gpu_minutes)                                                 as allocated_gpu_minutes,
+        {{ safe_divide('sum(allocated_job_count_sum)', 'sum(allocated_gpu_minutes)') }}
+                                                                                   as concurrent_workloads_per_allocated_gpu,
+        {{ safe_divide('sum(allocated_share_sum)', 'sum(allocated_gpu_minutes)') }}
+                                                                                   as mean_allocated_share_of_allocated_gpus,
+        sum(shared_gpu_minutes)                                                    as shared_gpu_minutes,
+        sum(mig_gpu_minutes)                                                       as mig_gpu_minutes,
+        sum(fractional_gpu_minutes)                                                as fractional_gpu_minutes,
+        {{ safe_divide('sum(reserved_gb_sum)', 'sum(memory_read_gpu_minutes)') }}  as mean_reserved_gb,
+        {{ safe_divide('sum(fb_used_gb_sum)', 'sum(memory_read_gpu_minutes)') }}   as mean_used_gb
+    from gpu_stage_days
     group by pool, stage_id
 
 ),

@@ -8,9 +8,9 @@
 --     scheduler in force at dispatch being the one that made them wait.
 --   * Jain's fairness index over tenants' GPU-hours in the window: (sum x)^2 / (n * sum x^2).
 
-with gpu_minutes as (
+with pool_minutes as (
 
-    select * from {{ ref('int_gpu_minutes') }}
+    select * from {{ ref('int_pool_minutes') }}
 
 ),
 
@@ -29,37 +29,6 @@ jobs as (
 job_overlap as (
 
     select * from {{ ref('int_job_stage_overlap') }}
-
-),
-
-host_minutes as (
-
-    select
-        pool,
-        stage_id,
-        minute_ts,
-        hostname,
-        count(*)                                                                   as host_gpus,
-        sum(allocated_share)                                                       as host_allocated
-    from gpu_minutes
-    group by pool, stage_id, minute_ts, hostname
-
-),
-
-pool_minutes as (
-
-    select
-        pool,
-        stage_id,
-        minute_ts,
-        sum(host_gpus)                                                             as pool_gpus,
-        sum(host_allocated)                                                        as pool_allocated,
-        sum(
-            case when host_allocated > 0.000001 and host_allocated < host_gpus - 0.000001
-                then host_gpus - host_allocated else 0 end
-        )                                                                          as fragmented_gpus
-    from host_minutes
-    group by pool, stage_id, minute_ts
 
 ),
 
