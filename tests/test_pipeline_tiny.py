@@ -3,6 +3,7 @@ a second run lands the same files and gives the same marts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -92,19 +93,21 @@ def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, mon
 
     shutil.copytree(tiny_run / "landing", tmp_path / "landing")
     monkeypatch.setattr(warehouse, "BUILD_READINGS", 1)  # one day per chunk
-    monkeypatch.delenv("GPU_EFF_BUILD_START", raising=False)
+    for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV):
+        monkeypatch.delenv(name, raising=False)
     chunks = []
 
-    def build_days(dbt, dbt_vars):
-        chunks.append((os.environ["GPU_EFF_BUILD_START"], os.environ["GPU_EFF_BUILD_END"], dbt_vars["start_date"]))
-        real_build_days(dbt, dbt_vars)
+    def build_days(dbt):
+        chunks.append(tuple(os.environ[name] for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV)))
+        real_build_days(dbt)
 
     real_build_days = warehouse.build_days
     monkeypatch.setattr(warehouse, "build_days", build_days)
     assert run_rebuild("tiny", tmp_path).success
     days = [d.isoformat() for d in load_scenario("tiny").dates()]
-    assert chunks == [(day, after, days[0]) for day, after in zip(days[:-1], days[1:], strict=True)]
-    assert "GPU_EFF_BUILD_START" not in os.environ
+    run_end = (load_scenario("tiny").dates()[-1] + dt.timedelta(days=1)).isoformat()
+    assert chunks == [(day, after, days[0], run_end) for day, after in zip(days[:-1], days[1:], strict=True)]
+    assert not {*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV} & set(os.environ)
     for name, order in (("mart_stage_metrics", "pool, stage_id"),
                         ("mart_hourly_profile", "pool, stage_id, hour_of_day, workload_type")):
         pd.testing.assert_frame_equal(mart(tmp_path, name, order), mart(tiny_run, name, order), rtol=1e-9)

@@ -1,7 +1,7 @@
 {#- Overrides dbt's get_where_subquery (what a generic test reads: the model, filtered by the test's
     `where`) so that the tests of daily data check the run's days only: a model whose config sets
     meta `test_days_column` (a model, or a source table) has its tests filtered on that column to the run's day window
-    (run_days_filter, from the vars start_date / end_date; every day without them). A daily refresh
+    (run_days_filter: the run's days; every day without them). A daily refresh
     then checks the new day, not the whole history again; a rebuild checks every day. (dbt renders no
     custom macro inside a test's `where` in YAML, hence the override.) -#}
 {% macro get_where_subquery(relation) -%}

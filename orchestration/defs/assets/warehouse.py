@@ -131,26 +131,52 @@ def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult
     })._replace(description=description)
 
 
-def build_args(window: Mapping[str, str] | None = None) -> list[str]:
-    """`dbt build` with the config file's prices (when it sets any) and the run's days (end exclusive)."""
+def build_args() -> list[str]:
+    """`dbt build` with the config file's prices (when it sets any)."""
     config = load_config()
-    dbt_vars = {**(config.prices.dbt_vars() if config.prices else {}), **(window or {})}
+    dbt_vars = config.prices.dbt_vars() if config.prices else {}
     return ["build", "--vars", json.dumps(dbt_vars)] if dbt_vars else ["build"]
 
 
 def run_window(tags: Mapping[str, str]) -> dict[str, str]:
-    """dbt vars for the run's days (end exclusive), none for a run without a partition. Every dbt step of a run
-    gets the same vars: the incremental models build those days, the tests of daily data check those days
-    (`meta.test_days_column`, macros/where_subquery.sql), and dbt's partial parsing carries from one step to
-    the next (changed vars re-parse all)."""
+    """The run's days as ISO bounds (end exclusive), none for a run without a partition."""
     days = run_days(tags)
     if days is None:
         return {}
     return {"start_date": days[0].isoformat(), "end_date": (days[-1] + dt.timedelta(days=1)).isoformat()}
 
 
+RUN_WINDOW_ENV = ("GPU_EFF_RUN_START", "GPU_EFF_RUN_END")  # read by macros/incremental.sql
+BUILD_WINDOW_ENV = ("GPU_EFF_BUILD_START", "GPU_EFF_BUILD_END")
+
+
+@contextlib.contextmanager
+def days_in_environment(names: tuple[str, str], start: str, end: str) -> Iterator[None]:
+    """Day bounds (ISO, end exclusive; empty: open) in the environment of the dbt commands started inside the block.
+
+    Environment variables, not dbt vars: changed vars void dbt's partial parsing (a full parse, ~12 s), and the
+    days change with every daily run and every chunk of a rebuild; a changed environment variable re-parses only
+    what reads it."""
+    with mock.patch.dict(os.environ, dict(zip(names, (start, end), strict=True))):
+        yield
+
+
+def run_days_in_environment(tags: Mapping[str, str]) -> contextlib.AbstractContextManager[None]:
+    """The run's days for every dbt command of a run: the incremental models build those days, and the tests of
+    daily data check those days (`meta.test_days_column`, macros/where_subquery.sql)."""
+    window = run_window(tags)
+    return days_in_environment(RUN_WINDOW_ENV, window.get("start_date", ""), window.get("end_date", ""))
+
+
+def build_window(days: list[dt.date]) -> contextlib.AbstractContextManager[None]:
+    """A chunk's days: the incremental models build those days (macros/incremental.sql) while the tests of daily
+    data still check the run's days."""
+    return days_in_environment(BUILD_WINDOW_ENV, days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat())
+
+
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliInvocation:
-    return dbt.cli(build_args(run_window(context.run.tags)), context=context, target_path=RUN_TARGET)
+    with run_days_in_environment(context.run.tags):
+        return dbt.cli(build_args(), context=context, target_path=RUN_TARGET)
 
 
 @dbt_assets(
@@ -190,15 +216,16 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     readings = landed_readings(run_days(context.run.tags) or [])
     chunks = build_chunks(readings)
     last_chunk = contextlib.nullcontext()
-    if len(chunks) > 1:
-        with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
-            for chunk in chunks[:-1]:
-                with build_window(chunk):
-                    build_days(dbt, window)
-                shown.step(f"{chunk[0]}..{chunk[-1]}", sum(readings[day] for day in chunk))
-        last_chunk = build_window(chunks[-1])
-    with last_chunk:
-        invocation = dbt.cli(build_args(window), context=context, target_path=RUN_TARGET)
+    with run_days_in_environment(context.run.tags):
+        if len(chunks) > 1:
+            with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
+                for chunk in chunks[:-1]:
+                    with build_window(chunk):
+                        build_days(dbt)
+                    shown.step(f"{chunk[0]}..{chunk[-1]}", sum(readings[day] for day in chunk))
+            last_chunk = build_window(chunks[-1])
+        with last_chunk:
+            invocation = dbt.cli(build_args(), context=context, target_path=RUN_TARGET)
     yield from with_row_counts(context, invocation, {"first_day": window["start_date"],
                                                      "days_before": window["end_date"]})
 
@@ -227,22 +254,10 @@ def build_chunks(readings: Mapping[dt.date, int]) -> list[list[dt.date]]:
     return chunks
 
 
-BUILD_WINDOW_ENV = ("GPU_EFF_BUILD_START", "GPU_EFF_BUILD_END")  # read by macros/incremental.sql
-
-
-@contextlib.contextmanager
-def build_window(days: list[dt.date]) -> Iterator[None]:
-    """The chunk's days (end exclusive) in the environment of the dbt commands started inside the block: the
-    incremental models build those days (macros/incremental.sql), with the run's vars, so partial parsing holds."""
-    bounds = (days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat())
-    with mock.patch.dict(os.environ, dict(zip(BUILD_WINDOW_ENV, bounds, strict=True))):
-        yield
-
-
-def build_days(dbt: DbtCliResource, dbt_vars: Mapping[str, str]) -> None:
+def build_days(dbt: DbtCliResource) -> None:
     """`dbt run` of the incremental models for the build window in the environment (their tests run once, after
     the last chunk)."""
-    _, *with_vars = build_args(dbt_vars)  # ["build", "--vars", json]
+    _, *with_vars = build_args()  # ["build", "--vars", json] or ["build"]
     dbt.cli(["run", "--select", INCREMENTAL, *with_vars], manifest=dbt_project.manifest_path,
             target_path=RUN_TARGET).wait()
 

@@ -2,7 +2,7 @@
 -- profile divides. A table 60 x GPUs smaller than int_gpu_minutes, so the mart reads the history from here
 -- and a daily refresh aggregates only the new day's GPU-minutes.
 --
--- Incremental by day like int_gpu_minutes (vars start_date / end_date; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
 {{
     config(
         materialized='incremental',

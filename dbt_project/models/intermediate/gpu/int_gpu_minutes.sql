@@ -1,9 +1,9 @@
 -- One row per provisioned GPU per minute of a stage window, on every day that landed:
 -- telemetry pivoted to canonical metrics, energy from the counter, and the jobs' allocation.
 --
--- Incremental by day: vars start_date / end_date (ISO, end exclusive) pick the days; the hive
+-- Incremental by day: the run's days (macros/incremental.sql; ISO, end exclusive) are built; the hive
 -- `date` partition of gpu_samples is filtered so DuckDB opens only those files, and the model's
--- rows for those days are replaced (delete+insert on `date`). No vars: every landed day.
+-- rows for those days are replaced (delete+insert on `date`). No window: every landed day.
 --
 -- Decisions (documented in README.md):
 --   * grid: GPUs of the inventory (plus any GPU that reported that day without being in it) x

@@ -4,7 +4,7 @@
 -- new day's GPU-minutes. Each mean over GPU-minutes is sum / count of the same expression, so nulls
 -- (minutes without a reading) are left out exactly as avg() leaves them out.
 --
--- Incremental by day like int_gpu_minutes (vars start_date / end_date; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
 {{
     config(
         materialized='incremental',

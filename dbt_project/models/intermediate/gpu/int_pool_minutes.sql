@@ -3,7 +3,7 @@
 -- 0 < allocated < host GPUs). mart_scheduling averages these over each stage's minutes; a daily
 -- refresh computes only the new day's minutes.
 --
--- Incremental by day like int_gpu_minutes (vars start_date / end_date; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
 {{
     config(
         materialized='incremental',

@@ -2,7 +2,7 @@
 -- smaller than the readings. The coverage mart and the stage windows read this instead of every reading
 -- of the history, so the daily refresh scans only the new day's readings.
 --
--- Incremental by day like int_gpu_minutes (vars start_date / end_date; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
 {{
     config(
         materialized='incremental',

@@ -1,5 +1,5 @@
 -- One row per inference request with its stage and latency components.
--- Incremental by arrival day (vars start_date / end_date, hive `date` pruned), delete+insert on `date`.
+-- Incremental by arrival day (the run's days, macros/incremental.sql; hive `date` pruned), delete+insert on `date`.
 --
 -- Decisions: latencies (ttft, tbt, prefill, decode) are kept for every request that produced a
 -- first token, whatever its final status, so slow requests that later time out still count;
