@@ -104,8 +104,9 @@ def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, mon
     real_build_days = warehouse.build_days
     monkeypatch.setattr(warehouse, "build_days", build_days)
     assert run_rebuild("tiny", tmp_path).success
-    days = [d.isoformat() for d in load_scenario("tiny").dates()]
-    run_end = (load_scenario("tiny").dates()[-1] + dt.timedelta(days=1)).isoformat()
+    dates = load_scenario("tiny").dates()
+    days = [d.isoformat() for d in dates]
+    run_end = (dates[-1] + dt.timedelta(days=1)).isoformat()
     assert chunks == [(day, after, days[0], run_end) for day, after in zip(days[:-1], days[1:], strict=True)]
     assert not {*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV} & set(os.environ)
     for name, order in (("mart_stage_metrics", "pool, stage_id"),

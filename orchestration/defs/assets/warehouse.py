@@ -138,12 +138,17 @@ def build_args() -> list[str]:
     return ["build", "--vars", json.dumps(dbt_vars)] if dbt_vars else ["build"]
 
 
+def day_bounds(days: list[dt.date]) -> tuple[str, str]:
+    """Consecutive days as ISO bounds, the end exclusive."""
+    return days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat()
+
+
 def run_window(tags: Mapping[str, str]) -> dict[str, str]:
     """The run's days as ISO bounds (end exclusive), none for a run without a partition."""
     days = run_days(tags)
     if days is None:
         return {}
-    return {"start_date": days[0].isoformat(), "end_date": (days[-1] + dt.timedelta(days=1)).isoformat()}
+    return dict(zip(("start_date", "end_date"), day_bounds(days), strict=True))
 
 
 RUN_WINDOW_ENV = ("GPU_EFF_RUN_START", "GPU_EFF_RUN_END")  # read by macros/incremental.sql
@@ -161,21 +166,20 @@ def days_in_environment(names: tuple[str, str], start: str, end: str) -> Iterato
         yield
 
 
-def run_days_in_environment(tags: Mapping[str, str]) -> contextlib.AbstractContextManager[None]:
-    """The run's days for every dbt command of a run: the incremental models build those days, and the tests of
-    daily data check those days (`meta.test_days_column`, macros/where_subquery.sql)."""
-    window = run_window(tags)
+def run_days_in_environment(window: Mapping[str, str]) -> contextlib.AbstractContextManager[None]:
+    """The run's days (`run_window`) for every dbt command of a run: the incremental models build those days, and
+    the tests of daily data check those days (`meta.test_days_column`, macros/where_subquery.sql)."""
     return days_in_environment(RUN_WINDOW_ENV, window.get("start_date", ""), window.get("end_date", ""))
 
 
 def build_window(days: list[dt.date]) -> contextlib.AbstractContextManager[None]:
     """A chunk's days: the incremental models build those days (macros/incremental.sql) while the tests of daily
     data still check the run's days."""
-    return days_in_environment(BUILD_WINDOW_ENV, days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat())
+    return days_in_environment(BUILD_WINDOW_ENV, *day_bounds(days))
 
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliInvocation:
-    with run_days_in_environment(context.run.tags):
+    with run_days_in_environment(run_window(context.run.tags)):
         return dbt.cli(build_args(), context=context, target_path=RUN_TARGET)
 
 
@@ -216,7 +220,7 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     readings = landed_readings(run_days(context.run.tags) or [])
     chunks = build_chunks(readings)
     last_chunk = contextlib.nullcontext()
-    with run_days_in_environment(context.run.tags):
+    with run_days_in_environment(window):
         if len(chunks) > 1:
             with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
                 for chunk in chunks[:-1]:

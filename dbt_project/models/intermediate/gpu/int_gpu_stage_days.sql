@@ -14,8 +14,6 @@
     )
 }}
 
-{%- set with_memory_reading = 'allocated_share > 0 and fb_used_gb is not null' %}
-
 select
     pool,
     date,
@@ -39,11 +37,10 @@ select
     count(case when allocated_share > 0 and has_mig_allocation then 1 end)         as mig_gpu_minutes,
     count(case when allocated_share > 0 and has_fractional_allocation then 1 end)  as fractional_gpu_minutes,
     -- allocated GPU-minutes with a memory reading: reserved, used and their gap
-    count(case when {{ with_memory_reading }} then 1 end)                          as memory_read_gpu_minutes,
-    sum(case when {{ with_memory_reading }} then reserved_gb end)                  as reserved_gb_sum,
-    sum(case when {{ with_memory_reading }} then fb_used_gb end)                   as fb_used_gb_sum,
-    sum(case when {{ with_memory_reading }} then greatest(reserved_gb - fb_used_gb, 0) end)
-                                                                                   as memory_overhead_gb_sum
+    count(case when {{ has_memory_reading() }} then 1 end)                          as memory_read_gpu_minutes,
+    sum(case when {{ has_memory_reading() }} then reserved_gb end)                  as reserved_gb_sum,
+    sum(case when {{ has_memory_reading() }} then fb_used_gb end)                   as fb_used_gb_sum,
+    sum({{ memory_overhead_gb() }})                                                as memory_overhead_gb_sum
 from {{ ref('int_gpu_minutes') }}
 where {{ date_window_filter('date') }}
 group by pool, date, stage_id, gpu_uuid, model_name

@@ -145,10 +145,7 @@ gpu_percentiles as (
         pool,
         stage_id,
         {{ percentile('activity_pct', 0.95) }}                                     as gpu_utilization_p95_percent,
-        {{ percentile(
-            'case when allocated_share > 0 and fb_used_gb is not null then greatest(reserved_gb - fb_used_gb, 0) end',
-            0.95
-        ) }}                                                                       as memory_overhead_p95_gb
+        {{ percentile(memory_overhead_gb(), 0.95) }}                               as memory_overhead_p95_gb
     from gpu_minutes
     group by pool, stage_id
 
