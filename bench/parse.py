@@ -2,9 +2,12 @@
 
 `run()` returns the figures for bench/results.json; `python -m bench.parse` prints them as a table.
 
-- exposition: the /metrics pages of 128 nodes x 8 GPUs x 25 fields (bench/parse_inputs.py), each page parsed
-  on its own as the collector does (`dcgm_scrape` parses one body per target). prometheus_client's
-  `text_string_to_metric_families` is timed consuming every sample of every family.
+- exposition: successive scrapes of the /metrics pages of 128 nodes x 8 GPUs x 25 fields (bench/parse_inputs.py;
+  the same series, new values at each scrape), each page parsed on its own by its target's parser, as the
+  collector does (`dcgm_scrape.Scraper` keeps one `ExpositionParser` per target): the untimed warm-up round
+  is the first scrape, the timed rounds the scrapes after it. The first scrape of a target (a new parser per
+  page, `parse_exposition`) is timed beside it. prometheus_client's `text_string_to_metric_families` is timed
+  on the same scrape, consuming every sample of every family.
 - query_range: `fetch_day` for one field of 1,024 GPUs over one day at a 60 s step, with a client that
   answers from prepared response bodies, so the time is the JSON decoding, the series assembly and
   `decode_series`, not HTTP.
@@ -24,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.parse_inputs import DAY, QUERY_METRIC, STEP_S, dcgm_pages, query_range_bodies
 from ingestion.sources import prometheus
-from ingestion.sources.dcgm_exposition import parse_exposition
+from ingestion.sources.dcgm_exposition import ExpositionParser, parse_exposition
 
 SCRAPE_TS = dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC)
 
@@ -40,8 +43,14 @@ def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def ours(pages: list[str]) -> int:
-    """Samples our parser turns into gpu_samples rows, one call per node page."""
+def ours(parsers: list[ExpositionParser], pages: list[str]) -> int:
+    """Samples our parser turns into gpu_samples rows: one scrape of every node, each page by its node's parser."""
+    return sum(parser.parse(page, scrape_ts=SCRAPE_TS).table.num_rows for parser, page in zip(parsers, pages,
+                                                                                               strict=True))
+
+
+def ours_first_scrape(pages: list[str]) -> int:
+    """The same with a new parser per page: what the first scrape of each target costs."""
     return sum(parse_exposition(page, scrape_ts=SCRAPE_TS, pool="large").table.num_rows for page in pages)
 
 
@@ -72,12 +81,12 @@ def fetch_rows(bodies: list[bytes]) -> int:
     return table.num_rows
 
 
-def interleaved_seconds(fns: list[Callable[[], Any]], repeats: int) -> tuple[list[list[float]], list[Any]]:
-    """Wall times of `repeats` rounds, each calling every fn once in turn (after one warm-up round), so that
-    load from other processes on this shared machine falls on all of them alike; and their last results."""
-    results = [fn() for fn in fns]
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
+def interleaved_seconds(rounds: list[list[Callable[[], Any]]]) -> tuple[list[list[float]], list[Any]]:
+    """Wall times of each round's calls, timed in turn (the first round untimed, a warm-up), so that load from
+    other processes on this shared machine falls on all of them alike; and the last round's results."""
+    results = [fn() for fn in rounds[0]]
+    times: list[list[float]] = [[] for _ in rounds[0]]
+    for fns in rounds[1:]:
         for i, fn in enumerate(fns):
             start = time.perf_counter()
             results[i] = fn()
@@ -86,22 +95,33 @@ def interleaved_seconds(fns: list[Callable[[], Any]], repeats: int) -> tuple[lis
 
 
 def exposition_figures(repeats: int) -> dict[str, float | int]:
-    pages = dcgm_pages()
-    (ours_t, theirs_t), (ours_n, theirs_n) = interleaved_seconds(
-        [lambda: ours(pages), lambda: prometheus_client_samples(pages)], repeats)
-    if ours_n != theirs_n:
-        raise RuntimeError(f"parsers disagree on the scrape: ours {ours_n} samples, prometheus_client {theirs_n}")
-    ours_s, theirs_s = statistics.median(ours_t), statistics.median(theirs_t)
-    return {
-        "exposition_scrape_samples": ours_n,
-        "exposition_scrape_pages": len(pages),
-        "exposition_parse_s": round(ours_s, 4),
-        "exposition_parse_samples_per_s": round(ours_n / ours_s),
-        "prometheus_client_parse_s": round(theirs_s, 4),
-        "prometheus_client_parse_samples_per_s": round(theirs_n / theirs_s),
+    """Round k parses scrape k of every node: ours with the nodes' parsers (warm after round 0), ours with a new
+    parser per page, and prometheus_client."""
+    scrapes = [dcgm_pages(scrape=k) for k in range(repeats + 1)]
+    parsers = [ExpositionParser(pool="large", origin=f"node-{i}") for i in range(len(scrapes[0]))]
+    (ours_t, first_t, theirs_t), counts = interleaved_seconds([
+        [lambda p=pages: ours(parsers, p), lambda p=pages: ours_first_scrape(p),
+         lambda p=pages: prometheus_client_samples(p)] for pages in scrapes])
+    if len(set(counts)) != 1:
+        raise RuntimeError(f"parsers disagree on the scrape: ours (warm, first scrape) and prometheus_client "
+                           f"count {counts} samples")
+    samples = counts[0]
+    ours_s, first_s, theirs_s = (statistics.median(t) for t in (ours_t, first_t, theirs_t))
+
+    def speedup(own: list[float]) -> float:
         # per round, both parsers timed back to back: the ratio is steadier than the ratio of medians
-        "exposition_parse_speedup_vs_prometheus_client": round(
-            statistics.median(t / o for o, t in zip(ours_t, theirs_t, strict=True)), 1),
+        return round(statistics.median(t / o for o, t in zip(own, theirs_t, strict=True)), 1)
+
+    return {
+        "exposition_scrape_samples": samples,
+        "exposition_scrape_pages": len(scrapes[0]),
+        "exposition_parse_s": round(ours_s, 4),
+        "exposition_parse_samples_per_s": round(samples / ours_s),
+        "exposition_first_scrape_parse_s": round(first_s, 4),
+        "prometheus_client_parse_s": round(theirs_s, 4),
+        "prometheus_client_parse_samples_per_s": round(samples / theirs_s),
+        "exposition_parse_speedup_vs_prometheus_client": speedup(ours_t),
+        "exposition_first_scrape_speedup_vs_prometheus_client": speedup(first_t),
     }
 
 

@@ -78,17 +78,18 @@ def _value_text(rng: np.random.Generator, field: str) -> str:
     return str(int(rng.integers(0, 100_000 if "ENERGY" in field or "FB_" in field else 1_500)))
 
 
-def dcgm_pages(seed: int = 6) -> list[str]:
-    """The /metrics page of every node, as dcgm-exporter writes it (families in counters-file order)."""
-    rng = np.random.default_rng(seed)
+def dcgm_pages(seed: int = 6, scrape: int = 0) -> list[str]:
+    """The /metrics page of every node at its `scrape`-th scrape, as dcgm-exporter writes it (families in
+    counters-file order): the same GPUs (labels from `seed`) at every scrape, new values at each."""
+    label_rng, value_rng = np.random.default_rng(seed), np.random.default_rng([seed, scrape])
     fields, names = counter_fields(), template_label_names()
     pages = []
     for node in range(NODES):
-        label_sets = [_label_text(names, gpu_labels(rng, node, g)) for g in range(GPUS_PER_NODE)]
+        label_sets = [_label_text(names, gpu_labels(label_rng, node, g)) for g in range(GPUS_PER_NODE)]
         lines = []
         for field, kind, help_text in fields:
             lines += [f"# HELP {field} {help_text}", f"# TYPE {field} {kind}"]
-            lines += [f"{field}{{{labels}}} {_value_text(rng, field)}" for labels in label_sets]
+            lines += [f"{field}{{{labels}}} {_value_text(value_rng, field)}" for labels in label_sets]
         pages.append("\n".join(lines) + "\n")
     return pages
 

@@ -148,7 +148,7 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
 def _collect_dcgm(args: argparse.Namespace) -> int:
     import os
 
-    from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
+    from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper
 
     targets = list(args.target or [])
     interval, timeout, retries = args.interval, args.timeout, args.retries
@@ -183,8 +183,10 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
     secrets = tuple(v for v in (os.environ.get(bearer) if bearer else None,
                                 os.environ.get(password) if password else None) if v)
 
+    scraper = Scraper(targets, pool=args.pool, config=config)
+
     def poll():
-        result = scrape(targets, pool=args.pool, config=config)
+        result = scraper.scrape()
         return result.table, result.quarantine, result.health
 
     return _run_collect(args, poll, source="dcgm-exporter", interval_s=interval or 15.0,

@@ -3,8 +3,8 @@
 A small hand-written parser rather than prometheus_client's: it keeps metric names exactly as received
 (prometheus_client renames counter samples to `_total`), turns a bad line into a quarantine record instead
 of failing the whole scrape, and is much faster on dcgm-exporter output, where the same label set repeats
-in every metric family: the parsed label set is cached by its raw `{...}` text and the columns are built
-with `take` at the end.
+in every metric family and the same series in every scrape: `ExpositionParser` keeps, per target, what a
+line's `name{labels}` part decides, and builds the columns with `take` at the end (bench/README.md, "Parsing").
 
 Labels map to columns as `ingestion.sources.dcgm_labels` says. Other labels (`DCGM_FI_DRIVER_VERSION`,
 `pci_bus_id`, `xid`, ...) are dropped unless asked for with `extra_labels` (one string column each).
@@ -103,110 +103,6 @@ def _to_us(ts: dt.datetime) -> int:
     return (ts - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-@dataclass
-class _Rows:
-    """What a pass over the lines collects: the distinct label sets and metric names, and per row the index of
-    its label set and metric, its value and, for the few samples that carry one, its own timestamp."""
-
-    extra_labels: Sequence[str]
-    set_ids: dict[str, int] = field(default_factory=dict)  # raw label text -> index in sets
-    bad_sets: dict[str, str] = field(default_factory=dict)  # raw label text -> why it is rejected
-    sets: list[tuple] = field(default_factory=list)
-    metric_ids: dict[str, int] = field(default_factory=dict)  # name as written -> index in metric_names
-    metric_names: list[str] = field(default_factory=list)
-    # typed buffers: appending is as cheap as to a list, and Arrow then reads them without a copy
-    row_set: array = field(default_factory=lambda: array("i"))
-    row_metric: array = field(default_factory=lambda: array("i"))
-    values: array = field(default_factory=lambda: array("d"))
-    stamped: list[tuple[int, int]] = field(default_factory=list)  # (row, ts in us)
-
-    def label_set(self, raw: str) -> int | str:
-        """The index of the label set written `raw`, parsed the first time it is seen; or why it is rejected."""
-        index = self.set_ids.get(raw)
-        if index is not None:
-            return index
-        if raw in self.bad_sets:
-            return self.bad_sets[raw]
-        try:
-            labels = parse_labels(raw)
-            self.sets.append(_identity(labels) + tuple(labels.get(k) for k in self.extra_labels))
-        except ValueError as exc:
-            self.bad_sets[raw] = str(exc)
-            return self.bad_sets[raw]
-        index = self.set_ids[raw] = len(self.sets) - 1
-        return index
-
-
-def parse_exposition(
-    text: str, *, scrape_ts: dt.datetime, pool: str, origin: str = "", extra_labels: Sequence[str] = (),
-) -> ParseResult:
-    """Parse one /metrics body. `ts` is `scrape_ts`, or the sample's own timestamp (ms) when it has one."""
-    scrape_us = _to_us(scrape_ts)
-    quarantine: list[dict] = []
-    rows = _read_lines(text, extra_labels, origin, quarantine)
-    return ParseResult(_rows_table(rows, pool, scrape_us), quarantine, origin, text.count("\n") + 1)
-
-
-def _read_lines(text: str, extra_labels: Sequence[str], origin: str, quarantine: list[dict]) -> _Rows:
-    """The rows of a body, line by line; a line that cannot be read goes to `quarantine` with its number."""
-    rows = _Rows(extra_labels)
-    metric_ids, metric_names = rows.metric_ids, rows.metric_names
-    row_set, row_metric, values, stamped = rows.row_set, rows.row_metric, rows.values, rows.stamped
-
-    def reject(lineno: int, line: str, reason: str) -> None:
-        quarantine.append({"origin": origin, "record": lineno, "reason": reason, "row": line})
-
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if not line or line[0] == "#":
-            continue  # HELP, TYPE and comments carry nothing a row needs
-        if line[-1] == "\r":
-            line = line[:-1]
-        brace = line.find("{")
-        if brace >= 0:
-            name = line[:brace]
-            close = line.rfind("}")
-            if close < brace:
-                reject(lineno, line, "label set is not closed")
-                continue
-            raw = line[brace + 1 : close]
-            rest = line[close + 1 :].split()
-        else:
-            parts = line.split()
-            if not parts or parts[0][0] == "#":
-                continue  # blank line, or an indented comment
-            name, raw, rest = parts[0], "", parts[1:]
-        metric = metric_ids.get(name)
-        if metric is None:
-            stripped = name.strip()
-            if not _NAME_RE.match(stripped):
-                reject(lineno, line, f"invalid metric name {stripped[:60]!r}")
-                continue
-            metric = metric_ids[name] = len(metric_names)
-            metric_names.append(stripped)
-        label_set = rows.label_set(raw)
-        if isinstance(label_set, str):
-            reject(lineno, line, label_set)
-            continue
-        if not rest or len(rest) > 2:
-            reject(lineno, line, "expected a value and an optional timestamp after the labels")
-            continue
-        try:
-            value = float(rest[0])
-        except ValueError:
-            reject(lineno, line, f"value {rest[0][:40]!r} is not a number")
-            continue
-        if len(rest) == 2:
-            try:
-                stamped.append((len(values), int(rest[1]) * 1000))
-            except ValueError:
-                reject(lineno, line, f"timestamp {rest[1][:40]!r} is not an integer (ms since epoch)")
-                continue
-        row_set.append(label_set)
-        row_metric.append(metric)
-        values.append(value)
-    return rows
-
-
 def _int_buffer(values: array) -> pa.Array:
     return pa.array(np.frombuffer(values, dtype=np.int32), pa.int32())
 
@@ -241,26 +137,191 @@ def _distinct_sets(sets: list[tuple], extra: int) -> pa.Table:
     return pa.Table.from_arrays(columns, names=[str(i) for i in range(len(types))])
 
 
-def _rows_table(rows: _Rows, pool: str, scrape_us: int) -> pa.Table:
-    """The gpu_samples table (then one string column per extra label) from what a pass over the lines collected.
+@dataclass
+class _Scrape:
+    """One body's rows: per row the index of its label set and of its metric, its value and, for the few samples
+    that carry one, its own timestamp. Typed buffers: appending is as cheap as to a list, and Arrow then reads
+    them without a copy."""
 
-    Per body, a handful of Arrow calls: every label column is taken from the small table of distinct label
-    sets in one `take`; constant columns are `repeat`ed; the row buffers are read without a copy.
+    row_set: array = field(default_factory=lambda: array("i"))
+    row_metric: array = field(default_factory=lambda: array("i"))
+    values: array = field(default_factory=lambda: array("d"))
+    stamped: list[tuple[int, int]] = field(default_factory=list)  # (row, ts in us)
+    quarantine: list[dict] = field(default_factory=list)
+
+
+class ExpositionParser:
+    """Parses the /metrics bodies of one target, scrape after scrape.
+
+    A target serves the same series at every scrape; only the values change. So what a line's `name{labels}`
+    part decides is kept from one scrape to the next:
+    - each distinct label set, parsed once (by its raw `{...}` text), and each metric name;
+    - each sample line's text up to its value, mapped to its label set and metric: a line seen before costs one
+      dict lookup and a `float()`;
+    - the identity columns of the last scrape, reused when a scrape lists the same series in the same order.
+    A target whose series churn cannot grow it without bound: past `max_series` distinct line prefixes and
+    label sets the parser starts again. `parse_exposition` is one scrape with a new parser.
     """
-    n, extra_labels = len(rows.values), rows.extra_labels
-    labels = _distinct_sets(rows.sets, len(extra_labels)).take(_int_buffer(rows.row_set))
-    columns = {
-        "ts": _ts_column(n, scrape_us, rows.stamped),
-        "pool": pa.repeat(pa.scalar(pool, pa.string()), n),
-        **{col: labels.column(i) for i, (col, _) in enumerate(_IDENTITY)},
-        "metric": pa.array(rows.metric_names, pa.string()).take(_int_buffer(rows.row_metric)),
-        "value": pa.array(np.frombuffer(rows.values, dtype=np.float64), pa.float64()),
-        "source": pa.repeat(pa.scalar(SOURCE, pa.string()), n),
-    }
-    table = pa.table([columns[f.name] for f in GPU_SAMPLES.schema], schema=GPU_SAMPLES.schema)
-    for j, label in enumerate(extra_labels):
-        table = table.append_column(label, labels.column(len(_IDENTITY) + j))
-    return table
+
+    def __init__(self, *, pool: str, origin: str = "", extra_labels: Sequence[str] = (),
+                 max_series: int = 200_000) -> None:
+        self.pool, self.origin, self.extra_labels = pool, origin, tuple(extra_labels)
+        self.max_series = max_series
+        self._forget()
+
+    def _forget(self) -> None:
+        self._set_ids: dict[str, int] = {}  # raw label text -> index in _sets
+        self._bad_sets: dict[str, str] = {}  # raw label text -> why it is rejected
+        self._sets: list[tuple] = []
+        self._metric_ids: dict[str, int] = {}  # name as written -> index in _metric_names
+        self._metric_names: list[str] = []
+        self._prefixes: dict[str, tuple[int, int]] = {}  # line up to its value -> (label set, metric)
+        self._identity_of_last: tuple[bytes, bytes, dict[str, pa.Array]] | None = None
+
+    @property
+    def remembered(self) -> int:
+        """How many line prefixes and label sets (good or bad) the parser keeps."""
+        return len(self._prefixes) + len(self._sets) + len(self._bad_sets)
+
+    def parse(self, text: str, *, scrape_ts: dt.datetime) -> ParseResult:
+        """The rows of one body. `ts` is `scrape_ts`, or the sample's own timestamp (ms) when it has one."""
+        scrape_us = _to_us(scrape_ts)
+        if self.remembered > self.max_series:
+            self._forget()
+        scrape = self._read_lines(text)
+        return ParseResult(self._table(scrape, scrape_us), scrape.quarantine, self.origin, text.count("\n") + 1)
+
+    def _label_set(self, raw: str) -> int | str:
+        """The index of the label set written `raw`, parsed the first time it is seen; or why it is rejected."""
+        index = self._set_ids.get(raw)
+        if index is not None:
+            return index
+        if raw in self._bad_sets:
+            return self._bad_sets[raw]
+        try:
+            labels = parse_labels(raw)
+            self._sets.append(_identity(labels) + tuple(labels.get(k) for k in self.extra_labels))
+        except ValueError as exc:
+            self._bad_sets[raw] = str(exc)
+            return self._bad_sets[raw]
+        index = self._set_ids[raw] = len(self._sets) - 1
+        return index
+
+    def _read_lines(self, text: str) -> _Scrape:
+        """The rows of a body, line by line; a line that cannot be read goes to quarantine with its number."""
+        scrape = _Scrape()
+        prefixes, metric_ids, metric_names = self._prefixes, self._metric_ids, self._metric_names
+        row_set, row_metric, values, stamped = scrape.row_set, scrape.row_metric, scrape.values, scrape.stamped
+
+        def reject(lineno: int, line: str, reason: str) -> None:
+            scrape.quarantine.append({"origin": self.origin, "record": lineno, "reason": reason, "row": line})
+
+        for lineno, line in enumerate(text.split("\n"), 1):
+            # A line whose text up to its last blank was read before, followed by a number: the same series.
+            # (A number has no blank, brace or '#', so the full reading below would find the same name, label
+            # set and single value.)
+            prefix, _, value_text = line.rpartition(" ")
+            known = prefixes.get(prefix)
+            if known is not None:
+                try:
+                    value = float(value_text)
+                except ValueError:
+                    pass
+                else:
+                    row_set.append(known[0])
+                    row_metric.append(known[1])
+                    values.append(value)
+                    continue
+            if not line or line[0] == "#":
+                continue  # HELP, TYPE and comments carry nothing a row needs
+            if line[-1] == "\r":
+                line = line[:-1]
+            brace = line.find("{")
+            if brace >= 0:
+                name = line[:brace]
+                close = line.rfind("}")
+                if close < brace:
+                    reject(lineno, line, "label set is not closed")
+                    continue
+                raw = line[brace + 1 : close]
+                rest = line[close + 1 :].split()
+            else:
+                parts = line.split()
+                if not parts or parts[0][0] == "#":
+                    continue  # blank line, or an indented comment
+                name, raw, rest = parts[0], "", parts[1:]
+            metric = metric_ids.get(name)
+            if metric is None:
+                stripped = name.strip()
+                if not _NAME_RE.match(stripped):
+                    reject(lineno, line, f"invalid metric name {stripped[:60]!r}")
+                    continue
+                metric = metric_ids[name] = len(metric_names)
+                metric_names.append(stripped)
+            label_set = self._label_set(raw)
+            if isinstance(label_set, str):
+                reject(lineno, line, label_set)
+                continue
+            if not rest or len(rest) > 2:
+                reject(lineno, line, "expected a value and an optional timestamp after the labels")
+                continue
+            try:
+                value = float(rest[0])
+            except ValueError:
+                reject(lineno, line, f"value {rest[0][:40]!r} is not a number")
+                continue
+            if len(rest) == 2:
+                try:
+                    stamped.append((len(values), int(rest[1]) * 1000))
+                except ValueError:
+                    reject(lineno, line, f"timestamp {rest[1][:40]!r} is not an integer (ms since epoch)")
+                    continue
+            else:
+                prefix, _, value_text = line.rpartition(" ")
+                if value_text == rest[0]:
+                    prefixes[prefix] = (label_set, metric)
+            row_set.append(label_set)
+            row_metric.append(metric)
+            values.append(value)
+        return scrape
+
+    def _table(self, scrape: _Scrape, scrape_us: int) -> pa.Table:
+        """The gpu_samples table (then one string column per extra label) from what a pass over the lines collected.
+
+        The identity columns (every label column, `metric`, `pool`, `source`) come from the last scrape when
+        this one lists the same series in the same order, else from the distinct label sets in one `take`;
+        `value` reads the row buffer without a copy.
+        """
+        n = len(scrape.values)
+        key = (scrape.row_set.tobytes(), scrape.row_metric.tobytes())
+        if self._identity_of_last is not None and self._identity_of_last[:2] == key:
+            identity = self._identity_of_last[2]
+        else:
+            identity = self._identity_columns(scrape, n)
+            self._identity_of_last = (*key, identity)
+        columns = {**identity, "ts": _ts_column(n, scrape_us, scrape.stamped),
+                   "value": pa.array(np.frombuffer(scrape.values, dtype=np.float64), pa.float64())}
+        table = pa.table([columns[f.name] for f in GPU_SAMPLES.schema], schema=GPU_SAMPLES.schema)
+        for label in self.extra_labels:
+            table = table.append_column(label, identity[label])
+        return table
+
+    def _identity_columns(self, scrape: _Scrape, n: int) -> dict[str, pa.Array]:
+        labels = _distinct_sets(self._sets, len(self.extra_labels)).take(_int_buffer(scrape.row_set))
+        names = [col for col, _ in _IDENTITY] + list(self.extra_labels)
+        return {
+            **{name: labels.column(i) for i, name in enumerate(names)},
+            "pool": pa.repeat(pa.scalar(self.pool, pa.string()), n),
+            "metric": pa.array(self._metric_names, pa.string()).take(_int_buffer(scrape.row_metric)),
+            "source": pa.repeat(pa.scalar(SOURCE, pa.string()), n),
+        }
+
+
+def parse_exposition(
+    text: str, *, scrape_ts: dt.datetime, pool: str, origin: str = "", extra_labels: Sequence[str] = (),
+) -> ParseResult:
+    """Parse one /metrics body. `ts` is `scrape_ts`, or the sample's own timestamp (ms) when it has one."""
+    return ExpositionParser(pool=pool, origin=origin, extra_labels=extra_labels).parse(text, scrape_ts=scrape_ts)
 
 
 def parse_file(

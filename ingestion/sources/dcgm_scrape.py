@@ -20,7 +20,7 @@ import pyarrow as pa
 import requests
 
 from ingestion.contracts import GPU_SAMPLES
-from ingestion.sources.dcgm_exposition import parse_exposition
+from ingestion.sources.dcgm_exposition import ExpositionParser
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _fetch(url: str, config: ScrapeConfig, headers: dict[str, str], basic: tuple
     return status, None, error
 
 
-def _scrape_one(url: str, pool: str, config: ScrapeConfig, headers: dict[str, str],
+def _scrape_one(url: str, parser: ExpositionParser, config: ScrapeConfig, headers: dict[str, str],
                 basic: tuple[str, str] | None):
     start = time.monotonic()
     status, body, error = _fetch(url, config, headers, basic)
@@ -95,7 +95,7 @@ def _scrape_one(url: str, pool: str, config: ScrapeConfig, headers: dict[str, st
     duration = time.monotonic() - start
     parsed = None
     if body is not None:
-        parsed = parse_exposition(body, scrape_ts=ts, pool=pool, origin=url, extra_labels=config.extra_labels)
+        parsed = parser.parse(body, scrape_ts=ts)
         if parsed.table.num_rows == 0:
             error = f"no samples parsed ({len(parsed.quarantine)} lines quarantined)"
         elif parsed.quarantine:
@@ -108,19 +108,33 @@ def _scrape_one(url: str, pool: str, config: ScrapeConfig, headers: dict[str, st
     return parsed, health
 
 
+class Scraper:
+    """Scrapes the same targets poll after poll, each with its own `ExpositionParser`, so that what repeats from
+    one scrape of a target to the next (its label sets and series) is parsed once."""
+
+    def __init__(self, urls: Sequence[str], *, pool: str, config: ScrapeConfig | None = None) -> None:
+        self.urls, self.config = list(urls), config or ScrapeConfig()
+        self._parsers = [ExpositionParser(pool=pool, origin=url, extra_labels=self.config.extra_labels)
+                         for url in self.urls]
+
+    def scrape(self) -> ScrapeResult:
+        """Scrape every URL concurrently; the result keeps the order of the URLs."""
+        urls, config = self.urls, self.config
+        try:
+            headers, basic = _auth(config)
+        except ValueError as exc:
+            now = dt.datetime.now(dt.UTC)
+            health = [{"target": u, "ts": now, "ok": False, "http_status": None, "duration_s": 0.0,
+                       "error": str(exc), "samples": 0} for u in urls]
+            return ScrapeResult(GPU_SAMPLES.schema.empty_table(), [], health)
+        with ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, len(urls)))) as pool_:
+            results = list(pool_.map(lambda u, p: _scrape_one(u, p, config, headers, basic), urls, self._parsers))
+        tables = [parsed.table for parsed, _ in results if parsed is not None]
+        table = pa.concat_tables(tables) if tables else GPU_SAMPLES.schema.empty_table()
+        quarantine = [q for parsed, _ in results if parsed is not None for q in parsed.quarantine]
+        return ScrapeResult(table, quarantine, [health for _, health in results])
+
+
 def scrape(urls: Sequence[str], *, pool: str, config: ScrapeConfig | None = None) -> ScrapeResult:
-    """Scrape every URL concurrently; the result keeps the order of `urls`."""
-    config = config or ScrapeConfig()
-    try:
-        headers, basic = _auth(config)
-    except ValueError as exc:
-        now = dt.datetime.now(dt.UTC)
-        health = [{"target": u, "ts": now, "ok": False, "http_status": None, "duration_s": 0.0,
-                   "error": str(exc), "samples": 0} for u in urls]
-        return ScrapeResult(GPU_SAMPLES.schema.empty_table(), [], health)
-    with ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, len(urls)))) as pool_:
-        results = list(pool_.map(lambda u: _scrape_one(u, pool, config, headers, basic), urls))
-    tables = [parsed.table for parsed, _ in results if parsed is not None]
-    table = pa.concat_tables(tables) if tables else GPU_SAMPLES.schema.empty_table()
-    quarantine = [q for parsed, _ in results if parsed is not None for q in parsed.quarantine]
-    return ScrapeResult(table, quarantine, [health for _, health in results])
+    """Scrape every URL once, concurrently; the result keeps the order of `urls`."""
+    return Scraper(urls, pool=pool, config=config).scrape()

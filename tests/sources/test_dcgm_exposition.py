@@ -12,7 +12,7 @@ import pytest
 
 from ingestion import landing
 from ingestion.contracts import GPU_SAMPLES
-from ingestion.sources.dcgm_exposition import SOURCE, parse_exposition, parse_file
+from ingestion.sources.dcgm_exposition import SOURCE, ExpositionParser, parse_exposition, parse_file
 
 SCRAPE = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -251,3 +251,20 @@ def test_label_sets_are_shared_across_families() -> None:
     table = parse(text).table
     assert table.num_rows == 25 and set(table["hostname"].to_pylist()) == {"h"}
     assert table["value"].to_pylist() == [float(i) for i in range(25)]
+
+
+def test_a_target_parsed_scrape_after_scrape() -> None:
+    """One parser per target: new values, a series that appears, a line that turns bad, and a churning target
+    that restarts the caches instead of growing them; each scrape's rows are those of a fresh parse."""
+    parser = ExpositionParser(pool="pool-a", origin="test", max_series=6)
+    scrapes = [
+        'F{UUID="GPU-a"} 1\nF{UUID="GPU-b"} 2\n',
+        'F{UUID="GPU-a"} 3\nF{UUID="GPU-b"} 4\n',  # same series, new values: identity columns reused
+        'F{UUID="GPU-a"} 5\nF{UUID="GPU-c"} 6\nF{UUID="GPU-b"} 7\n',  # a new series in between
+        'F{UUID="GPU-a"} x\nF{UUID="GPU-b"} 8 1764244800123\n',  # a bad value; a timestamp
+        *[f'G{{UUID="GPU-{i}"}} {i}\n' for i in range(10)],  # churn past max_series
+    ]
+    for text in scrapes:
+        got, fresh = parser.parse(text, scrape_ts=SCRAPE), parse(text)
+        assert got.table.equals(fresh.table) and got.quarantine == fresh.quarantine, text
+        assert parser.remembered <= 6 + 2  # bounded: at most one scrape's series past the limit

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.contracts import GPU_SAMPLES
-from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
+from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper, scrape
 
 TOKEN = "s3cret-token-value"
 PASSWORD = "s3cret-password"
@@ -58,6 +58,9 @@ class Server:
             return 200, (self.samples / "pr736_mixed_models_mig_lowercase_hostname.prom").read_bytes()
         if path == "/flaky/metrics":  # 503 once, then fine
             return (503, b"busy") if hit == 1 else (200, (self.samples / "issue226_l40s_pods.prom").read_bytes())
+        if path == "/counting/metrics":  # the same series at every scrape, new values
+            return 200, (f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",UUID="GPU-a"}} {hit}\n'
+                         f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-b"}} {-hit}\n').encode()
         if path == "/error/metrics":
             return 500, b"internal error"
         if path == "/missing/metrics":
@@ -121,6 +124,17 @@ def test_one_bad_target_costs_only_its_own_samples(server: Server) -> None:
     [bad] = result.quarantine
     assert (bad["origin"], bad["record"]) == (f"{server.base}/garbage/metrics", 1)
     assert all(h["duration_s"] >= 0 and h["ts"].tzinfo is not None for h in result.health)
+
+
+def test_a_scraper_reads_each_scrape_of_its_targets(server: Server) -> None:
+    """The per-target parsers keep label sets between polls; every poll still gets that poll's values."""
+    urls = [f"{server.base}/counting/metrics", f"{server.base}/h100/metrics"]
+    scraper = Scraper(urls, pool="pool-a", config=FAST)
+    first, second = scraper.scrape(), scraper.scrape()
+    assert first.table.num_rows == second.table.num_rows == 2 + 3
+    assert second.table.slice(0, 2)["value"].to_pylist() == [2.0, -2.0]
+    assert second.table.slice(0, 2)["gpu_uuid"].to_pylist() == ["GPU-a", "GPU-b"]
+    assert second.table.slice(2).drop_columns(["ts"]).equals(first.table.slice(2).drop_columns(["ts"]))
 
 
 def test_bearer_and_basic_auth_come_from_named_env_vars_and_are_never_reported(
