@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per timed figure (at least 3)")
     parser.add_argument("--rebuild-repeats", type=int, default=1,
-                        help="runs of the full rebuild (about 27 min each on 2 cores; see bench/README.md)")
+                        help="runs of the full rebuild (about 22 min each on 2 cores; see bench/README.md)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / ".data")
     parser.add_argument("--scenario", default=simulate.SCENARIO, help="a smaller one (tiny) to try the bench out")
     args = parser.parse_args(argv)
