@@ -45,8 +45,8 @@ def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 def ours(parsers: list[ExpositionParser], pages: list[str]) -> int:
     """Samples our parser turns into gpu_samples rows: one scrape of every node, each page by its node's parser."""
-    return sum(parser.parse(page, scrape_ts=SCRAPE_TS).table.num_rows for parser, page in zip(parsers, pages,
-                                                                                               strict=True))
+    pairs = zip(parsers, pages, strict=True)
+    return sum(parser.parse(page, scrape_ts=SCRAPE_TS).table.num_rows for parser, page in pairs)
 
 
 def ours_first_scrape(pages: list[str]) -> int:
