@@ -97,9 +97,9 @@ def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, mon
         monkeypatch.delenv(name, raising=False)
     chunks = []
 
-    def build_days(dbt):
+    def build_days(dbt, args):
         chunks.append(tuple(os.environ[name] for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV)))
-        real_build_days(dbt)
+        real_build_days(dbt, args)
 
     real_build_days = warehouse.build_days
     monkeypatch.setattr(warehouse, "build_days", build_days)

@@ -219,17 +219,18 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     window = run_window(context.run.tags)
     readings = landed_readings(run_days(context.run.tags) or [])
     chunks = build_chunks(readings)
+    args = build_args()
     last_chunk = contextlib.nullcontext()
     with run_days_in_environment(window):
         if len(chunks) > 1:
             with Progress(len(chunks), "incremental models", context.log.info, unit="chunk") as shown:
                 for chunk in chunks[:-1]:
                     with build_window(chunk):
-                        build_days(dbt)
+                        build_days(dbt, args)
                     shown.step(f"{chunk[0]}..{chunk[-1]}", sum(readings[day] for day in chunk))
             last_chunk = build_window(chunks[-1])
         with last_chunk:
-            invocation = dbt.cli(build_args(), context=context, target_path=RUN_TARGET)
+            invocation = dbt.cli(args, context=context, target_path=RUN_TARGET)
     yield from with_row_counts(context, invocation, {"first_day": window["start_date"],
                                                      "days_before": window["end_date"]})
 
@@ -258,10 +259,10 @@ def build_chunks(readings: Mapping[dt.date, int]) -> list[list[dt.date]]:
     return chunks
 
 
-def build_days(dbt: DbtCliResource) -> None:
-    """`dbt run` of the incremental models for the build window in the environment (their tests run once, after
-    the last chunk)."""
-    _, *with_vars = build_args()  # ["build", "--vars", json] or ["build"]
+def build_days(dbt: DbtCliResource, args: list[str]) -> None:
+    """`dbt run` of the incremental models for the build window in the environment, with the vars of the run's
+    `build_args` (their tests run once, after the last chunk)."""
+    _, *with_vars = args  # ["build", "--vars", json] or ["build"]
     dbt.cli(["run", "--select", INCREMENTAL, *with_vars], manifest=dbt_project.manifest_path,
             target_path=RUN_TARGET).wait()
 
