@@ -11,7 +11,6 @@ Chinese with technical names kept in Latin, and carry no numbers except MIG prof
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from pptx.shapes.autoshape import Shape
 from pptx.slide import Slide
 from pptx.util import Pt
 
-from deck_assets.measure import balanced_wrap, line_height_pt, text_width_pt
+from deck_assets.measure import balanced_wrap, line_height_pt, not_fitting, overlong, text_width_pt
 from deck_assets.outline import Fonts
 from deck_assets.style import ACCENT, ACCENT_LIGHT, INK, MUTED, WHITE, ZEBRA, Box, write_paragraphs
 
@@ -66,9 +65,6 @@ STAGES = (
 
 # ---------------------------------------------------------------- text fitting
 
-_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9./$%-]*")
-
-
 def _wrap_all(text: str, size: float, width: float, bold: bool) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
@@ -76,24 +72,32 @@ def _wrap_all(text: str, size: float, width: float, bold: bool) -> list[str]:
     return lines
 
 
+def _inner(w: float, h: float) -> tuple[float, float]:
+    return w - 2 * PAD_X - SLACK, h - 2 * PAD_Y
+
+
 def _fits(text: str, size: float, w: float, h: float, bold: bool) -> list[str] | None:
-    inner_w, inner_h = w - 2 * PAD_X - SLACK, h - 2 * PAD_Y
+    """The wrapped lines of ``text`` when it fits a w x h shape at ``size`` with no word broken, else None."""
+    inner_w, inner_h = _inner(w, h)
+    if overlong(text, size, inner_w, bold, KEEP):
+        return None
     lines = _wrap_all(text, size, inner_w, bold)
-    if len(lines) * line_height_pt(size) > inner_h:
-        return None
-    if any(text_width_pt(line, size, bold) > inner_w for line in lines):
-        return None
-    if any(not any(word in line for line in lines) for word in _LATIN_WORD.findall(text)):
-        return None  # a Latin word was cut: too narrow at this size
-    return lines
+    return lines if len(lines) * line_height_pt(size) <= inner_h else None
+
+
+def fitted(text: str, w: float, h: float, bold: bool = False, max_pt: int = MAX_PT) -> tuple[int, list[str]]:
+    """(size, lines): the largest size in MIN_PT..max_pt at which ``text`` fits a w x h shape and its lines;
+    a ``TextFitError`` when none does."""
+    for size in range(max_pt, MIN_PT - 1, -1):
+        lines = _fits(text, size, w, h, bold)
+        if lines is not None:
+            return size, lines
+    raise not_fitting([text], MIN_PT, *_inner(w, h), bold, KEEP)
 
 
 def best_size(text: str, w: float, h: float, bold: bool = False, max_pt: int = MAX_PT) -> int:
-    """Largest size in MIN_PT..max_pt at which ``text`` fits a w x h shape; MIN_PT when none does."""
-    for size in range(max_pt, MIN_PT - 1, -1):
-        if _fits(text, size, w, h, bold) is not None:
-            return size
-    return MIN_PT
+    """Largest size in MIN_PT..max_pt at which ``text`` fits a w x h shape (see ``fitted``)."""
+    return fitted(text, w, h, bold, max_pt)[0]
 
 
 def common_size(items: list[tuple[str, float, float]], bold: bool = False, max_pt: int = MAX_PT) -> int:
@@ -150,8 +154,7 @@ def node(slide: Slide, name: str, x: float, y: float, w: float, h: float, text: 
         sp.adjustments[0] = min(0.12, 6.0 / max(min(w, h), 1))
     _style(sp, look)
     if text:
-        size = best_size(text, w, h, look.bold, max_pt)
-        lines = _fits(text, size, w, h, look.bold) or _wrap_all(text, size, w - 2 * PAD_X - SLACK, look.bold)
+        size, lines = fitted(text, w, h, look.bold, max_pt)
         frame = sp.text_frame
         frame.word_wrap = True
         frame.auto_size = MSO_AUTO_SIZE.NONE

@@ -42,6 +42,7 @@ from deck_assets.style import (
     add_run,
     add_text,
     hex_color,
+    no_hanging_punctuation,
     section_color,
     set_fonts,
     write_paragraphs,
@@ -57,9 +58,9 @@ BAND_TOP, BAND_H = 8.0, 20.0  # the section band (a coloured label above the tit
 TITLE = Box(MARGIN, 28, CONTENT_W, 50)
 SUBTITLE = Box(MARGIN, 84, CONTENT_W, 28)  # one line, muted, 14-16 pt
 BODY_TOP = 92.0  # below the title (body_top(spec): below the subtitle when there is one)
-FOOTER = Box(MARGIN, 508, CONTENT_W - 90, 24)
-PAGE_NO = Box(SLIDE_W - MARGIN - 90, 508, 90, 24)
-FOOTNOTE = Box(MARGIN, 484, CONTENT_W, 24)  # 资料来源 line of slides that cite benchmarks
+FOOTER = Box(MARGIN, 507, CONTENT_W - 90, 25)  # one 12 pt line (17.4 pt) + insets
+PAGE_NO = Box(SLIDE_W - MARGIN - 90, 507, 90, 25)
+FOOTNOTE = Box(MARGIN, 482, CONTENT_W, 25)  # 资料来源 line of slides that cite benchmarks
 FOOTNOTE_LABEL = "资料来源："
 LEFT_COLUMN, COLUMN_GAP = 0.38, 12.0  # diagram layout right: points column share and gap
 CHART_SHARE = 0.3  # metric table with a chart: the least share of the content width the chart gets
@@ -408,6 +409,7 @@ def _clean(raw: Any) -> float | None:
 BULLET_INDENT = (18.0, 40.0)  # left margin of the text of a level-1 / level-2 bullet (points)
 BULLET_CHARS = ("•", "–")
 SPACE_AFTER = 4.0
+BULLETS_MAX_PT = 26  # kind bullets: the points alone fill the slide, a step below the 28 pt title
 
 
 def _block_height(paragraphs: list[tuple[Paragraph, int]], size: int, width: float, bullets: bool,
@@ -425,15 +427,28 @@ def _level_size(size: int, level: int) -> int:
     return max(size - 2 * level, MIN_PT)
 
 
-def _fit(paragraphs: list[tuple[Paragraph, int]], box: Box, max_pt: int, bullets: bool,
-         keep: tuple[str, ...]) -> int | None:
-    """Largest size >= 12 pt at which the paragraphs fit the box (None: not even at 12 pt)."""
+def _overlong(paragraphs: list[tuple[Paragraph, int]], size: int, width: float, bullets: bool,
+              keep: tuple[str, ...]) -> list[str]:
+    """Words of the paragraphs too wide for their line at ``size`` (they would break mid-word)."""
+    return [word for paragraph, level in paragraphs
+            for word in measure.overlong(_plain(paragraph), _level_size(size, level),
+                                         width - (BULLET_INDENT[level] if bullets else 0.0), False, keep)]
+
+
+def _fit(spec: SlideSpec, paragraphs: list[tuple[Paragraph, int]], box: Box, max_pt: int, bullets: bool,
+         keep: tuple[str, ...]) -> int:
+    """Largest size >= 12 pt at which the paragraphs fit the box, no word broken; an OutlineError naming the
+    slide when they do not fit even at 12 pt."""
     width = box.width - 2 * INSET_X - 4  # slack for renderer differences
     height = box.height - 2 * INSET_Y
     for size in range(max_pt, MIN_PT - 1, -1):
-        if _block_height(paragraphs, size, width, bullets, keep) <= height:
+        if not _overlong(paragraphs, size, width, bullets, keep) and \
+                _block_height(paragraphs, size, width, bullets, keep) <= height:
             return size
-    return None
+    words = _overlong(paragraphs, MIN_PT, width, bullets, keep)
+    why = f"; too long for a line: {', '.join(words)}" if words else ""
+    raise OutlineError(f"slide {spec.id}: the points do not fit their box ({box.width:.0f} x {box.height:.0f} pt) "
+                       f"even at {MIN_PT} pt{why}; shorten or split them: {_plain(paragraphs[0][0])[:40]!r}…")
 
 
 def _bullet(paragraph: _Paragraph, level: int, color: RGBColor) -> None:
@@ -449,14 +464,18 @@ def _bullet(paragraph: _Paragraph, level: int, color: RGBColor) -> None:
 
 def _rich_text(ctx: Context, slide: Slide, box: Box, paragraphs: list[tuple[Paragraph, int]], size: int, *,
                color: RGBColor = INK, bullets: bool = False, bullet_color: RGBColor = ACCENT,
-               name: str = "") -> Shape:
-    """A text box of (paragraph, level) pairs; tier marks keep their colour; level 1 is 2 pt smaller."""
+               name: str = "", gap: float = 0.0) -> Shape:
+    """A text box of (paragraph, level) pairs; tier marks keep their colour; level 1 is 2 pt smaller; ``gap``
+    more points before each level-0 paragraph but the first."""
     shape = add_text(slide, box, [""], ctx.fonts, size, color=color, name=name)
     frame = shape.text_frame
     frame.clear()
     for i, (segments, level) in enumerate(paragraphs):
         paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         paragraph.space_after = Pt(SPACE_AFTER)
+        no_hanging_punctuation(paragraph)
+        if gap and i and not level:
+            paragraph.space_before = Pt(gap)
         if bullets:
             _bullet(paragraph, level, bullet_color)
         sub_size = _level_size(size, level)
@@ -485,12 +504,14 @@ def _bullets_box(ctx: Context, slide: Slide, spec: SlideSpec, number: int, box: 
     paragraphs = _point_paragraphs(ctx, spec, number, points)
     if not paragraphs:
         return
-    size = _fit(paragraphs, box, max_pt, True, ctx.outline.keep_together)
-    if size is None:
-        raise OutlineError(f"slide {spec.id}: the points do not fit their box ({box.width:.0f} x "
-                           f"{box.height:.0f} pt) even at {MIN_PT} pt; shorten or split them")
+    keep = ctx.outline.keep_together
+    size = _fit(spec, paragraphs, box, max_pt, True, keep)
+    # the height the text leaves free goes between the points (at most a line each), not below them
+    spare = box.height - 2 * INSET_Y - _block_height(paragraphs, size, box.width - 2 * INSET_X - 4, True, keep)
+    gaps = sum(1 for _, level in paragraphs[1:] if level == 0)
+    gap = math.floor(min(spare / gaps, measure.line_height_pt(size))) if gaps and spare > 0 else 0.0
     colour = section_color(spec.section) if spec.section else ACCENT
-    _rich_text(ctx, slide, box, paragraphs, size, bullets=True, bullet_color=colour, name="Points")
+    _rich_text(ctx, slide, box, paragraphs, size, bullets=True, bullet_color=colour, name="Points", gap=gap)
 
 
 def _notes(ctx: Context, slide: Slide, spec: SlideSpec, number: int | None = None) -> None:
@@ -512,7 +533,7 @@ def _points(ctx: Context, slide: Slide, spec: SlideSpec, top: float, bottom: flo
     if not paragraphs:
         return
     box = Box(MARGIN, top, width, bottom - top)
-    fit = _fit(paragraphs, box, size, False, ()) or MIN_PT
+    fit = _fit(spec, paragraphs, box, size, False, ())
     _rich_text(ctx, slide, box, paragraphs, fit, color=MUTED, name="Points")
 
 
@@ -549,7 +570,10 @@ def _footnote(ctx: Context, slide: Slide) -> None:
 def render_slide(ctx: Context, spec: SlideSpec, number: int) -> None:
     """Render one slide with its kind's renderer, then its 资料来源 footnote when it cites benchmarks."""
     ctx.cited.clear()
-    RENDERERS[spec.kind](ctx, spec, number)
+    try:
+        RENDERERS[spec.kind](ctx, spec, number)
+    except measure.TextFitError as error:
+        raise OutlineError(f"slide {spec.id} (page {number}): {error}") from error
     if ctx.cited and spec.kind != "title":
         _footnote(ctx, ctx.prs.slides[len(ctx.prs.slides) - 1])
 
@@ -566,7 +590,9 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
     if subtitle is not None:
         subtitle.left, subtitle.top, subtitle.width, subtitle.height = sub_box.emu
         subtitle.text_frame.word_wrap = True
-        write_paragraphs(subtitle.text_frame, [fill(spec.subtitle, ctx.values)], ctx.fonts, 22, color=MUTED)
+        text = fill(spec.subtitle, ctx.values)
+        size = measure.fit_size([text], sub_box.width - 2 * INSET_X, sub_box.height - 2 * INSET_Y, 22, MIN_PT)
+        write_paragraphs(subtitle.text_frame, [text], ctx.fonts, size, color=MUTED)
     bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *Box(60 + INSET_X, 256, 96, 4).emu)
     bar.fill.solid()
     bar.fill.fore_color.rgb = ACCENT
@@ -574,7 +600,7 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
     lines = _point_paragraphs(ctx, spec, number)
     info = Box(60, 276, 840, 150)
     if lines:
-        size = _fit(lines, info, 18, False, ()) or MIN_PT
+        size = _fit(spec, lines, info, 18, False, ())
         _rich_text(ctx, slide, info, lines, size, color=INK, name="Data scope")
     if ctx.simulated:
         box = Box(60, 440, 840, 44)
@@ -585,8 +611,9 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
         banner.line.color.rgb = WARN_INK
         frame = banner.text_frame
         frame.vertical_anchor = MSO_ANCHOR.MIDDLE
-        write_paragraphs(frame, [ctx.outline.simulated_notice], ctx.fonts, 18, bold=True, color=WARN_INK,
-                         align=PP_ALIGN.CENTER)
+        notice = ctx.outline.simulated_notice
+        size = measure.fit_size([notice], box.width - 2 * INSET_X, box.height - 2 * INSET_Y, 18, MIN_PT, bold=True)
+        write_paragraphs(frame, [notice], ctx.fonts, size, bold=True, color=WARN_INK, align=PP_ALIGN.CENTER)
     slide_no = number
     for cov in ctx.snapshot.coverage:
         if cov.days is not None:
@@ -659,7 +686,7 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
         rows.append(row)
     bottom = body_bottom(spec)
     points = _point_paragraphs(ctx, spec, number)
-    points_h = _block_height(points, MIN_PT, CONTENT_W - 2 * INSET_X, False, ()) + 2 * INSET_Y if points else 0.0
+    points_h = _block_height(points, MIN_PT, CONTENT_W - 2 * INSET_X - 4, False, ()) + 2 * INSET_Y if points else 0.0
     chart = spec.binds.get("chart")
     table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=bottom - 34 - points_h, tier_col=False,
                         width=CONTENT_W * (1 - CHART_SHARE) if chart else CONTENT_W, compact=bool(chart))
@@ -694,8 +721,8 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
     def col_width(col: int, size: int) -> float:
         return max(measure.text_width_pt(cell_text(r[col]), size, bold=True) for r in rows[1:]) + pad
 
-    layout: tuple[int, list[float], list[float]] | None = None
-    for size in range(15, fonts.min_size_pt - 1, -1):
+    def layout(size: int) -> tuple[int, list[float], list[float], bool]:
+        """(size, column widths, row heights, whether every value fits its cell on one line)."""
         tier_names = [t.name for t in ctx.outline.tiers] + [rows[0][-1].text]
         tier_w = max(measure.text_width_pt(n, size, bold=True) for n in tier_names) + pad if tier_col else 0.0
         fixed = {c: col_width(c, size) for c in fit_cols}
@@ -706,15 +733,22 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
         widths = [fixed.get(c, share_w) for c in range(n_plain)] + ([tier_w] if tier_col else [])
         heights = []
         for r_i, row in enumerate(rows):
-            lines = max(len(measure.wrap(cell_text(c), size, w - pad, r_i == 0 or c.bold, keep))
-                        for c, w in zip(row, widths, strict=True))
-            heights.append(lines * measure.line_height_pt(size) + 2 * INSET_Y + 2)
-        layout = (size, widths, heights)
-        # a value never wraps inside its cell: the shared columns must hold the widest one
-        if top + sum(heights) <= bottom and share_w >= need:
-            break
-    assert layout is not None
-    chosen, widths, heights = layout
+            bold = [r_i == 0 or c.bold for c in row]
+            if any(measure.overlong(cell_text(c), size, w - pad, b, keep) for c, w, b in zip(row, widths, bold,
+                                                                                              strict=True)):
+                heights.append(math.inf)  # a word wider than its column: no layout at this size
+                continue
+            lines = max(len(measure.wrap(cell_text(c), size, w - pad, b, keep))
+                        for c, w, b in zip(row, widths, bold, strict=True))
+            heights.append(lines * measure.line_height_pt(size) + 2 * INSET_Y + 1)
+        return size, widths, heights, share_w >= need
+
+    # the largest size at which the table fits above ``bottom``, preferring one where no value wraps
+    fitting = [t for t in map(layout, range(15, fonts.min_size_pt - 1, -1)) if top + sum(t[2]) <= bottom]
+    if not fitting:
+        raise measure.TextFitError(f"{name} ({len(rows)} rows) does not fit {width:.0f} x {bottom - top:.0f} pt "
+                                   f"at {fonts.min_size_pt} pt: {rows[0][0].text!r}")
+    chosen, widths, heights, _ = next((t for t in fitting if t[3]), fitting[0])
     table_box = Box(MARGIN, top, sum(widths), sum(heights))
     graphic = slide.shapes.add_table(len(rows), len(rows[0]), *table_box.emu)
     graphic.name = name
@@ -1022,7 +1056,7 @@ def render_bullets(ctx: Context, spec: SlideSpec, number: int) -> None:
     """Points as bullets with level-2 sub-points, across the content area."""
     slide = _content_slide(ctx, spec, number)
     top, bottom = body_top(spec), body_bottom(spec)
-    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top + 4, CONTENT_W, bottom - top - 4))
+    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top + 4, CONTENT_W, bottom - top - 4), max_pt=BULLETS_MAX_PT)
     _notes(ctx, slide, spec)
 
 
@@ -1039,7 +1073,7 @@ def visual_slide(ctx: Context, spec: SlideSpec, number: int) -> tuple[Slide, Box
             _bullets_box(ctx, slide, spec, number, Box(MARGIN, bottom - strip, CONTENT_W, strip), max_pt=16)
         return slide, Box(MARGIN, top, CONTENT_W, bottom - top - strip - (8 if strip else 0))
     left_w = round(CONTENT_W * LEFT_COLUMN, 1)
-    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=18)
+    _bullets_box(ctx, slide, spec, number, Box(MARGIN, top, left_w, bottom - top), max_pt=20)
     return slide, Box(MARGIN + left_w + COLUMN_GAP, top, CONTENT_W - left_w - COLUMN_GAP, bottom - top)
 
 

@@ -18,6 +18,7 @@ from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
 from pptx.util import Length, Pt
 
+from deck_assets import measure
 from deck_assets.outline import Fonts
 from deck_assets.text import sanitize
 
@@ -105,6 +106,11 @@ def add_run(paragraph: _Paragraph, text: str, fonts: Fonts, size: float, *, bold
     set_fonts(run._r.get_or_add_rPr(), fonts)
 
 
+def no_hanging_punctuation(paragraph: _Paragraph) -> None:
+    """Keep line-end punctuation inside the box: renderers otherwise hang a ， past the right edge."""
+    paragraph._p.get_or_add_pPr().set("hangingPunct", "0")
+
+
 def write_paragraphs(frame: TextFrame, lines: list[str], fonts: Fonts, size: float, *,
                      bold: bool = False, color: RGBColor = INK, align: PP_ALIGN = PP_ALIGN.LEFT,
                      space_after: float = 0) -> None:
@@ -113,6 +119,7 @@ def write_paragraphs(frame: TextFrame, lines: list[str], fonts: Fonts, size: flo
     for i, line in enumerate(lines):
         paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         paragraph.alignment = align
+        no_hanging_punctuation(paragraph)
         if space_after:
             paragraph.space_after = Pt(space_after)
         add_run(paragraph, line, fonts, size, bold=bold, color=color)
@@ -124,6 +131,10 @@ def write_paragraphs(frame: TextFrame, lines: list[str], fonts: Fonts, size: flo
 def add_text(slide: Slide, box: Box, lines: list[str], fonts: Fonts, size: float, *,
              bold: bool = False, color: RGBColor = INK, align: PP_ALIGN = PP_ALIGN.LEFT,
              anchor: MSO_ANCHOR = MSO_ANCHOR.TOP, space_after: float = 0, name: str = "") -> Shape:
+    """A text box of one paragraph per line at ``size``, or smaller (not below the minimum) when they do not fit
+    the box; a ``measure.TextFitError`` when they do not fit at the minimum."""
+    size = measure.fit_block(lines, box.width - 2 * INSET_X, box.height - 2 * INSET_Y, size, fonts.min_size_pt,
+                             bold, space_after)
     shape = slide.shapes.add_textbox(*box.emu)
     if name:
         shape.name = name
