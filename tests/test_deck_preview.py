@@ -58,9 +58,23 @@ def test_deck_preview_asset_shows_thumbnails(tools: None, tmp_path: Path, monkey
     result = deck_module.deck_preview(dg.build_asset_context())
 
     assert result.metadata["pages"] == 3
-    assert "data:image/png;base64," in result.metadata["thumbnails"].value
-    assert Path(result.metadata["slide-01"].value).exists()
+    assert Path(result.metadata["contact_sheet"].value).read_bytes().startswith(b"\x89PNG")
+    # an ephemeral instance keeps no compute logs on disk for the webserver to serve: the sheet's path instead
+    assert "contact_sheet.png" in result.metadata["slides"].value
     assert str(deck) == result.metadata["deck"].value
+
+
+def test_the_contact_sheet_is_served_from_the_instances_compute_log_storage(tmp_path: Path) -> None:
+    from orchestration.defs.assets.deck_metadata import served_image
+
+    image = tmp_path / "contact_sheet.png"
+    image.write_bytes(b"\x89PNG")
+    with dg.instance_for_test() as instance:
+        url = served_image(instance, image, "run-1")
+        copy = instance.compute_log_manager.get_captured_local_path(["gpu_eff_deck_preview", "run-1",
+                                                                     "contact_sheet"], "png")
+        assert Path(copy).read_bytes() == b"\x89PNG"
+    assert url == "/logs/gpu_eff_deck_preview/run-1/contact_sheet/png"  # the webserver's log-download route
 
 
 def test_deck_preview_is_skipped_without_libreoffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,10 +21,27 @@ def defs():
     return defs
 
 
-def test_definitions_load_with_the_three_groups(defs):
+def test_definitions_load_with_a_group_per_layer(defs):
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "warehouse", "deck"}
+    assert groups == {"ingestion", "reference", "staging", "intermediate", "marts", "deck"}
+    layer = {"metric_catalog": "reference", "stg_landing__gpu_samples": "staging", "int_gpu_minutes": "intermediate",
+             "int_stage_calendar": "intermediate", "mart_stage_metrics": "marts", "mart_lab_experiments": "marts"}
+    assert {name: graph.get(dg.AssetKey(name)).group_name for name in layer} == layer
+
+
+def test_daily_partitions_cover_the_scenarios_days_or_run_to_yesterday():
+    from ingestion.config import load_config
+    from ingestion.paths import PROJECT_ROOT
+    from orchestration.defs.partitions import daily_partitions, partition_bounds
+
+    demo = daily_partitions(load_config())  # no GPU_EFF_CONFIG: the demo scenario
+    keys = demo.get_partition_keys()
+    assert (keys[0], keys[-1], len(keys)) == ("2026-10-05", "2026-10-25", 21)
+    cluster = load_config(PROJECT_ROOT / "ingestion" / "examples" / "cluster.yaml")
+    assert partition_bounds(cluster) == (dt.date(2026, 1, 5), None)  # from the first stage on, to yesterday
+    assert daily_partitions(cluster).get_partition_keys(
+        current_time=dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC))[-1] == "2026-12-05"
 
 
 def test_dbt_sources_are_the_landing_assets(defs):
@@ -42,6 +59,26 @@ def test_deck_reads_the_marts(defs):
 def test_dbt_tests_surface_as_asset_checks(defs):
     checks = defs.resolve_asset_graph().asset_check_keys
     assert any(c.asset_key == dg.AssetKey("mart_stage_metrics") for c in checks)
+    # the dbt tests of the landing sources too (not AssetObservations)
+    assert dg.AssetCheckKey(dg.AssetKey(["landing", "jobs"]), "source_unique_landing_jobs_job_id") in checks
+
+
+def test_every_check_says_what_it_checks_and_what_a_failure_does(defs):
+    specs = {spec.key: spec for assets in defs.resolve_asset_graph().assets_defs for spec in assets.check_specs}
+    specs.update({spec.key: spec for checks in defs.asset_checks for spec in checks.check_specs})
+    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys)
+    labels = ("GATE (blocking", "ALERT (ERROR, not blocking)", "WARNING (not blocking)", "DECK CHECK (", "dbt test `",
+              "dbt singular test (")
+    for key, spec in specs.items():
+        assert spec.description and spec.description.startswith(labels), (key, spec.description)
+        assert ("blocking:" in spec.description.split(")")[0]) == spec.blocking, (key, spec.description)
+    watt = dg.AssetCheckKey(dg.AssetKey("mart_stage_metrics"), "not_negative_mart_stage_metrics_throughput_per_watt")
+    assert specs[watt].description.startswith("dbt test `not_negative` (blocking: a failure stops the dbt step")
+    assert "`throughput_per_watt` is never negative" in specs[watt].description
+    singular = dg.AssetCheckKey(dg.AssetKey("mart_stage_comparison"), "assert_comparison_has_ten_metrics_per_stage")
+    assert "exactly the ten metrics" in specs[singular].description
+    gate = dg.AssetCheckKey(dg.AssetKey("mart_stage_metrics"), "gx_utilisation_in_range")
+    assert specs[gate].description.startswith("GATE (blocking")
 
 
 def test_incremental_models_are_partitioned_daily(defs):
@@ -54,10 +91,10 @@ def test_schedule_runs_at_six_in_shanghai_for_the_last_complete_utc_day(defs):
     schedule = defs.resolve_schedule_def("daily_refresh_0600_shanghai")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "Asia/Shanghai"
-    tick = dt.datetime(2026, 11, 27, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    tick = dt.datetime(2026, 10, 22, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a day of the demo's data
     with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
         request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == "2026-11-25"  # 22:00 UTC on the 26th: the 25th is the last whole UTC day
+    assert request.partition_key == "2026-10-20"  # 22:00 UTC on the 21st: the 20th is the last whole UTC day
     assert last_complete_utc_day(dt.datetime(2026, 11, 27, 1, tzinfo=dt.UTC)) == dt.date(2026, 11, 26)
 
 
@@ -90,3 +127,57 @@ def test_a_long_window_is_built_in_chunks_of_bounded_readings(tmp_path, monkeypa
     with warehouse.build_window(days[2:4]):
         assert (os.environ["GPU_EFF_BUILD_START"], os.environ["GPU_EFF_BUILD_END"]) == ("2026-10-07", "2026-10-09")
     assert "GPU_EFF_BUILD_START" not in os.environ
+
+
+def test_a_mart_shows_its_column_types_rows_pools_days_and_metrics():
+    import duckdb
+
+    from orchestration.defs.assets.table_metadata import relation_metadata
+
+    con = duckdb.connect()
+    con.execute("create schema reference; create schema marts")
+    con.execute("create table reference.metric_definitions as select * from (values "
+                "('throughput_per_watt', 2), ('gpu_utilization_percent', 1)) t(metric, metric_order)")
+    con.execute("""create table marts.mart_stage_metrics as select * from (values
+        ('demo', 0, timestamp '2026-10-05 00:00', 25.06423, 0.098661, 'x'),
+        ('demo', 1, timestamp '2026-10-08 00:00', 29.6674, 0.171627, 'y')) t(pool, stage_id, window_start,
+        gpu_utilization_percent, throughput_per_watt, notes)""")
+    node = {"schema": "marts", "name": "mart_stage_metrics", "relation_name": "marts.mart_stage_metrics",
+            "config": {"materialized": "table"}, "columns": {"pool": {"description": "the GPU pool"}}}
+    metadata = relation_metadata(con, node)
+    schema = metadata["dagster/column_schema"]
+    assert [(c.name, c.type) for c in schema.columns][:3] == [("pool", "VARCHAR"), ("stage_id", "INTEGER"),
+                                                               ("window_start", "TIMESTAMP")]
+    assert schema.columns[0].description == "the GPU pool"
+    assert metadata["dagster/row_count"] == 2
+    assert metadata["pools"] == "demo" and metadata["date_range"] == "2026-10-05 … 2026-10-08"
+    preview = metadata["preview"]
+    assert [c.name for c in preview.schema.columns] == ["pool", "stage_id", "gpu_utilization_percent",
+                                                        "throughput_per_watt"]  # the metrics in their order
+    assert preview.records[0].data == {"pool": "demo", "stage_id": 0, "gpu_utilization_percent": 25.06,
+                                       "throughput_per_watt": 0.09866}
+    view = {**node, "config": {"materialized": "view"}, "schema": "staging", "name": "missing"}
+    assert relation_metadata(con, view) == {}  # not in the warehouse: nothing to show
+
+
+def test_the_deck_shows_its_headline_from_the_comparison_mart():
+    import duckdb
+
+    from orchestration.defs.assets.deck_metadata import check_summary, headline
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("""create table marts.mart_stage_comparison as select * from (values
+        ('demo', 0, '传统裸金属', 'gpu_utilization_percent', '%', 25.06, 25.06, 1.0, '集群实测'),
+        ('demo', 6, '战略性负载管理', 'gpu_utilization_percent', '%', 25.06, 69.61, 2.777, '集群实测'),
+        ('demo', 6, '战略性负载管理', 'throughput_per_watt', 'tokens/J', 0.09866, 0.2539, 2.573, '集群实测'),
+        ('other', 6, '战略性负载管理', 'throughput_per_watt', 'tokens/J', 1.0, 9.0, 9.0, '集群实测'))
+        t(pool, stage_id, stage_name_zh, metric, unit, baseline_value, value, ratio_to_baseline, evidence_tier)""")
+    metadata = headline(con, "demo")
+    assert metadata["last_stage"] == "6 战略性负载管理"
+    assert metadata["gpu_utilization_percent_baseline"].value == 25.06
+    assert metadata["gpu_utilization_percent_last_stage"].value == 69.61
+    assert metadata["throughput_per_watt_last_stage"].value == 0.2539
+    assert [r.data["metric"] for r in metadata["headline"].records] == ["gpu_utilization_percent",
+                                                                        "throughput_per_watt"]
+    assert check_summary(con) == "no checks recorded yet"

@@ -51,6 +51,23 @@ def test_a_pool_that_stopped_reporting_is_stale(base):
     assert not outcome.passed and outcome.metadata["silent_pools"] == ["tiny"]
 
 
+def test_a_day_that_arrived_empty_while_a_stage_is_in_force_is_stale(base):
+    path = base / "landing" / "jobs" / f"date={LAST_DAY}" / "simulator-tiny.parquet"
+    pq.write_table(pq.read_table(path).slice(0, 0), path)  # a file, no rows: what a day without data lands
+    outcome = health.freshness("jobs", DAY, (), base)
+    assert not outcome.passed and outcome.severity == "ERROR" and not outcome.blocking
+    assert f"jobs: partition date={LAST_DAY} arrived with no rows" in outcome.message
+    assert outcome.metadata["stages_in_force"] == ["tiny stage 6"]
+
+
+def test_a_day_after_the_calendar_ends_may_be_empty(base):
+    after = DAY + dt.timedelta(days=1)
+    landing.write_day("jobs", after, landing.empty_table("jobs"), source="simulator", pool="tiny", base=base)
+    assert health.stages_in_force(after, base) == []
+    outcome = health.freshness("jobs", after, (), base)
+    assert outcome.passed and "no stage of the calendar is in force" in outcome.message
+
+
 def test_a_replayed_file_is_a_duplicate(base):
     folder = base / "landing" / "job_events" / "date=2026-10-08"
     shutil.copy(folder / "simulator-tiny.parquet", folder / "replay-tiny.parquet")

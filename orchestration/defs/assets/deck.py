@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 from deck_assets import build_deck, checks, preview
 from deck_assets.evidence import evidence_paths, read_evidence
 from deck_assets.outline import load_outline
 from ingestion import paths
+from orchestration.defs.assets import deck_metadata
+from orchestration.defs.checks import labels
 from orchestration.defs.partitions import WAREHOUSE_POOL
 
 MARTS = ("mart_stage_metrics", "mart_stage_comparison", "mart_data_coverage", "mart_lab_comparisons",
          "mart_lab_experiments")
-DECK_KEY = dg.AssetKey("deck")
-PREVIEW_IMAGES = 4  # thumbnails embedded in the preview's metadata
+DECK_KEY, PREVIEW_KEY = dg.AssetKey("deck"), dg.AssetKey("deck_preview")
 FINDINGS_SHOWN = 50
 # A failed blocking check fails its step, so the run fails (`dagster job execute` exits 1) and deck_preview is
 # skipped. GPU_EFF_DECK_CHECKS_BLOCKING=0 turns every deck check into a non-blocking one (still ERROR severity).
@@ -32,15 +34,22 @@ BLOCKING = os.environ.get("GPU_EFF_DECK_CHECKS_BLOCKING", "1").strip().lower() n
     pool=WAREHOUSE_POOL,
 )
 def deck(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """The efficiency deck, written to data/deck/gpu_efficiency_<date>.pptx and data/deck/latest.pptx,
-    with its evidence appendix (`<deck>.pptx.evidence.json`, a list, and its Markdown twin `.evidence.md`)."""
+    """The efficiency deck, written to `data/deck/gpu_efficiency_YYYY-MM-DD.pptx` and `data/deck/latest.pptx`,
+    with its evidence appendix (`gpu_efficiency_YYYY-MM-DD.pptx.evidence.json`, a list, and its Markdown twin
+    `.evidence.md`). Its page shows the headline numbers and the checks of the run; `deck_preview` its slides."""
     result = build_deck(paths.warehouse_path(), paths.deck_dir(), as_of=dt.date.today())
     tiers: dict[str, int] = {}
     for item in result.evidence:
         tiers[item["tier"]] = tiers.get(item["tier"], 0) + 1
     context.log.info(f"deck written to {result.path}")
+    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+        headline = deck_metadata.headline(con, result.pool)
+        checks_summary = deck_metadata.check_summary(con)
     return dg.MaterializeResult(
         metadata={
+            **headline,
+            "checks": checks_summary,
+            "preview": dg.MetadataValue.asset(PREVIEW_KEY),
             "path": dg.MetadataValue.path(str(result.path)),
             "latest": dg.MetadataValue.path(str(result.latest_path)),
             "evidence": dg.MetadataValue.path(str(result.evidence_path)),
@@ -99,7 +108,8 @@ def _check_metadata(result: checks.CheckResult, deck_path: Path) -> dict[str, An
 
 
 @dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(name, asset=DECK_KEY, description=description, blocking=blocking and BLOCKING)
+    specs=[dg.AssetCheckSpec(name, asset=DECK_KEY, description=labels.deck_check(description, blocking and BLOCKING),
+                             blocking=blocking and BLOCKING)
            for name, description, blocking, _ in CHECKS],
     can_subset=False,
 )
@@ -123,8 +133,8 @@ def deck_checks(context: dg.AssetCheckExecutionContext):  # noqa: ANN201 (a gene
     owners=["team:gpu-platform"],
 )
 def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """PNG thumbnails of the deck in data/deck/preview/ (LibreOffice headless → PDF → pdftoppm); a few are shown
-    here. Skipped, with a message, where LibreOffice is not installed."""
+    """Every slide of the deck as a PNG in `data/deck/preview/` (LibreOffice headless → PDF → pdftoppm), and one
+    contact sheet of all of them, shown on this page. Skipped, with a message, where LibreOffice is not installed."""
     deck_path = latest_deck_path(context.instance)
     missing = preview.missing_tools()
     if missing:
@@ -134,19 +144,18 @@ def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"skipped": message, "deck": dg.MetadataValue.path(str(deck_path))})
     out_dir = paths.deck_dir() / "preview"
     pngs = preview.render_pngs(deck_path, out_dir)
-    context.log.info(f"{len(pngs)} slide thumbnails in {out_dir}")
-    step = max(1, len(pngs) // PREVIEW_IMAGES)
-    shown = pngs[::step][:PREVIEW_IMAGES]
-    gallery = "\n\n".join(f"**{p.name}**\n\n![{p.stem}]({preview.data_uri(p)})" for p in shown)
+    sheet = deck_metadata.contact_sheet(pngs, out_dir / "contact_sheet.png")
+    context.log.info(f"{len(pngs)} slide thumbnails and their contact sheet in {out_dir}")
+    url = deck_metadata.served_image(context.instance, sheet, context.run_id)
+    shown = (f"![every slide of {deck_path.name}]({url})" if url
+             else f"contact sheet: `{sheet}` (this instance does not store compute logs locally)")
     table = "| slide | file |\n|---|---|\n" + "\n".join(f"| {i} | `{p}` |" for i, p in enumerate(pngs, start=1))
-    metadata: dict[str, Any] = {
+    return dg.MaterializeResult(metadata={
+        "slides": dg.MetadataValue.md(shown),
+        "pages": len(pngs),
         "deck": dg.MetadataValue.path(str(deck_path)),
         "preview_dir": dg.MetadataValue.path(str(out_dir)),
+        "contact_sheet": dg.MetadataValue.path(str(sheet)),
         "pdf": dg.MetadataValue.path(str(out_dir / "deck.pdf")),
-        "pages": len(pngs),
-        "thumbnails": dg.MetadataValue.md(gallery),
         "files": dg.MetadataValue.md(table),
-    }
-    for p in shown:
-        metadata[p.stem] = dg.MetadataValue.path(str(p))
-    return dg.MaterializeResult(metadata=metadata)
+    })

@@ -11,13 +11,16 @@ from unittest import mock
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import (DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliInvocation, DbtCliResource,
+                         DbtProject, dbt_assets)
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
 from ingestion.config import load_config
 from ingestion.progress import Progress
+from orchestration.defs.assets.table_metadata import relation_metadata
 from orchestration.defs.checks import gx_runner, report, source_health
+from orchestration.defs.checks.dbt_descriptions import describe_test
 from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
 from orchestration.defs.project import RUN_TARGET, dbt_project
@@ -27,15 +30,20 @@ INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental model
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Models and seeds are keyed by name in the `warehouse` group; sources stay `landing/<table>`."""
+    """Models and seeds are keyed by name, in the group of their layer (their schema: `reference` for the seeds,
+    `staging`, `intermediate`, `marts`); sources stay `landing/<table>`, and their dbt tests are asset checks on
+    them. Every dbt test's check says in words what it asserts (dbt_descriptions)."""
+
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return dg.AssetKey(dbt_resource_props["name"])
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return "warehouse"
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("config", {}).get("schema")
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         tags = dict(super().get_tags(dbt_resource_props))
@@ -43,11 +51,22 @@ class WarehouseTranslator(DagsterDbtTranslator):
             tags.update(DAILY_TAG)
         return tags
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return spec and spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
+
+# dagster-dbt's metadata on every dbt output that tells a reader nothing (the dbt command's id); `unique_id` stays,
+# after the table's own metadata, because it names the dbt node.
+DBT_PLUMBING = frozenset({"invocation_id"})
+
 
 def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocation,
                     extra: Mapping[str, Any] | None = None) -> Iterator[Any]:
-    """dbt's events, each built table or seed with its row count (and `extra` metadata), each failed dbt
-    test with its failing rows; the tests' outcomes also go to the quality report (quality.check_results).
+    """dbt's events, each built table, view or seed with its column types, row count and, for a mart, its pools,
+    days and first rows (table_metadata, and `extra` metadata), each failed dbt test with its failing rows; the
+    tests' outcomes also go to the quality report (quality.check_results).
 
     Events are held until dbt exits: DuckDB admits no second process while dbt writes the file (which is
     why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here). When dbt fails
@@ -67,11 +86,9 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocat
             for event in events:
                 if isinstance(event, dg.Output) and "unique_id" in event.metadata:
                     node = invocation.manifest["nodes"].get(event.metadata["unique_id"].value, {})
-                    metadata = dict(extra or {})
-                    if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
-                        metadata["dagster/row_count"] = con.execute(f"select count(*) from {node['relation_name']}"
-                                                                    ).fetchone()[0]
-                    event = event.with_metadata({**event.metadata, **metadata})
+                    dbt_metadata = {k: v for k, v in event.metadata.items() if k not in DBT_PLUMBING}
+                    event = event.with_metadata({**(relation_metadata(con, node) if node else {}), **(extra or {}),
+                                                 **dbt_metadata})
                 elif isinstance(event, dg.AssetCheckResult) and not event.passed:
                     event = with_failing_rows(con, event, stored)
                 yield event

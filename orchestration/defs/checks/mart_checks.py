@@ -15,7 +15,7 @@ import duckdb
 
 from ingestion import paths
 from ingestion.config import load_config
-from orchestration.defs.checks import report
+from orchestration.defs.checks import labels, report
 from orchestration.defs.checks.gx_runner import Failure, validate
 from orchestration.defs.checks.mart_suites import MART_CHECKS, MartCheck
 from orchestration.defs.checks.outcome import Outcome
@@ -81,7 +81,8 @@ SPECS = [
     dg.AssetCheckSpec(
         check.name,
         asset=dg.AssetKey(check.asset),
-        description=check.description,
+        description=labels.gate(check.description, "the checked mart's consumers") if check.blocking
+        else labels.warning(check.description),
         blocking=check.blocking,
         additional_deps=[dg.AssetKey(dep) for dep in check.additional_deps],
     )

@@ -13,7 +13,7 @@ import dagster as dg
 from ingestion.config import load_config
 from ingestion.from_config import LAB_KINDS
 from orchestration.defs.assets.ingestion import DAILY_DATASETS
-from orchestration.defs.checks import report, source_health
+from orchestration.defs.checks import labels, report, source_health
 from orchestration.defs.checks.outcome import Outcome
 from orchestration.defs.partitions import WAREHOUSE_POOL, run_days
 
@@ -38,21 +38,22 @@ def _specs() -> list[dg.AssetCheckSpec]:
     for dataset in DAILY_DATASETS:
         key = dg.AssetKey(["landing", dataset])
         specs += [
-            dg.AssetCheckSpec(source_health.FRESHNESS, asset=key, description="The run's last partition day arrived "
-                              "(and, for telemetry, every pool of the week before reports on it)."),
-            dg.AssetCheckSpec(source_health.DUPLICATES, asset=key, blocking=True,
-                              description="No natural key landed twice in the run's days (blocks the warehouse)."),
-            dg.AssetCheckSpec(source_health.QUARANTINE, asset=key, description=(
-                f"Quarantined rows of the run's days at most {source_health.QUARANTINE_WARN_SHARE:.0%} (WARN).")),
+            dg.AssetCheckSpec(source_health.FRESHNESS, asset=key, description=labels.alert(
+                "The run's last partition day arrived, with rows while a stage of the calendar is in force "
+                "(and, for telemetry, from every pool that reported in the week before).")),
+            dg.AssetCheckSpec(source_health.DUPLICATES, asset=key, blocking=True, description=labels.gate(
+                "No natural key landed twice in the run's days (a re-landed file, a replayed log).", "the warehouse")),
+            dg.AssetCheckSpec(source_health.QUARANTINE, asset=key, description=labels.warning(
+                f"Rows sent to quarantine in the run's days at most {source_health.QUARANTINE_WARN_SHARE:.0%} of "
+                "what landed.")),
         ]
         if dataset in source_health.VOLUME_DATASETS:
-            specs.append(dg.AssetCheckSpec(source_health.VOLUME, asset=key, description=(
+            specs.append(dg.AssetCheckSpec(source_health.VOLUME, asset=key, description=labels.warning(
                 f"Each day's rows within {source_health.VOLUME_LOW}-{source_health.VOLUME_HIGH} x the median of the "
-                f"{source_health.TRAILING_DAYS} days before (WARN).")))
+                f"{source_health.TRAILING_DAYS} days before.")))
     specs.append(dg.AssetCheckSpec(
-        source_health.SCRAPES, asset=dg.AssetKey(["landing", "gpu_samples"]),
-        additional_deps=[], description=f"Failed collector scrapes (scrape_health) at most "
-                                        f"{source_health.SCRAPE_FAILURE_WARN:.0%} of scrapes (WARN)."))
+        source_health.SCRAPES, asset=dg.AssetKey(["landing", "gpu_samples"]), description=labels.warning(
+            f"Failed collector scrapes (scrape_health) at most {source_health.SCRAPE_FAILURE_WARN:.0%} of scrapes.")))
     return specs
 
 

@@ -89,31 +89,61 @@ def _sql_list(files: Sequence[Path]) -> str:
 
 
 def freshness(dataset: str, day: dt.date | None, lab_pools: Iterable[str] = (), base: Path | None = None) -> Outcome:
-    """The day's partition arrived; for telemetry, every pool that reported in the 7 days before reports on it."""
+    """The day's partition arrived, with rows if a stage of the calendar is in force on it; for telemetry, every
+    pool that reported in the 7 days before reports on it."""
     def outcome(passed: bool, message: str, failing: int = 0, **metadata) -> Outcome:
-        return Outcome(_asset(dataset), FRESHNESS, passed, False, ERROR, message, failing, metadata)
+        return Outcome(_asset(dataset), FRESHNESS, passed, False, ERROR, message, failing,
+                       {"expected_day": str(day), **metadata})
 
     if day is None:
         return outcome(True, "not evaluated: the run has no partition (freshness is judged on partitioned runs)")
     files = day_files(dataset, day, lab_pools, base)
     if not files:
         return outcome(False, f"{dataset}: partition date={day} did not arrive "
-                              f"(no file under landing/{dataset}/date={day}/)", 1, expected_day=str(day))
-    if dataset != "gpu_samples":
-        return outcome(True, f"{dataset}: partition date={day} arrived ({len(files)} file(s))",
-                       expected_day=str(day), files=len(files))
+                              f"(no file under landing/{dataset}/date={day}/)", 1)
+    rows = sum(pq.read_metadata(f).num_rows for f in files)
+    if dataset == "gpu_samples":
+        silent = _silent_pools(files, day, lab_pools, base)
+        if silent:
+            return outcome(False, f"gpu_samples: pool(s) {', '.join(silent)} reported in the 7 days before {day} "
+                                  f"but not on {day}", len(silent), silent_pools=silent, rows=rows)
+    if rows == 0:
+        in_force = stages_in_force(day, base)
+        if in_force:
+            return outcome(False, f"{dataset}: partition date={day} arrived with no rows while a stage is in force "
+                                  f"({', '.join(in_force)})", 1, files=len(files), stages_in_force=in_force)
+        return outcome(True, f"{dataset}: partition date={day} arrived with no rows, and no stage of the calendar "
+                             f"is in force on {day}: none were expected", files=len(files), rows=0)
+    return outcome(True, f"{dataset}: partition date={day} arrived: {rows} rows in {len(files)} file(s)"
+                         + (" from every pool of the week before" if dataset == "gpu_samples" else ""),
+                   files=len(files), rows=rows)
+
+
+def _silent_pools(files: Sequence[Path], day: dt.date, lab_pools: Iterable[str], base: Path | None) -> list[str]:
+    """Pools with telemetry in the 7 days before `day` but none in `files` (the day's)."""
     before = [f for i in range(1, TRAILING_DAYS + 1)
-              for f in day_files(dataset, day - dt.timedelta(days=i), lab_pools, base)]
+              for f in day_files("gpu_samples", day - dt.timedelta(days=i), lab_pools, base)]
+    if not before:
+        return []
     with _memory_db() as con:
         today = {r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(files)})").fetchall()}
-        earlier = ({r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(before)})")
-                    .fetchall()} if before else set())
-    silent = sorted(earlier - today)
-    if silent:
-        return outcome(False, f"gpu_samples: pool(s) {', '.join(silent)} reported in the 7 days before {day} "
-                              f"but not on {day}", len(silent), expected_day=str(day), silent_pools=silent)
-    return outcome(True, f"gpu_samples: date={day} arrived with every pool of the week before "
-                         f"({', '.join(sorted(today)) or 'no rows'})", expected_day=str(day), pools=sorted(today))
+        earlier = {r[0] for r in con.execute(f"select distinct pool from read_parquet({_sql_list(before)})")
+                   .fetchall()}
+    return sorted(earlier - today)
+
+
+def stages_in_force(day: dt.date, base: Path | None = None) -> list[str]:
+    """'<pool> stage <id>' for every row of the landed stage calendars whose window covers part of the day."""
+    files = sorted((paths.landing_dir(base) / "stage_calendar").glob("*.parquet"))
+    if not files:
+        return []
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    with _memory_db() as con:
+        rows = con.execute(f"""select pool, stage_id from read_parquet({_sql_list(files)}, union_by_name = true)
+                               where start_ts < $end and (end_ts is null or end_ts > $start)
+                               order by pool, stage_id""",
+                           {"start": start, "end": start + dt.timedelta(days=1)}).fetchall()
+    return [f"{pool} stage {stage_id}" for pool, stage_id in rows]
 
 
 def volume(dataset: str, days: Sequence[dt.date], lab_pools: Iterable[str] = (), base: Path | None = None) -> Outcome:

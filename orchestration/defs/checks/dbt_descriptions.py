@@ -1,0 +1,70 @@
+"""A sentence for every dbt test's asset check, built from the test's manifest node: what it asserts, on which
+columns, and what a failure does. dbt names a generic test after its model, column and arguments
+(`not_negative_mart_stage_metrics_throughput_per_watt`), which the UI truncates; the description says it in words.
+
+A test's own `description:` (dbt_project/tests/_singular_tests.yml for the singular tests) comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def _cols(columns: Any) -> str:
+    return ", ".join(f"`{c}`" for c in ([columns] if isinstance(columns, str) else columns))
+
+
+def _ref(to: str) -> str:
+    """`ref('stage_catalog')` -> `stage_catalog`."""
+    return "`" + to.removeprefix("ref(").removesuffix(")").strip("'\"") + "`"
+
+
+def _between(k: Mapping[str, Any]) -> str:
+    low, high = k.get("min_value"), k.get("max_value")
+    if low is not None and high is not None:
+        return f"{_cols(k['column_name'])} lies within [{low}, {high}]"
+    return f"{_cols(k['column_name'])} is " + (f">= {low}" if low is not None else f"<= {high}")
+
+
+ASSERTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "not_null": lambda k: f"{_cols(k['column_name'])} is never null",
+    "unique": lambda k: f"{_cols(k['column_name'])} is unique",
+    "not_negative": lambda k: f"{_cols(k['column_name'])} is never negative",
+    "value_between": _between,
+    "accepted_values": lambda k: f"{_cols(k['column_name'])} is one of {', '.join(map(str, k['values']))}",
+    "unique_combination_of_columns": lambda k: f"one row per ({_cols(k['combination_of_columns'])})",
+    "relationships": lambda k: f"every {_cols(k['column_name'])} exists in {_ref(k['to'])}.`{k['field']}`",
+    "relationships_composite": lambda k: f"every ({_cols(k['columns'])}) exists in {_ref(k['to'])}",
+    "timestamps_ordered": lambda k: (f"{_cols(k['column_name'])} comes "
+                                     f"{'at or ' if k.get('allow_equal', True) else ''}before "
+                                     f"{_cols(k['later_column'])}"),
+    "matches_pattern": lambda k: f"{_cols(k['column_name'])} matches `{k['pattern']}`",
+    "no_gap_longer_than": lambda k: (f"no gap longer than {k['max_gap_minutes']} min between readings "
+                                     f"({_cols(k['column_name'])}) of each ({_cols(k['partition_by'])})"),
+    "monotonic_counter": lambda k: (f"the counter {_cols(k['column_name'])} never goes down by "
+                                    f"{_cols(k['order_by'])} within each ({_cols(k['partition_by'])}), but for a "
+                                    f"reset to at most {k['max_rate_per_second']}/s since the previous reading"),
+}
+
+
+def describe_test(test: Mapping[str, Any]) -> str:
+    """The description of a dbt test's asset check (`test`: its manifest node)."""
+    metadata = test.get("test_metadata") or {}
+    kind = metadata.get("name")
+    sentences = [test.get("description") or ""]
+    if kind in ASSERTS:
+        sentences.append(_capitalised(ASSERTS[kind](metadata.get("kwargs", {}))))
+    where = test.get("config", {}).get("where")
+    if where:
+        sentences.append(f"Only rows where {where}.")
+    blocking = (test.get("config", {}).get("severity") or "error").lower() == "error"
+    effect = ("blocking: a failure stops the dbt step, so the deck is not rebuilt" if blocking
+              else "WARN, not blocking")
+    label = f"dbt test `{kind}`" if kind else "dbt singular test"
+    body = " ".join(s.strip().rstrip(".") + "." for s in sentences if s.strip())
+    return f"{label} ({effect}). {body or test['name'] + '.'} Failing rows are stored in dbt_test__audit."
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
