@@ -7,8 +7,10 @@
   as their title placeholder text (line breaks inside the title are ignored, nothing else may be added).
 - ``titles_and_notes``: every slide has a non-empty title placeholder and non-empty speaker notes.
 - ``text_overflow``: the text of every text frame (and table cell), measured with ``deck_assets.measure``
-  (Pillow + Noto Sans CJK, CJK wrapped per character) at its run sizes, fits the frame's width/height minus its
-  insets (a cell: its column widths and row heights minus its margins). ``normAutofit`` scales are applied.
+  (a committed metrics table valid for Arial with Microsoft YaHei, PingFang SC or Noto Sans CJK SC: no installed
+  font is used; lines wrap between words, CJK per character) at its run sizes, fits the frame's width/height
+  minus its insets (a cell: its column widths and row heights minus its margins); a word wider than its line is
+  a line too wide. ``normAutofit`` scales are applied.
 - ``shapes_on_slide``: no shape extends beyond the slide.
 - ``min_font``: no run (slide text, table text, chart text with a set size) is below ``MIN_FONT_PT``; a run without
   a size gets the size it inherits (placeholder → layout → master → text styles).
@@ -42,6 +44,8 @@ MIN_FONT_PT = 12.0
 OVERFLOW_SLACK_PT = 1.0  # rounding: a box may be this much too small before it counts
 DEFAULT_SIZE_PT = 18.0  # PowerPoint's size for text that inherits none
 EXCERPT = 60
+OVERFLOW_DESCRIPTION = ("no text overflows its box (metrics that hold for Arial with Microsoft YaHei, PingFang SC "
+                        "or Noto Sans CJK SC, no installed font used; words never broken, CJK wrapped per character)")
 
 # ---- what is not a number to prove -------------------------------------------------------------------------
 # Digits in these are names, labels or calendar marks, not quantities; they are blanked before numbers are read.
@@ -349,7 +353,7 @@ def check_overflow(prs: Any) -> CheckResult:
                 findings.append(Finding(number, label, _excerpt(widest_text), "line wider than its box (pt)",
                                         round(widest, 1), round(width, 1)))
     return CheckResult("text_overflow", not findings,
-                       "no text overflows its box (Noto Sans CJK metrics, CJK wrapped per character)", findings,
+                       OVERFLOW_DESCRIPTION, findings,
                        {"frames_measured": frames})
 
 

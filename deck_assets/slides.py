@@ -718,14 +718,14 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
     def cell_text(cell: _Cell) -> str:
         return cell.text + (" " + cell.mark if cell.mark else "")
 
-    def col_width(col: int, size: int) -> float:
-        return max(measure.text_width_pt(cell_text(r[col]), size, bold=True) for r in rows[1:]) + pad
+    def col_width(col: int, size: int, first_row: int = 1) -> float:
+        return max(measure.text_width_pt(cell_text(r[col]), size, bold=True) for r in rows[first_row:]) + pad
 
     def layout(size: int) -> tuple[int, list[float], list[float], bool]:
         """(size, column widths, row heights, whether every value fits its cell on one line)."""
         tier_names = [t.name for t in ctx.outline.tiers] + [rows[0][-1].text]
         tier_w = max(measure.text_width_pt(n, size, bold=True) for n in tier_names) + pad if tier_col else 0.0
-        fixed = {c: col_width(c, size) for c in fit_cols}
+        fixed = {c: col_width(c, size, first_row=0) for c in fit_cols}  # their headers stay on one line
         need = max((col_width(c, size) for c in shared), default=0.0)
         share_w = (width - sum(fixed.values()) - tier_w) / max(len(shared), 1)
         if compact:

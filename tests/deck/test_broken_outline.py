@@ -71,6 +71,18 @@ def test_an_over_long_bullet_fails_naming_the_slide(tmp_path: Path, warehouse_pa
         assert not overflow.passed and NUMBER[slide_id] in overflow.slides
 
 
+@pytest.mark.parametrize("slide_id", ["challenge_overview", "binpack"])
+def test_a_word_too_long_for_its_line_fails_naming_the_slide_and_the_word(tmp_path: Path, warehouse_path: Path,
+                                                                          slide_id: str) -> None:
+    word = "PagedAttention" * 12  # wider than the slide at 12 pt: it would break mid-word
+
+    def mutate(raw: dict[str, Any]) -> None:
+        _slide(raw, slide_id)["points"].append(f"启用 {word} 技术")
+
+    with pytest.raises(OutlineError, match=f"slide {slide_id}: .*too long for a line: {word}"):
+        _build(tmp_path, warehouse_path, mutate)
+
+
 def test_removed_notes_fail_titles_and_notes(tmp_path: Path, warehouse_path: Path) -> None:
     def mutate(raw: dict[str, Any]) -> None:
         _slide(raw, "parallel_fs")["notes"] = ""
