@@ -13,29 +13,36 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GPU_EFF_SCENARIO := $(SCENARIO)
 
-.PHONY: demo test bench install ui lint clean
+.PHONY: demo rebuild test bench install ui lint clean
 
 # Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
-# (`dagster dev` does); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
+# (`dagster dev` and `dg` do); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
 # two commands in this venv, so `dagster asset materialize --select deck` works from the repository root.
 $(BIN)/gpu-eff: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	cp orchestration/dagster_cli_target.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
-	touch $@
+	@echo "Installing into $(VENV) (about 4 minutes the first time; pip's log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
+	@cp orchestration/dagster_cli_target.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
+	@touch $@
 
+# Every Dagster command run from the repository root (dagster dev, dg launch, dagster asset materialize, the
+# schedule) uses the instance in .dagster_home: Dagster reads DAGSTER_HOME from ./.env when it is not set.
 install: $(BIN)/gpu-eff $(DAGSTER_HOME)/dagster.yaml
+	@grep -qs '^DAGSTER_HOME=' .env || printf 'DAGSTER_HOME=$${DAGSTER_HOME:-%s}\n' "$(CURDIR)/.dagster_home" >> .env
 
 $(DAGSTER_HOME)/dagster.yaml:
-	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
+	@mkdir -p $(DAGSTER_HOME)
+	@printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
 
-# One Dagster run: every landing partition of the scenario, the dbt warehouse, the deck.
+# One Dagster run over every day of the scenario (or of GPU_EFF_CONFIG): landing, the dbt warehouse, the deck.
+# The terminal gets a summary; Dagster's full log goes to data/logs/.
 demo: install
-	$(BIN)/dagster job execute -m orchestration.definitions -j daily_refresh \
-		--tags "$$($(BIN)/gpu-eff window --dagster-tags)"
-	@echo "Deck: $$($(BIN)/python -c 'from ingestion.paths import deck_dir; print(deck_dir() / "latest.pptx")')"
+	@$(BIN)/python -m orchestration.launch daily_refresh
+
+# After a change to the dbt models: the warehouse, its checks and the deck rebuilt from the landed Parquet.
+rebuild: install
+	@$(BIN)/python -m orchestration.launch warehouse_rebuild
 
 test: install
 	$(BIN)/pytest

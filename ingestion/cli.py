@@ -1,10 +1,11 @@
-"""`gpu-eff`: the entry points that do not need Dagster (which is slow to import)."""
+"""`gpu-eff`: the command-line entry points that do not need Dagster (which is slow to import)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -40,28 +41,24 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _window(args: argparse.Namespace) -> int:
+def window_days(scenario: str | None = None) -> tuple[dt.date, dt.date]:
     """The days a full backfill covers: the scenario's days, or from the first configured stage to yesterday."""
-    import json
-
     from ingestion.config import load_config
     from ingestion.from_config import first_day
 
-    config = None if args.scenario else load_config()
-    scenario = args.scenario or config.scenario
+    config = None if scenario else load_config()
+    scenario = scenario or config.scenario
     if scenario is not None:
         from ingestion.simulator.scenario import load_scenario
 
         days = load_scenario(scenario).dates()
-        first, last = days[0], days[-1]
-    else:
-        first = first_day(config)
-        last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    if args.dagster_tags:  # a Dagster run over the whole window (single-run backfill)
-        print(json.dumps({"dagster/asset_partition_range_start": first.isoformat(),
-                          "dagster/asset_partition_range_end": last.isoformat()}))
-    else:
-        print(f"{first.isoformat()}...{last.isoformat()}")
+        return days[0], days[-1]
+    return first_day(config), dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+
+def _window(args: argparse.Namespace) -> int:
+    first, last = window_days(args.scenario)
+    print(f"{first.isoformat()}...{last.isoformat()}")
     return 0
 
 
@@ -224,41 +221,95 @@ def _collect_nvml(args: argparse.Namespace) -> int:
             close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gpu-eff", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sim = sub.add_parser("simulate", help="run a simulated-cluster scenario and land its days as Parquet")
-    sim.add_argument("--scenario", default="demo", help="bundled scenario name (demo, tiny) or a YAML path")
-    sim.add_argument("--day", action="append", help="land only this day (YYYY-MM-DD); repeatable")
-    sim.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
-    sim.set_defaults(func=_simulate)
-    win = sub.add_parser("window", help="print a scenario's first and last day (a Dagster partition range)")
-    win.add_argument("--scenario", help="bundled scenario name or YAML path (default: GPU_EFF_CONFIG's sources, "
-                                        "else the scenario of GPU_EFF_SCENARIO, else demo)")
-    win.add_argument("--dagster-tags", action="store_true", help="print the run tags of a one-run backfill")
-    win.set_defaults(func=_window)
-    imp = sub.add_parser("import", help="land a log file (jobs, requests, traces, a saved /metrics page)")
-    imp.add_argument("kind", choices=sorted(KINDS))
-    imp.add_argument("path")
-    imp.add_argument("--pool", help="the pool the records belong to (required, except h200-lab: lab-h200)")
-    imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: file mtime)")
+OVERVIEW = """\
+Feed your cluster's GPU telemetry and logs into the efficiency warehouse, without Dagster.
+Everything lands as Parquet under $GPU_EFF_DATA_DIR (default ./data/landing); the next Dagster
+run (make demo, the UI or the daily schedule) builds the warehouse and the deck from it.
+
+examples:
+  gpu-eff import slurm-sacct sacct.txt --pool train-a     land a Slurm accounting export
+  gpu-eff collect dcgm --target http://node-1:9400/metrics --pool prod
+                                                          scrape dcgm-exporter every 15 s until stopped
+  gpu-eff simulate --scenario tiny                        land a small simulated cluster to try things on
+
+'gpu-eff COMMAND --help' tells more about each command."""
+
+# What each import kind reads, for `gpu-eff import --help` (the kinds are ingestion.importers.KINDS).
+IMPORT_KINDS = {
+    "jobs": "job log: JSONL or CSV with the jobs contract's columns (job_id, pool, tenant, gpu_count, submit_ts, "
+            "start_ts, end_ts, status, ...); records with an `event` field (or record_type event) are job events",
+    "slurm-sacct": "Slurm accounting: `sacct --parsable2` output with JobID, State, Submit, Start, End, AllocTRES, "
+                   "... (GPUs from AllocTRES gres/gpu)",
+    "openb": "Alibaba GPU cluster trace v2023 pod list (openb_pod_list_*.csv; gpu_milli becomes fractional GPUs)",
+    "requests": "inference request log: JSONL, one request a line (request_id, arrival_ts, first_token_ts, "
+                "end_ts, prompt_tokens, output_tokens, status, ...)",
+    "azure-llm-trace": "Azure LLM inference trace CSV (arrivals and token counts; latencies stay empty)",
+    "dcgm-text": "a dcgm-exporter /metrics page saved to a file (`curl node:9400/metrics > page.txt`); "
+                 "--scrape-ts says when it was taken",
+    "prometheus-json": "a saved Prometheus API response (/api/v1/query_range or /api/v1/query) of DCGM metrics",
+    "h200-lab": "a lab recording directory (job_log.jsonl + nvml_samples.csv + env.json) of controlled "
+                "experiments; pool lab-h200 unless --pool",
+}
+IMPORT_EPILOG = "kinds:\n" + "\n".join(
+    textwrap.fill(text, 100, initial_indent=f"  {kind:<17}", subsequent_indent=" " * 19)
+    for kind, text in IMPORT_KINDS.items()) + """
+
+Bad lines never stop an import: each goes to data/quarantine/ with its file, line, field and reason.
+Importing the same file again replaces what it landed before.
+
+examples:
+  gpu-eff import slurm-sacct sacct.txt --pool train-a
+  gpu-eff import requests /var/log/serving/requests.jsonl --pool infer-a
+  gpu-eff import dcgm-text page.txt --pool prod --scrape-ts 2026-11-30T08:00:00Z"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=description, epilog=epilog or None,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    parser = argparse.ArgumentParser(prog="gpu-eff", description=OVERVIEW,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    imp = command("import", "land a log file: jobs, Slurm, requests, traces, saved metrics pages",
+                  "Land one log file of your cluster (jobs, requests, telemetry pages) for one pool.", IMPORT_EPILOG)
+    imp.add_argument("kind", choices=sorted(KINDS), metavar="KIND", help="what the file is (see kinds below)")
+    imp.add_argument("path", help="the file (h200-lab: the recording's directory)")
+    imp.add_argument("--pool", help="the GPU pool the records belong to (required, except h200-lab: lab-h200)")
+    imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: the file's "
+                                         "modification time)")
     imp.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     imp.set_defaults(func=_import)
-    col = sub.add_parser("collect", help="poll a live source on a schedule and land its samples until stopped")
-    kinds = col.add_subparsers(dest="source", required=True)
-    dcgm = kinds.add_parser("dcgm", help="scrape dcgm-exporter /metrics endpoints")
+    col = command("collect", "poll live GPUs (dcgm-exporter or NVML) and land samples until stopped",
+                  "Run beside the cluster: poll every --interval, land a Parquet part every --flush-every, "
+                  "and on SIGTERM or Ctrl-C land what is buffered and exit. Every scrape lands a row in "
+                  "scrape_health, so a target that is down costs only its own samples.",
+                  "examples:\n"
+                  "  gpu-eff collect dcgm --target http://node-1:9400/metrics --target http://node-2:9400/metrics \\\n"
+                  "      --pool prod --interval 15s --flush-every 5m\n"
+                  "  DCGM_TOKEN=... gpu-eff collect dcgm --pool prod --bearer-token-env DCGM_TOKEN\n"
+                  "  gpu-eff collect nvml --pool lab --once        one poll of this machine's GPUs")
+    kinds = col.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    dcgm = kinds.add_parser("dcgm", help="scrape dcgm-exporter /metrics endpoints (default: the config's targets)",
+                            description="Scrape dcgm-exporter /metrics endpoints. Without --target, the targets, "
+                                        "interval and auth of GPU_EFF_CONFIG's dcgm_exporter source are used.")
     dcgm.add_argument("--target", action="append", metavar="URL",
                       help="a dcgm-exporter /metrics URL; repeatable (default: GPU_EFF_CONFIG's dcgm_exporter)")
     dcgm.add_argument("--timeout", type=_duration, help="per-attempt timeout (default 5s)")
     dcgm.add_argument("--retries", type=int, help="further attempts after a failed one (default 2)")
-    dcgm.add_argument("--bearer-token-env", metavar="NAME", help="environment variable holding a bearer token")
+    dcgm.add_argument("--bearer-token-env", metavar="NAME",
+                      help="name of the environment variable holding a bearer token (never the token itself)")
     dcgm.add_argument("--basic-user", metavar="U", help="basic-auth user")
-    dcgm.add_argument("--basic-password-env", metavar="NAME", help="environment variable holding the password")
+    dcgm.add_argument("--basic-password-env", metavar="NAME",
+                      help="name of the environment variable holding the basic-auth password")
     tls = dcgm.add_mutually_exclusive_group()
     tls.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     tls.add_argument("--ca-file", metavar="PATH", help="CA bundle to verify TLS certificates with")
     dcgm.set_defaults(func=_collect_dcgm)
-    nvml = kinds.add_parser("nvml", help="sample the local GPUs through NVML")
+    nvml = kinds.add_parser("nvml", help="sample this machine's GPUs and MIG instances through NVML",
+                            description="Sample this machine's GPUs (and MIG instances) through NVML: utilisation, "
+                                        "memory, power, energy, clocks and, on Hopper, SM/tensor/DRAM activity, "
+                                        "landed under the dcgm-exporter metric names.")
     nvml.set_defaults(func=_collect_nvml)
     for p in (dcgm, nvml):
         p.add_argument("--pool", required=True, help="the pool the GPUs belong to")
@@ -267,7 +318,27 @@ def main(argv: list[str] | None = None) -> int:
                        help="time between landings (default 5m); also lands on exit")
         p.add_argument("--once", action="store_true", help="poll once, land, exit (1 when nothing answered)")
         p.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
-    args = parser.parse_args(argv)
+    sim = command("simulate", "land a simulated cluster's days (to try the product without a cluster)",
+                  "Simulate a shared GPU cluster through the seven stages (workloads placed minute by minute) and "
+                  "land its telemetry, jobs and requests like a real cluster's. The same seed gives the same data.",
+                  "examples:\n  gpu-eff simulate --scenario tiny\n  gpu-eff simulate --scenario demo --day 2026-11-03")
+    sim.add_argument("--scenario", default="demo",
+                     help="a bundled scenario (tiny, demo, large) or the path of a scenario YAML (default demo)")
+    sim.add_argument("--day", action="append", help="land only this day (YYYY-MM-DD); repeatable")
+    sim.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
+    sim.set_defaults(func=_simulate)
+    win = command("window", "print the days a full run covers, as a Dagster partition range",
+                  "Print FIRST...LAST: the simulated scenario's days, or, with GPU_EFF_CONFIG, from the first "
+                  "configured stage to yesterday.",
+                  "example:\n  dg launch --job warehouse_rebuild --partition-range \"$(gpu-eff window)\"")
+    win.add_argument("--scenario", help="a bundled scenario name or YAML path (default: GPU_EFF_CONFIG's sources, "
+                                        "else the scenario of GPU_EFF_SCENARIO, else demo)")
+    win.set_defaults(func=_window)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     return args.func(args)
 
 

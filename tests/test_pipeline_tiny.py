@@ -78,13 +78,26 @@ def _gpu_minute_rows(data_dir):
                            ).fetchone()
 
 
-def test_deck_alone_materialises_from_the_repo_root(tiny_run):
-    """What a user runs after `make demo`: `dagster asset materialize --select deck` in the repository."""
+def test_deck_alone_materialises_from_the_repo_root_into_the_uis_instance(tiny_run, monkeypatch):
+    """What a user runs after `make demo`: `dagster asset materialize --select deck` in the repository, with no
+    DAGSTER_HOME set; the run lands in the instance that `make ui` shows (DAGSTER_HOME from `make install`'s .env)."""
+    import dagster as dg
+    from dotenv import dotenv_values
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     env = dict(os.environ, GPU_EFF_DATA_DIR=str(tiny_run), GPU_EFF_SCENARIO="tiny")
+    dagster_home = dotenv_values(REPO / ".env").get("DAGSTER_HOME") if (REPO / ".env").exists() else None
+    assert dagster_home == str(REPO / ".dagster_home"), "make install writes .env with the instance's DAGSTER_HOME"
+    started = dt.datetime.now(dt.UTC)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     done = subprocess.run([dagster, "asset", "materialize", "--select", "deck"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        latest = instance.get_runs(limit=1)[0]
+    assert latest.create_timestamp >= started.timestamp() - 1
+    assert latest.asset_selection == {dg.AssetKey("deck")}
+    assert latest.status == dg.DagsterRunStatus.SUCCESS
 
 
 def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ BLOCKING = os.environ.get("GPU_EFF_DECK_CHECKS_BLOCKING", "1").strip().lower() n
     kinds={"pptx", "python"},
     owners=["team:gpu-platform"],
     pool=WAREHOUSE_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def deck(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The efficiency deck, written to `data/deck/gpu_efficiency_YYYY-MM-DD.pptx` and `data/deck/latest.pptx`,
@@ -131,6 +132,7 @@ def deck_checks(context: dg.AssetCheckExecutionContext):  # noqa: ANN201 (a gene
     group_name="deck",
     kinds={"png", "libreoffice"},
     owners=["team:gpu-platform"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Every slide of the deck as a PNG in `data/deck/preview/` (LibreOffice headless → PDF → pdftoppm), and one

@@ -84,6 +84,7 @@ def landing(context: dg.AssetExecutionContext):
 
 @dg.multi_asset(
     specs=[_spec(name, desc, False) for name, desc in CONFIG_DATASETS.items()],
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="landing_config",
 )
 def landing_config(context: dg.AssetExecutionContext):
@@ -97,6 +98,7 @@ def landing_config(context: dg.AssetExecutionContext):
     group_name="ingestion",
     kinds={"parquet", "python"},
     owners=["team:gpu-platform"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def landing_experiments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Controlled experiments (by default the vendored real H200 lab runs), one row per phase; their NVML
