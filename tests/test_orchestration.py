@@ -59,8 +59,6 @@ def test_deck_reads_the_marts(defs):
 def test_dbt_tests_surface_as_asset_checks(defs):
     checks = defs.resolve_asset_graph().asset_check_keys
     assert any(c.asset_key == dg.AssetKey("mart_stage_metrics") for c in checks)
-    # the dbt tests of the landing sources too (not AssetObservations)
-    assert dg.AssetCheckKey(dg.AssetKey(["landing", "jobs"]), "source_unique_landing_jobs_job_id") in checks
 
 
 def test_every_check_says_what_it_checks_and_what_a_failure_does(defs):

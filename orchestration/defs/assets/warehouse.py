@@ -11,8 +11,7 @@ from unittest import mock
 
 import dagster as dg
 import duckdb
-from dagster_dbt import (DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliInvocation, DbtCliResource,
-                         DbtProject, dbt_assets)
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
@@ -31,11 +30,13 @@ INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental model
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """Models and seeds are keyed by name, in the group of their layer (their schema: `reference` for the seeds,
-    `staging`, `intermediate`, `marts`); sources stay `landing/<table>`, and their dbt tests are asset checks on
-    them. Every dbt test's check says in words what it asserts (dbt_descriptions)."""
+    `staging`, `intermediate`, `marts`); sources stay `landing/<table>`. Every dbt test's check says in words what
+    it asserts (dbt_descriptions).
 
-    def __init__(self) -> None:
-        super().__init__(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+    The dbt tests of the sources stay asset observations (dagster-dbt logs a line for each), not checks
+    (`enable_source_tests_as_checks`): Dagster exempts an op that checks an upstream asset from waiting for that
+    asset's other blocking checks, so `warehouse_inputs` would no longer wait for source_health's blocking
+    `no_duplicate_rows` on the landing data (tests/quality/test_wiring.py)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -206,7 +207,6 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliI
     exclude=INCREMENTAL,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     name="warehouse_inputs",
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
@@ -290,7 +290,6 @@ def build_days(dbt: DbtCliResource, args: list[str]) -> None:
     exclude=INCREMENTAL_INPUTS,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     name="warehouse_models",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
