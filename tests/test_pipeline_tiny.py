@@ -94,8 +94,9 @@ def test_deck_alone_materialises_from_the_repo_root_into_the_uis_instance(tiny_r
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     with dg.DagsterInstance.from_config(dagster_home) as instance:
-        latest = instance.get_runs(limit=1)[0]
-    assert latest.create_timestamp >= started.timestamp() - 1
+        record = instance.get_run_records(limit=1)[0]
+    latest = record.dagster_run
+    assert record.create_timestamp >= started - dt.timedelta(seconds=1)
     assert latest.asset_selection == {dg.AssetKey("deck")}
     assert latest.status == dg.DagsterRunStatus.SUCCESS
 
