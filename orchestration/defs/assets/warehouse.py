@@ -207,6 +207,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliI
     exclude=INCREMENTAL,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="warehouse_inputs",
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
@@ -290,6 +291,7 @@ def build_days(dbt: DbtCliResource, args: list[str]) -> None:
     exclude=INCREMENTAL_INPUTS,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="warehouse_models",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
