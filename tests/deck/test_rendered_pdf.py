@@ -56,7 +56,7 @@ def _missing() -> list[str]:
                                check=False).stdout
         if "Liberation Sans" not in arial:  # another substitute (DejaVu Sans) is wider than Arial
             missing.append("fonts-liberation2")
-    return missing
+    return list(dict.fromkeys(missing))  # pdftoppm and pdftotext are both poppler-utils
 
 
 @pytest.fixture(scope="module")
