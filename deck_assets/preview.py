@@ -7,15 +7,11 @@ then ``pdftoppm -png -r DPI``. Needs LibreOffice Impress (Debian: ``libreoffice-
 
 from __future__ import annotations
 
-import base64
-import io
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-from PIL import Image
 
 DPI = 60
 TIMEOUT_S = 300
@@ -87,17 +83,6 @@ def render_pngs(deck: Path, out_dir: Path, dpi: int = DPI, timeout: float = TIME
             out.append(target)
         shutil.copyfile(pdf, out_dir / "deck.pdf")
     return out
-
-
-def data_uri(png: Path, width: int = 480) -> str:
-    """A small copy of ``png`` as a data: URI (for Markdown metadata in the Dagster UI)."""
-    with Image.open(png) as image:
-        image = image.convert("RGB")
-        if image.width > width:
-            image = image.resize((width, round(image.height * width / image.width)))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from unittest import mock
 
 from dagster_dbt import DbtProject
 
@@ -26,9 +28,12 @@ def _newest_source_mtime(root: Path) -> float:
 
 
 def ensure_manifest() -> None:
+    """A full parse (a few seconds, only after a project file changed): dbt 1.11's partial parsing drops the
+    descriptions of singular tests (`tests/_singular_tests.yml`) when another properties file changes."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(DBT_DIR):
-        dbt_project.preparer.prepare(dbt_project)
+        with mock.patch.dict(os.environ, {"DBT_PARTIAL_PARSE": "false"}):
+            dbt_project.preparer.prepare(dbt_project)
 
 
 ensure_manifest()

@@ -31,6 +31,10 @@ def test_checks_are_listed_against_their_assets(defs):
         for name in ("fresh_partition", "no_duplicate_rows", "quarantine_volume"):
             assert dg.AssetCheckKey(dg.AssetKey(["landing", dataset]), name) in keys
     assert dg.AssetCheckKey(dg.AssetKey(["landing", "gpu_samples"]), "scrape_health") in keys
+    # the dbt tests of the landing sources are checks of the staging models that read them, not observations
+    assert dg.AssetCheckKey(dg.AssetKey("stg_landing__jobs"), "source_unique_landing_jobs_job_id") in keys
+    assert dg.AssetCheckKey(dg.AssetKey("stg_landing__gpu_samples"), "source_not_null_landing_gpu_samples_ts") in keys
+    assert not {k.name for k in keys if k.asset_key.path[0] == "landing" and k.name.startswith("source_")}
 
 
 def test_blocking_flags(defs):

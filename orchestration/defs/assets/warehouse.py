@@ -11,7 +11,15 @@ from unittest import mock
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ingestion import paths
@@ -33,10 +41,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
     `staging`, `intermediate`, `marts`); sources stay `landing/<table>`. Every dbt test's check says in words what
     it asserts (dbt_descriptions).
 
-    The dbt tests of the sources stay asset observations (dagster-dbt logs a line for each), not checks
-    (`enable_source_tests_as_checks`): Dagster exempts an op that checks an upstream asset from waiting for that
-    asset's other blocking checks, so `warehouse_inputs` would no longer wait for source_health's blocking
-    `no_duplicate_rows` on the landing data (tests/quality/test_wiring.py)."""
+    The dbt tests of the sources (`_landing__sources.yml`) are checks of the staging model that reads each source,
+    named there by `meta.dagster.ref`: as checks of `landing/<table>` itself, Dagster would exempt
+    `warehouse_inputs` (which runs them) from waiting for that asset's other blocking checks, source_health's
+    `no_duplicate_rows` among them (tests/quality/test_wiring.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -54,6 +65,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        checked = get_asset_check_key_for_test(manifest, self, unique_id, project)  # honours meta.dagster.ref
+        if checked is not None and (manifest["nodes"][unique_id].get("attached_node") or "").startswith("source."):
+            asset_spec = dg.AssetSpec(checked.asset_key)  # a source's test, declared on its staging model
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         return spec and spec._replace(description=describe_test(manifest["nodes"][unique_id]))
 
