@@ -66,7 +66,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: DbtProject | None) -> dg.AssetCheckSpec | None:
         checked = get_asset_check_key_for_test(manifest, self, unique_id, project)  # honours meta.dagster.ref
-        if checked is not None and (manifest["nodes"][unique_id].get("attached_node") or "").startswith("source."):
+        upstream = manifest["nodes"][unique_id]["depends_on"]["nodes"]
+        if checked is not None and upstream and all(node.startswith("source.") for node in upstream):
             asset_spec = dg.AssetSpec(checked.asset_key)  # a source's test, declared on its staging model
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         return spec and spec._replace(description=describe_test(manifest["nodes"][unique_id]))
