@@ -147,6 +147,13 @@ def elapsed(seconds: float) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
+def create_instance() -> None:
+    import dagster as dg
+
+    with dg.DagsterInstance.get():
+        pass
+
+
 def follow(job: str, process: subprocess.Popen, since: dt.datetime, summary: Summary) -> bool:
     """Feed the run's events to the summary until the launch process ends; True when the run succeeded."""
     import dagster as dg
@@ -189,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     log = log_path(args.job, since)
     started = time.monotonic()
     print(f"{args.job}: days {partition_range.replace('...', ' to ')}, data in {paths.data_dir()}")
+    if not (Path(os.environ["DAGSTER_HOME"]) / "history" / "runs.db").exists():
+        create_instance()  # before the run: two processes creating a new instance's SQLite tables collide
     process = launch(args.job, partition_range, log)
     summary = Summary(started)
     try:
