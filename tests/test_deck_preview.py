@@ -82,11 +82,14 @@ def test_deck_preview_is_skipped_without_libreoffice(tmp_path: Path, monkeypatch
     _small_deck(tmp_path / "gpu_efficiency_2026-03-01.pptx")
     monkeypatch.setattr(deck_module.paths, "deck_dir", lambda base=None: tmp_path)
     real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name: None if name in ("soffice", "libreoffice") else real_which(name))
+    hidden = ("soffice", "libreoffice", "pdftoppm")  # a bare machine
+    monkeypatch.setattr(shutil, "which", lambda name: None if name in hidden else real_which(name))
 
     result = deck_module.deck_preview(dg.build_asset_context())
 
-    assert result.metadata["skipped"] == "LibreOffice not installed (Debian package libreoffice-impress)"
+    assert result.metadata["skipped"] == ("LibreOffice and pdftoppm not installed; the deck is built, only its "
+                                          "thumbnails need them (Debian/Ubuntu: apt-get install libreoffice-impress "
+                                          "poppler-utils)")
     assert not (tmp_path / "preview").exists()
 
 

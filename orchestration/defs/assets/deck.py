@@ -139,8 +139,10 @@ def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     deck_path = latest_deck_path(context.instance)
     missing = preview.missing_tools()
     if missing:
-        message = (f"LibreOffice not installed (Debian package {preview.SOFFICE_PACKAGE})"
-                   if preview.SOFFICE_PACKAGE in missing else f"not installed: {', '.join(missing)}")
+        tools = "LibreOffice" if missing == [preview.SOFFICE_PACKAGE] else (
+            "pdftoppm" if missing == [preview.PDFTOPPM_PACKAGE] else "LibreOffice and pdftoppm")
+        message = (f"{tools} not installed; the deck is built, only its thumbnails need them "
+                   f"(Debian/Ubuntu: apt-get install {' '.join(missing)})")
         context.log.warning(f"deck preview skipped: {message}")
         return dg.MaterializeResult(metadata={"skipped": message, "deck": dg.MetadataValue.path(str(deck_path))})
     out_dir = paths.deck_dir() / "preview"
