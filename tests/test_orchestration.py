@@ -148,7 +148,7 @@ def test_a_mart_shows_its_column_types_rows_pools_days_and_metrics():
                                                                ("window_start", "TIMESTAMP")]
     assert schema.columns[0].description == "the GPU pool"
     assert metadata["dagster/row_count"] == 2
-    assert metadata["pools"] == "demo" and metadata["date_range"] == "2026-10-05 … 2026-10-08"
+    assert metadata["pools"] == "demo" and metadata["time_span"] == "2026-10-05 00:00 UTC … 2026-10-08 00:00 UTC"
     preview = metadata["preview"]
     assert [c.name for c in preview.schema.columns] == ["pool", "stage_id", "gpu_utilization_percent",
                                                         "throughput_per_watt"]  # the metrics in their order

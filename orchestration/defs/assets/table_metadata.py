@@ -55,7 +55,7 @@ def mart_summary(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequenc
         first, last = con.execute(f"""select min(least({', '.join(f'"{c}"' for c in times)})),
                                              max(greatest({', '.join(f'"{c}"' for c in times)}))
                                       from {relation}""").fetchone()
-        summary["date_range"] = f"{_day(first)} … {_day(last)}" if first is not None else "no dates"
+        summary["time_span"] = f"{_instant(first)} … {_instant(last)}" if first is not None else "no dates"
     shown = ["pool", "stage_id", *_ten_metrics(con, names)] if stage_metrics else names
     order = ", ".join(c for c in ("pool", "stage_id") if c in names) or "all"
     frame = con.execute(f"""select {', '.join(f'"{c}"' for c in shown)} from {relation}
@@ -70,8 +70,9 @@ def _ten_metrics(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[s
     return [r[0] for r in con.execute(METRICS_SQL).fetchall() if r[0] in names]
 
 
-def _day(value: Any) -> str:
-    return value.date().isoformat() if isinstance(value, dt.datetime) else str(value)
+def _instant(value: Any) -> str:
+    """A date as is, a timestamp to the minute (UTC): a window's end is often the next day's midnight, exclusive."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, dt.datetime) else str(value)
 
 
 def _cell(value: Any) -> str | int | float | bool | None:
