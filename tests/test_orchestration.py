@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pyarrow as pa
 import pytest
 
 from orchestration.defs.assets.warehouse import run_window
-from orchestration.defs.schedules import last_complete_utc_day
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +81,6 @@ def test_incremental_models_are_partitioned_daily(defs):
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("int_gpu_minutes")).partitions_def is not None
     assert graph.get(dg.AssetKey("mart_stage_metrics")).partitions_def is None
-
-
-def test_schedule_runs_at_six_in_shanghai_for_the_last_complete_utc_day(defs):
-    schedule = defs.resolve_schedule_def("daily_refresh_0600_shanghai")
-    assert schedule.cron_schedule == "0 6 * * *"
-    assert schedule.execution_timezone == "Asia/Shanghai"
-    tick = dt.datetime(2026, 10, 22, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a day of the demo's data
-    with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
-        request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == "2026-10-20"  # 22:00 UTC on the 21st: the 20th is the last whole UTC day
-    assert last_complete_utc_day(dt.datetime(2026, 11, 27, 1, tzinfo=dt.UTC)) == dt.date(2026, 11, 26)
 
 
 def test_the_runs_days_become_dbt_vars():

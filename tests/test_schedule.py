@@ -48,7 +48,15 @@ def test_a_day_past_the_configured_data_is_skipped_with_the_reason(defs, monkeyp
     assert "no partition for 2026-11-25" in skip.skip_message and "2026-10-05 to 2026-10-25" in skip.skip_message
 
 
-def test_on_the_simulated_cluster_a_tick_is_skipped_not_failed(defs):
+def test_a_tick_on_a_day_of_the_demo_requests_that_days_partition(defs):
+    schedule = defs.resolve_schedule_def("daily_refresh_0600_shanghai")
+    tick = dt.datetime(2026, 10, 22, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # 22:00 UTC on the 21st
+    with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as ctx:
+        request = schedule.evaluate_tick(ctx).run_requests[0]
+    assert request.partition_key == "2026-10-20"
+
+
+def test_on_the_simulated_cluster_a_tick_past_its_days_is_skipped_not_failed(defs):
     schedule = defs.resolve_schedule_def("daily_refresh_0600_shanghai")
     with dg.build_schedule_context(scheduled_execution_time=TICK, repository_def=defs.get_repository_def()) as ctx:
         data = schedule.evaluate_tick(ctx)
