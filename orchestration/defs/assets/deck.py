@@ -149,7 +149,7 @@ def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     pngs = preview.render_pngs(deck_path, out_dir)
     sheet = deck_metadata.contact_sheet(pngs, out_dir / "contact_sheet.png")
     context.log.info(f"{len(pngs)} slide thumbnails and their contact sheet in {out_dir}")
-    url = deck_metadata.served_image(context.instance, sheet, context.run.run_id)
+    url = deck_metadata.served_image(context.instance, sheet, context.op_execution_context.run_id)
     shown = (f"![every slide of {deck_path.name}]({url})" if url
              else f"contact sheet: `{sheet}` (this instance does not store compute logs locally)")
     table = "| slide | file |\n|---|---|\n" + "\n".join(f"| {i} | `{p}` |" for i, p in enumerate(pngs, start=1))
