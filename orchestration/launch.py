@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from ingestion import paths
+from ingestion.yaml_keys import ConfigError
 from orchestration.environment import QUIET_ENVIRONMENT
 
 POLL_S = 1.0
@@ -191,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         print("DAGSTER_HOME is not set: run this through `make demo` (or set it to the instance `make ui` shows)",
               file=sys.stderr)
         return 2
-    partition_range = window()
+    try:
+        partition_range = window()
+    except ConfigError as exc:  # its message names the file, the key and the problem
+        print(f"{args.job}: {exc}", file=sys.stderr)
+        return 2
     since = dt.datetime.now(dt.UTC)
     log = log_path(args.job, since)
     started = time.monotonic()
@@ -207,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         process.wait()
         print(f"interrupted; full log: {log}", file=sys.stderr)
         return 130
+    if not success and not summary.errors:  # the run failed before any step did (it may not have started)
+        tail = log.read_text(errors="replace").strip().splitlines()[-ERROR_LINES:]
+        print("The end of the log:\n  " + "\n  ".join(tail))
     summary.close(success, log)
     return 0 if success else 1
 

@@ -65,3 +65,11 @@ def test_a_failed_step_and_a_failed_check_are_named_with_their_error():
     assert "Error in marts: ValueError: marts.mart_stage_metrics: column stage_id missing" in text
     assert lines[-1].startswith("FAILED in ") and "daily_refresh-20261206T000000Z.log" in lines[-1]
     assert "Deck:" not in text
+
+
+def test_a_broken_configuration_is_one_line_naming_the_file_not_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(tmp_path / "cluster.yaml"))
+    assert launch.main(["daily_refresh"]) == 2
+    assert capsys.readouterr().err == f"daily_refresh: {tmp_path / 'cluster.yaml'}: configuration file not found " \
+                                      "(GPU_EFF_CONFIG)\n"
