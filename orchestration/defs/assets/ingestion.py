@@ -106,7 +106,11 @@ def landing_experiments(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     config = load_config()
     files = from_config.land_lab(config)
     for file in files:
-        context.log.info(f"{file.dataset} {file.day}: {file.rows} rows, {file.quarantined} quarantined")
+        if file.day == from_config.SCHEMA_DAY:
+            context.log.info(f"{file.dataset}: nothing landed yet; an empty placeholder file gives the warehouse "
+                             f"its columns until a source lands rows ({file.path})")
+        else:
+            context.log.info(f"{file.dataset} {file.day}: {file.rows} rows, {file.quarantined} quarantined")
     experiments = [f for f in files if f.dataset == "experiments"]
     labs = [f"{log.path} (pool {log.pool})" for log in config.logs if log.kind in from_config.LAB_KINDS]
     return dg.MaterializeResult(metadata={
