@@ -8,11 +8,21 @@ line's `name{labels}` part decides, and builds the columns with `take` at the en
 
 Labels map to columns as `ingestion.sources.dcgm_labels` says. Other labels (`DCGM_FI_DRIVER_VERSION`,
 `pci_bus_id`, `xid`, ...) are dropped unless asked for with `extra_labels` (one string column each).
+Series without a GPU identity (no `UUID`/`uuid` label: the exporter's own `go_*`/`process_*` families, `up`)
+are not GPU data: they are skipped and counted (`ParseResult.skipped`), not quarantined.
+
+Values and timestamps are read as Prometheus's text parser reads them (model/textparse): a value is an ASCII
+float as Go's `strconv.ParseFloat` accepts it without `p`, `P` or `_` (so no digit separators, no hex, no
+non-ASCII digits; `NaN`, `Inf`, `+Inf`, `-Inf`, `Infinity` in any case are valid, a finite literal that
+overflows float64 is not), a timestamp an int64 of milliseconds (`strconv.ParseInt`, base 10); only ASCII
+blanks and tabs separate the name, the value and the timestamp. A line that breaks any of this is
+quarantined with its line number and the reason, and costs only itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from array import array
 from collections.abc import Sequence
@@ -35,6 +45,15 @@ _NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 _PAIR_RE = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"([^"\\\n]*(?:\\.[^"\\\n]*)*)"[ \t]*(?:,|\Z)')
 _ESCAPE_RE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "\\": "\\", '"': '"'}
+# A value as Go's strconv.ParseFloat reads it once textparse has refused 'p', 'P' and '_': decimal only (a hex
+# float needs a 'p' exponent); the sign goes with a number or an infinity, never with NaN.
+_VALUE_RE = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
+                       r"|[nN][aA][nN]")
+_TS_RE = re.compile(r"[+-]?[0-9]+")  # strconv.ParseInt(s, 10, 64)
+# Timestamps (ms) that a datetime can hold, microseconds in an int64 timestamp column.
+_TS_MIN_MS = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(milliseconds=1)
+_TS_MAX_MS = (dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(milliseconds=1)
+_BLANKS = re.compile(r"[ \t]+")  # the only separators: a no-break or other Unicode space is not one
 
 # Identity columns derived from a label set (the contract's columns that dcgm_labels maps), in contract order.
 _IDENTITY: tuple[tuple[str, pa.DataType], ...] = tuple(
@@ -55,6 +74,27 @@ class ParseResult:
     quarantine: list[dict] = field(default_factory=list)
     origin: str = ""
     lines: int = 0
+    skipped: int = 0  # samples of series without a GPU identity (no UUID/uuid label), not GPU data
+
+
+def _value(text: str) -> float:
+    """A sample value as textparse reads it; ValueError with the reason otherwise."""
+    if _VALUE_RE.fullmatch(text) is None:
+        raise ValueError(f"value {text[:40]!r} is not a number")
+    value = float(text)
+    if math.isinf(value) and text[-1] not in "fFyY":  # not Inf/Infinity: a finite literal past float64
+        raise ValueError(f"value {text[:40]!r} is out of the float64 range")
+    return value
+
+
+def _timestamp_us(text: str) -> int:
+    """A sample timestamp (ms since the epoch, as textparse reads it) in microseconds; ValueError otherwise."""
+    if _TS_RE.fullmatch(text) is None:
+        raise ValueError(f"timestamp {text[:40]!r} is not an integer (ms since epoch)")
+    ms = int(text)
+    if not _TS_MIN_MS <= ms <= _TS_MAX_MS:
+        raise ValueError(f"timestamp {text[:40]!r} is out of range (years 1 to 9999)")
+    return ms * 1000
 
 
 def _unescape(value: str) -> str:
@@ -80,9 +120,7 @@ def parse_labels(raw: str) -> dict[str, str]:
 
 
 def _identity(labels: dict[str, str]) -> tuple:
-    """The identity columns of a label set, in _IDENTITY order."""
-    if first_label(labels, "gpu_uuid") is None:
-        raise ValueError("no GPU UUID (neither a UUID nor a uuid label)")
+    """The identity columns of a label set (one with a GPU UUID), in _IDENTITY order."""
     return tuple(_int_label(labels, column) if column in INT_COLUMNS else first_label(labels, column)
                  for column, _ in _IDENTITY)
 
@@ -148,6 +186,11 @@ class _Scrape:
     values: array = field(default_factory=lambda: array("d"))
     stamped: list[tuple[int, int]] = field(default_factory=list)  # (row, ts in us)
     quarantine: list[dict] = field(default_factory=list)
+    skipped: int = 0  # samples without a GPU identity
+
+
+# What `ExpositionParser._label_set` returns for a label set without a GPU UUID: its samples are skipped.
+_NO_GPU = -1
 
 
 class ExpositionParser:
@@ -177,12 +220,13 @@ class ExpositionParser:
         self._metric_ids: dict[str, int] = {}  # name as written -> index in _metric_names
         self._metric_names: list[str] = []
         self._prefixes: dict[str, tuple[int, int]] = {}  # line up to its value -> (label set, metric)
+        self._skipped_prefixes: set[str] = set()  # the same for series without a GPU identity
         self._identity_of_last: tuple[bytes, bytes, dict[str, pa.Array]] | None = None
 
     @property
     def remembered(self) -> int:
         """How many line prefixes and label sets (good or bad) the parser keeps."""
-        return len(self._prefixes) + len(self._sets) + len(self._bad_sets)
+        return len(self._prefixes) + len(self._skipped_prefixes) + len(self._sets) + len(self._bad_sets)
 
     def parse(self, text: str, *, scrape_ts: dt.datetime) -> ParseResult:
         """The rows of one body. `ts` is `scrape_ts`, or the sample's own timestamp (ms) when it has one."""
@@ -190,10 +234,12 @@ class ExpositionParser:
         if self.remembered > self.max_series:
             self._forget()
         scrape = self._read_lines(text)
-        return ParseResult(self._table(scrape, scrape_us), scrape.quarantine, self.origin, text.count("\n") + 1)
+        return ParseResult(self._table(scrape, scrape_us), scrape.quarantine, self.origin, text.count("\n") + 1,
+                           scrape.skipped)
 
     def _label_set(self, raw: str) -> int | str:
-        """The index of the label set written `raw`, parsed the first time it is seen; or why it is rejected."""
+        """The index of the label set written `raw`, parsed the first time it is seen; `_NO_GPU` for a set without
+        a GPU UUID; or why it is rejected."""
         index = self._set_ids.get(raw)
         if index is not None:
             return index
@@ -201,6 +247,9 @@ class ExpositionParser:
             return self._bad_sets[raw]
         try:
             labels = parse_labels(raw)
+            if first_label(labels, "gpu_uuid") is None:
+                self._set_ids[raw] = _NO_GPU
+                return _NO_GPU
             self._sets.append(_identity(labels) + tuple(labels.get(k) for k in self.extra_labels))
         except ValueError as exc:
             self._bad_sets[raw] = str(exc)
@@ -212,6 +261,7 @@ class ExpositionParser:
         """The rows of a body, line by line; a line that cannot be read goes to quarantine with its number."""
         scrape = _Scrape()
         prefixes, metric_ids, metric_names = self._prefixes, self._metric_ids, self._metric_names
+        skipped_prefixes = self._skipped_prefixes
         row_set, row_metric, values, stamped = scrape.row_set, scrape.row_metric, scrape.values, scrape.stamped
 
         def reject(lineno: int, line: str, reason: str) -> None:
@@ -220,7 +270,9 @@ class ExpositionParser:
         for lineno, line in enumerate(text.split("\n"), 1):
             # A line whose text up to its last blank was read before, followed by a number: the same series.
             # (A number has no blank, brace or '#', so the full reading below would find the same name, label
-            # set and single value.)
+            # set and single value.) `float()` also takes digit separators, non-ASCII digits, surrounding
+            # whitespace and overflow to inf, which the format does not: only a finite value written in ASCII,
+            # without '_' and without whitespace at either end, is taken here; any other goes the full way.
             prefix, _, value_text = line.rpartition(" ")
             known = prefixes.get(prefix)
             if known is not None:
@@ -229,9 +281,19 @@ class ExpositionParser:
                 except ValueError:
                     pass
                 else:
-                    row_set.append(known[0])
-                    row_metric.append(known[1])
-                    values.append(value)
+                    if (value - value == 0 and value_text.isascii() and "_" not in value_text
+                            and " " < value_text[0] and " " < value_text[-1]):
+                        row_set.append(known[0])
+                        row_metric.append(known[1])
+                        values.append(value)
+                        continue
+            elif prefix in skipped_prefixes:  # a series without a GPU identity, seen before
+                try:
+                    _value(value_text)
+                except ValueError:
+                    pass
+                else:
+                    scrape.skipped += 1
                     continue
             if not line or line[0] == "#":
                 continue  # HELP, TYPE and comments carry nothing a row needs
@@ -245,15 +307,15 @@ class ExpositionParser:
                     reject(lineno, line, "label set is not closed")
                     continue
                 raw = line[brace + 1 : close]
-                rest = line[close + 1 :].split()
+                rest = _BLANKS.split(line[close + 1 :].strip(" \t"))
             else:
-                parts = line.split()
-                if not parts or parts[0][0] == "#":
+                parts = _BLANKS.split(line.strip(" \t"))
+                if not parts[0] or parts[0][0] == "#":
                     continue  # blank line, or an indented comment
                 name, raw, rest = parts[0], "", parts[1:]
             metric = metric_ids.get(name)
             if metric is None:
-                stripped = name.strip()
+                stripped = name.strip(" \t")
                 if not _NAME_RE.match(stripped):
                     reject(lineno, line, f"invalid metric name {stripped[:60]!r}")
                     continue
@@ -263,24 +325,26 @@ class ExpositionParser:
             if isinstance(label_set, str):
                 reject(lineno, line, label_set)
                 continue
-            if not rest or len(rest) > 2:
+            if not rest or not rest[0] or len(rest) > 2:
                 reject(lineno, line, "expected a value and an optional timestamp after the labels")
                 continue
             try:
-                value = float(rest[0])
-            except ValueError:
-                reject(lineno, line, f"value {rest[0][:40]!r} is not a number")
+                value = _value(rest[0])
+                us = _timestamp_us(rest[1]) if len(rest) == 2 else None
+            except ValueError as exc:
+                reject(lineno, line, str(exc))
                 continue
-            if len(rest) == 2:
-                try:
-                    stamped.append((len(values), int(rest[1]) * 1000))
-                except ValueError:
-                    reject(lineno, line, f"timestamp {rest[1][:40]!r} is not an integer (ms since epoch)")
-                    continue
-            else:
+            if us is None:
                 prefix, _, value_text = line.rpartition(" ")
-                if value_text == rest[0]:
+                if value_text == rest[0] and label_set == _NO_GPU:
+                    skipped_prefixes.add(prefix)
+                elif value_text == rest[0]:
                     prefixes[prefix] = (label_set, metric)
+            if label_set == _NO_GPU:
+                scrape.skipped += 1
+                continue
+            if us is not None:
+                stamped.append((len(values), us))
             row_set.append(label_set)
             row_metric.append(metric)
             values.append(value)

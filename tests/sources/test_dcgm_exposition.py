@@ -178,11 +178,79 @@ def test_garbage_line_is_quarantined_with_its_line_number() -> None:
     assert all(q["origin"] == "test" for q in result.quarantine)
 
 
-def test_sample_without_uuid_is_quarantined() -> None:
-    result = parse('DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} 1\nDCGM_FI_DEV_GPU_UTIL{gpu="1"} 2\nup 1\n')
-    assert result.table["gpu_uuid"].to_pylist() == ["GPU-a"]
-    assert [(q["record"], q["reason"]) for q in result.quarantine] == [
-        (2, "no GPU UUID (neither a UUID nor a uuid label)"), (3, "no GPU UUID (neither a UUID nor a uuid label)")]
+NON_GPU_PAGE = (
+    "# HELP go_gc_duration_seconds A summary of the pause duration of garbage collection cycles.\n"
+    "# TYPE go_gc_duration_seconds summary\n"
+    'go_gc_duration_seconds{quantile="0"} 2.4e-05\n'
+    'go_gc_duration_seconds{quantile="0.5"} 4.1e-05\n'
+    "go_gc_duration_seconds_sum 0.0123\n"
+    "go_gc_duration_seconds_count 217\n"
+    'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} 1\n'
+    'DCGM_FI_DEV_GPU_UTIL{gpu="1"} 2\n'
+    "# TYPE process_resident_memory_bytes gauge\n"
+    "process_resident_memory_bytes 4.5862912e+07\n"
+    "up 1\n"
+)
+
+
+def test_series_without_a_gpu_identity_are_skipped_and_counted_not_quarantined() -> None:
+    """The exporter's own families (go_*, process_*) and a GPU family missing its UUID are not GPU data: no
+    quarantine record on any scrape, only a count; a bad line among them is still quarantined."""
+    parser = ExpositionParser(pool="pool-a", origin="test")
+    for _ in range(3):  # the first scrape reads every line in full, later ones take the known prefixes
+        result = parser.parse(NON_GPU_PAGE, scrape_ts=SCRAPE)
+        assert result.table["gpu_uuid"].to_pylist() == ["GPU-a"]
+        assert result.quarantine == [] and result.skipped == 7
+    result = parser.parse(NON_GPU_PAGE + "process_open_fds 1_2\n", scrape_ts=SCRAPE)
+    assert result.skipped == 7 and [(q["record"], q["row"]) for q in result.quarantine] == [(12, "process_open_fds 1_2")]
+
+
+@pytest.mark.parametrize(("line_value", "reason"), [
+    ("1_2", "is not a number"),  # Go's ParseFloat takes '_' only with a base prefix; textparse refuses it
+    ("١٢", "is not a number"),  # Arabic-Indic digits: float() reads 12
+    ("\u00a01764244800000", "is not a number"),  # NBSP is no separator: '1\xa0...' is one token
+    ("1e400", "out of the float64 range"),  # float() gives inf; ParseFloat an ErrRange
+    ("-1e400", "out of the float64 range"),
+    ("0x1p-2", "is not a number"),
+    ("+NaN", "is not a number"),
+    ("1 1_764244800000", "timestamp"),
+    ("1 ١٧٦٤٢٤٤٨٠٠٠٠٠", "timestamp"),
+    ("1 99999999999999999999", "timestamp"),  # past int64, and past what a datetime holds
+])
+def test_values_and_timestamps_follow_the_text_format(line_value: str, reason: str) -> None:
+    """Each bad line is quarantined with its line number and reason and costs only itself, on a target's first
+    scrape (the full reading) and on a later one (the known-series shortcut, where float() would accept it)."""
+    value = ("1" + line_value) if line_value.startswith("\u00a0") else line_value
+    good = 'F{UUID="GPU-a"} 3\nF{UUID="GPU-b"} 4\n'
+    text = f'F{{UUID="GPU-a"}} {value}\n' + good
+    parser = ExpositionParser(pool="pool-a", origin="test")
+    parser.parse(good.replace("GPU-b", "GPU-c") + 'F{UUID="GPU-a"} 2\n', scrape_ts=SCRAPE)  # warm
+    for result in (parse(text), parser.parse(text, scrape_ts=SCRAPE)):
+        assert [(r["gpu_uuid"], r["value"]) for r in result.table.to_pylist()] == [("GPU-a", 3.0), ("GPU-b", 4.0)]
+        [bad] = result.quarantine
+        assert bad["record"] == 1 and reason in bad["reason"] and bad["row"] == text.split("\n")[0]
+
+
+def test_valid_special_and_edge_values_are_read() -> None:
+    parser = ExpositionParser(pool="pool-a", origin="test")
+    values = ["NaN", "nan", "+Inf", "-Inf", "Inf", "infinity", "-Infinity", "1e-400", "1.", ".5", "+3", "-0",
+              "1E+3", "007", "1.7976931348623157e308"]
+    text = "".join(f'F{{UUID="GPU-{i}"}} {v}\n' for i, v in enumerate(values)) + 'F{UUID="GPU-t"} 5 -1000\n'
+    for result in (parse(text), parser.parse(text, scrape_ts=SCRAPE), parser.parse(text, scrape_ts=SCRAPE)):
+        assert result.quarantine == []
+        got = result.table["value"].to_pylist()
+        assert all(math.isnan(v) for v in got[:2])
+        assert got[2:] == [math.inf, -math.inf, math.inf, math.inf, -math.inf, 0.0, 1.0, 0.5, 3.0, 0.0, 1000.0, 7.0,
+                           1.7976931348623157e308, 5.0]
+        assert result.table["ts"][-1].as_py() == dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+def test_tabs_separate_and_crlf_ends_a_line_on_every_scrape() -> None:
+    parser = ExpositionParser(pool="pool-a", origin="test")
+    text = 'F{UUID="GPU-a"}\t1\r\nF{UUID="GPU-b"} \t2\t1764244800000\r\nF{UUID="GPU-c"} 3\r\n'
+    for _ in range(2):
+        result = parser.parse(text, scrape_ts=SCRAPE)
+        assert result.quarantine == [] and result.table["value"].to_pylist() == [1.0, 2.0, 3.0]
 
 
 def test_escaped_label_values() -> None:
@@ -220,7 +288,7 @@ def test_timestamps_special_values_counters_and_crlf() -> None:
 def test_metric_without_labels_and_blank_lines() -> None:
     result = parse("\n\n  \n# comment\nDCGM_FI_DEV_GPU_UTIL 3\n")
     assert result.table.num_rows == 0
-    assert [q["record"] for q in result.quarantine] == [5]  # no labels, so no UUID
+    assert result.quarantine == [] and result.skipped == 1  # no labels, so no UUID: not a GPU's sample
 
 
 def test_naive_scrape_time_is_refused() -> None:
