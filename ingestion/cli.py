@@ -249,6 +249,8 @@ IMPORT_KINDS = {
     "prometheus-json": "a saved Prometheus API response (/api/v1/query_range or /api/v1/query) of DCGM metrics",
     "h200-lab": "a lab recording directory (job_log.jsonl + nvml_samples.csv + env.json) of controlled "
                 "experiments; pool lab-h200 unless --pool",
+    "nvidia-smi": "an nvidia-smi log, detected by content: `--query-gpu=timestamp,uuid,... --format=csv -l N`, "
+                  "`dmon` output, `-q -x` XML, or `--query-compute-apps=timestamp,gpu_uuid,...` CSV",
 }
 IMPORT_EPILOG = "kinds:\n" + "\n".join(
     textwrap.fill(text, 100, initial_indent=f"  {kind:<17}", subsequent_indent=" " * 19)

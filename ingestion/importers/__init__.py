@@ -42,6 +42,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "dcgm-text": ("dcgm-exporter", "ingestion.importers.dcgm_text", "read_dcgm_text"),
     "prometheus-json": ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json"),
     "h200-lab": ("nvml", "ingestion.importers.h200_lab", "read_h200_lab"),
+    "nvidia-smi": ("nvidia-smi", "ingestion.importers.nvidia_smi", "read_nvidia_smi"),
 }
 
 
