@@ -7,7 +7,6 @@ same files (idempotent) and a bad line is quarantined with its line number while
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib
 from collections.abc import Callable, Collection
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 
 from ingestion import landing
 from ingestion.contracts import DATASETS
+from ingestion.importers.values import convert_records, csv_records
 from ingestion.progress import Progress
 
 
@@ -89,48 +89,15 @@ def land(result: ImportResult, source: str, base: Path | None = None,
     return landed
 
 
-def parse_ts(value: object, tz: dt.tzinfo | None = None) -> dt.datetime | None:
-    """Parse a timestamp into an aware UTC datetime; None for an empty value.
-
-    Accepted: unix seconds (int, float or numeric string) and ISO 8601. An ISO value without an offset
-    is read in `tz`; with `tz` None it is refused (ValueError), since its instant is ambiguous.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not a timestamp: {value!r}")
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(float(value), dt.UTC)
-    text = str(value).strip()
-    try:
-        return dt.datetime.fromtimestamp(float(text), dt.UTC)
-    except ValueError:
-        pass
-    parsed = dt.datetime.fromisoformat(text)  # raises ValueError when unparsable
-    if parsed.tzinfo is None:
-        if tz is None:
-            raise ValueError(f"timestamp {text!r} has no UTC offset")
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.UTC)
-
-
 def to_table(name: str, rows: list[dict]) -> pa.Table:
     """Build a contract table from row dicts (missing keys are null)."""
     schema = DATASETS[name].schema
     return pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
 
 
-def convert_csv(path: Path, convert: Callable[[dict, int], dict]) -> tuple[list[dict], list[dict]]:
-    """Each CSV record through `convert(record, line_number)`: its rows, and the quarantine records of the
-    lines whose conversion raised ValueError (the message names the field)."""
-    rows: list[dict] = []
-    rejected: list[dict] = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for record in reader:
-            try:
-                rows.append(convert(record, reader.line_num))
-            except ValueError as exc:
-                raw = ",".join("" if v is None else str(v) for v in record.values())
-                rejected.append({"record": reader.line_num, "reason": str(exc), "row": raw, "origin": str(path)})
-    return rows, rejected
+def convert_csv(path: Path, convert: Callable[[dict, int], dict], dataset: str | None = None
+                ) -> tuple[list[dict], list[dict]]:
+    """Each CSV record through `convert(record, line_number)`, then `values.check_row` against `dataset` when
+    given: its rows, and the quarantine records (file, line, field, reason) of the lines refused: not UTF-8,
+    unreadable as CSV, more cells than the header, or `convert` raised ValueError (naming the field)."""
+    return convert_records(path, csv_records(path), convert, dataset)

@@ -21,18 +21,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingestion.importers import ImportResult, convert_csv, parse_ts, to_table
-
-
-def _count(record: dict[str, str], column: str) -> int:
-    value = (record.get(column) or "").strip()
-    try:
-        count = int(value)
-    except ValueError:
-        raise ValueError(f"field '{column}': not an integer: {value!r}") from None
-    if count < 0:
-        raise ValueError(f"field '{column}': must be >= 0, got {count}")
-    return count
+from ingestion.importers import ImportResult, convert_csv, to_table
+from ingestion.importers.values import number, timestamp
 
 
 def read_azure_llm_trace(path: str | Path, pool: str, service: str | None = None,
@@ -42,18 +32,15 @@ def read_azure_llm_trace(path: str | Path, pool: str, service: str | None = None
     service = service or f"azure-llm-{path.stem.rsplit('_', 1)[-1].lower()}"
 
     def convert(record: dict, line: int) -> dict:
-        stamp = (record.get("TIMESTAMP") or "").strip()
-        try:
-            arrival = parse_ts(stamp, tz=tz)
-        except ValueError:
-            raise ValueError(f"field 'TIMESTAMP': unparsable time {stamp!r}") from None
-        if arrival is None:
-            raise ValueError("field 'TIMESTAMP': required value is missing")
-        return {"request_id": f"{path.stem}/{line}", "pool": pool, "service": service, "arrival_ts": arrival,
-                "prompt_tokens": _count(record, "ContextTokens"), "output_tokens": _count(record, "GeneratedTokens"),
+        return {"request_id": f"{path.stem}/{line}", "pool": pool, "service": service,
+                "arrival_ts": timestamp(record.get("TIMESTAMP"), "TIMESTAMP", tz=tz, required=True),
+                "prompt_tokens": number(record.get("ContextTokens"), "ContextTokens", integer=True, required=True,
+                                        minimum=0),
+                "output_tokens": number(record.get("GeneratedTokens"), "GeneratedTokens", integer=True,
+                                        required=True, minimum=0),
                 "status": "ok"}
 
-    rows, rejected = convert_csv(path, convert)
+    rows, rejected = convert_csv(path, convert, "inference_requests")
     table = to_table("inference_requests", rows)
     table = table.append_column("latency_observed", pa.array([False] * table.num_rows, pa.bool_()))
     return ImportResult(pool=pool, origin=str(path), tables={"inference_requests": table},

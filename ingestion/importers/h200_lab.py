@@ -25,9 +25,11 @@ Input: a directory with `job_log.jsonl` (one `record: "phase"` object per phase)
   hostname from env.json when it has one (the recording has none: null). `nan` cells (no GPM value
   for that interval) yield no row.
 
-Quarantined, with the file, line number and field: unparsable JSON, a record that is not a phase, a
-phase without `phase`/`start_ts`/`end_ts` or with a non-numeric number, and a CSV row whose `ts` or
-a metric cell is not a number. The rest lands.
+Quarantined, with the file, line number and field: a line that is not UTF-8 or not JSON, a record
+that is not a phase, a phase without `phase`/`start_ts`/`end_ts`, with a non-numeric or infinite
+number or ending before it starts, and a CSV row whose `ts` or a metric cell is not a finite number;
+timestamps must lie in 2000-01-01 .. now + 1 day (`values`). The rest lands. A missing or unreadable
+env.json, or one without a gpu_uuid, refuses the recording with a message naming the file.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ingestion.importers import ImportResult, convert_csv, parse_ts, to_table
+from ingestion.importers import ImportResult, convert_csv, to_table
+from ingestion.importers.values import Bad, check_text, convert_records, json_records, number, shown, timestamp
 from ingestion.sources.nvml_fields import NVML_TO_DCGM, readings_to_table
 
 LAB_DIR = Path(__file__).resolve().parents[1] / "lab_data" / "h200"
@@ -50,33 +53,16 @@ DEFAULT_TRAIN_BATCH = 16  # capture.py --train-batch default; the stall records 
 RATE_FIELDS = ("decode_tokens_per_s", "samples_per_s", "aggregate_tokens_per_s")
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"field '{field}': {problem}")
-
-
 def _number(record: dict, name: str, required: bool = False) -> float | None:
+    """A finite number; `nan` (or "nan": no value for the interval) is missing, like a blank."""
     value = record.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise _Bad(name, "required value is missing")
-        return None
-    if isinstance(value, bool):
-        raise _Bad(name, f"not a number: {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _Bad(name, f"not a number: {value!r}") from None
-    if math.isnan(number):
-        if required:
-            raise _Bad(name, "required value is missing")
-        return None
-    return number
+    if isinstance(value, float | str) and str(value).strip().lower() == "nan":
+        value = None
+    return number(value, name, required=required)
 
 
 def _ts(record: dict, name: str, required: bool = False) -> dt.datetime | None:
-    seconds = _number(record, name, required)
-    return None if seconds is None else parse_ts(seconds)
+    return timestamp(_number(record, name, required), name, required=required)
 
 
 def classify(phase: str, record: dict | None = None) -> tuple[str, str]:
@@ -101,17 +87,15 @@ def classify(phase: str, record: dict | None = None) -> tuple[str, str]:
 
 def _phase_row(record: dict, pool: str, env: dict) -> dict:
     if record.get("record", "phase") != "phase":
-        raise _Bad("record", f"{record.get('record')!r} is not a phase record")
+        raise Bad("record", f"{shown(record.get('record'))} is not a phase record")
     phase = record.get("phase")
     if not isinstance(phase, str) or not phase.strip():
-        raise _Bad("phase", "required value is missing")
+        raise Bad("phase", "required value is missing")
     phase = phase.strip()
     start, end = _ts(record, "start_ts", required=True), _ts(record, "end_ts", required=True)
-    if end < start:
-        raise _Bad("end_ts", "ends before start_ts")
     status = str(record.get("status") or "").strip().lower()
     if status not in ("ok", "failed", "error"):
-        raise _Bad("status", f"{record.get('status')!r} is not ok/error")
+        raise Bad("status", f"{shown(record.get('status'))} is not ok/error")
     factor, variant = classify(phase, record)
     rate = next((r for r in (_number(record, f) for f in RATE_FIELDS) if r is not None), None)
     window_start = window_end = None
@@ -128,8 +112,8 @@ def _phase_row(record: dict, pool: str, env: dict) -> dict:
         work = None if steps is None else steps * (DEFAULT_TRAIN_BATCH if batch is None else batch)
         samples_per_s = _number(record, "samples_per_s")
         if work and samples_per_s:
-            timed = dt.timedelta(seconds=work / samples_per_s)
-            window_start, window_end = max(start, end - timed), end
+            timed_s = min(work / samples_per_s, (end - start).total_seconds())  # never before the phase's start
+            window_start, window_end = end - dt.timedelta(seconds=timed_s), end
     return {
         "pool": pool, "phase": phase, "factor": factor, "variant": variant,
         "hostname": env.get("hostname"), "gpu_uuid": env.get("gpu_uuid"), "model_name": env.get("gpu_name"),
@@ -139,41 +123,42 @@ def _phase_row(record: dict, pool: str, env: dict) -> dict:
     }
 
 
-def _read_phases(path: Path, pool: str, env: dict) -> tuple[list[dict], list[dict]]:
-    rows: list[dict] = []
-    rejected: list[dict] = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            raw = line.rstrip("\n")
-            try:
-                try:
-                    record: Any = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"bad JSON: {exc.msg} at column {exc.colno}") from None
-                if not isinstance(record, dict):
-                    raise ValueError("bad JSON: a line must be one object")
-                rows.append(_phase_row(record, pool, env))
-            except ValueError as exc:
-                rejected.append({"record": number, "reason": str(exc), "row": raw, "origin": str(path)})
-    return rows, rejected
-
-
 def _reading(env: dict):
     identity = {"hostname": env.get("hostname"), "gpu_index": 0, "gpu_uuid": env.get("gpu_uuid"),
                 "model_name": env.get("gpu_name"), "mig_profile": None, "gpu_instance_id": None}
 
     def convert(record: dict, line: int) -> dict:
-        if None in record:
-            raise ValueError("row has more cells than the header")
         reading: dict[str, Any] = {"ts": _ts(record, "ts", required=True), **identity}
-        for field in NVML_TO_DCGM:
+        for field, (_, factor) in NVML_TO_DCGM.items():
             if field in record:
                 reading[field] = _number(record, field)  # nan and blank cells become None: no row
+                if reading[field] is not None and not math.isfinite(reading[field] * factor):
+                    raise Bad(field, f"{shown(record[field])} is out of range")
         return reading
 
     return convert
+
+
+def _env(path: Path) -> dict[str, str]:
+    """env.json's string values; ValueError naming the file when it is missing, not a JSON object or has no
+    gpu_uuid."""
+    try:
+        env = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: not found (a lab recording has {JOB_LOG}, {SAMPLES} and {ENV})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a JSON object ({shown(str(exc), 200)})") from None
+    if not isinstance(env, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    env = {key: value for key, value in env.items() if isinstance(value, str) and value.strip()}
+    if "gpu_uuid" not in env:
+        raise ValueError(f"{path}: no gpu_uuid")
+    for key, value in env.items():
+        try:
+            check_text(key, value)
+        except Bad as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    return env
 
 
 def read_h200_lab(path: str | Path = LAB_DIR, pool: str = DEFAULT_POOL) -> ImportResult:
@@ -181,19 +166,17 @@ def read_h200_lab(path: str | Path = LAB_DIR, pool: str = DEFAULT_POOL) -> Impor
     path = Path(path)
     lab = path if path.is_dir() else path.parent
     job_log = path if path.is_file() else lab / JOB_LOG
-    env_path = lab / ENV
-    env = json.loads(env_path.read_text(encoding="utf-8"))
-    if not env.get("gpu_uuid"):
-        raise ValueError(f"{env_path}: no gpu_uuid")
+    env = _env(lab / ENV)
+    if not job_log.is_file():
+        raise ValueError(f"{job_log}: not found")
     result = ImportResult(pool=pool, origin=str(job_log))
 
-    phases, rejected = _read_phases(job_log, pool, env)
+    phases, rejected = convert_records(job_log, json_records(job_log),
+                                       lambda record, _line: _phase_row(record, pool, env), "experiments")
     if phases:
         first = min(row["start_ts"] for row in phases)
-    else:
-        first = parse_ts(env.get("host_start_ts")) or dt.datetime.now(dt.UTC)
-    for row in phases:
-        row["experiment_id"] = f"h200-lab-{first.date().isoformat()}"
+        for row in phases:
+            row["experiment_id"] = f"h200-lab-{first.date().isoformat()}"
     result.tables["experiments"] = to_table("experiments", phases)
     result.rejected["experiments"] = rejected
 

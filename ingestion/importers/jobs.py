@@ -11,111 +11,91 @@ Conventions:
 - `pool` is the importer's argument (one landing file per source and pool); a `pool` field is ignored.
 - `workload_type` defaults to `other` when absent; `restarts` defaults to null.
 - `gpu_uuids` is a JSON list, or in CSV a comma-separated string (a JSON list string also works).
-- Quarantined (with 1-based line number, the data line for CSV counting the header as line 1, and the
-  field): bad JSON, missing job_id, unknown status / workload_type / event, unparsable or missing
-  required timestamp, non-numeric or negative gpu_count and other numbers.
+- Quarantined (with the file, 1-based line number, the data line for CSV counting the header as line 1,
+  and the field): a line that is not UTF-8 or not JSON, missing job_id, unknown status / workload_type /
+  event, unparsable or missing required timestamp, non-numeric or negative gpu_count and other numbers,
+  and what `values` refuses everywhere: timestamps outside 2000-01-01 .. now + 1 day, infinite or NaN
+  numbers, integers beyond their column (restarts: int32), an end_ts before submit_ts or start_ts.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 from ingestion import contracts
-from ingestion.importers import ImportResult, parse_ts, to_table
+from ingestion.importers import ImportResult, to_table
+from ingestion.importers.values import (
+    Bad,
+    blank,
+    check_row,
+    csv_records,
+    json_records,
+    number,
+    reject,
+    shown,
+    timestamp,
+)
 
 _JOB_TS = ("submit_ts", "start_ts", "end_ts")
 _JOB_FLOATS = ("gpu_count", "gpu_mem_request_gb", "tokens_processed", "data_wait_s")
 _JOB_STRINGS = ("tenant", "queue", "gpu_model", "mig_profile", "hostname", "failure_reason")
 
 
-class _Bad(ValueError):
-    """A record refused for one field."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"field '{field}': {problem}")
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
 def _string(record: dict, name: str) -> str | None:
     value = record.get(name)
-    return None if _blank(value) else str(value).strip()
+    return None if blank(value) else str(value).strip()
 
 
 def _ts(record: dict, name: str, required: bool = False):
-    try:
-        value = parse_ts(None if _blank(record.get(name)) else record.get(name))
-    except (TypeError, ValueError) as exc:
-        raise _Bad(name, f"unparsable timestamp {record.get(name)!r} ({exc})") from None
-    if value is None and required:
-        raise _Bad(name, "required timestamp is missing")
-    return value
+    return timestamp(record.get(name), name, required=required)
 
 
-def _number(record: dict, name: str, kind: type = float, required: bool = False) -> Any:
-    value = record.get(name)
-    if _blank(value):
-        if required:
-            raise _Bad(name, "required value is missing")
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _Bad(name, f"not a number: {value!r}") from None
-    if number != number or number < 0:
-        raise _Bad(name, f"must be a non-negative number, got {value!r}")
-    if kind is int:
-        if number != int(number):
-            raise _Bad(name, f"must be an integer, got {value!r}")
-        return int(number)
-    return number
+def _number(record: dict, name: str, integer: bool = False, required: bool = False) -> Any:
+    return number(record.get(name), name, integer=integer, required=required, minimum=0)
 
 
 def _choice(record: dict, name: str, accepted: tuple[str, ...], default: str | None = None) -> str:
     value = _string(record, name)
     if value is None:
         if default is None:
-            raise _Bad(name, "required value is missing")
+            raise Bad(name, "required value is missing")
         return default
     value = value.lower()
     if value not in accepted:
-        raise _Bad(name, f"{value!r} is not one of {list(accepted)}")
+        raise Bad(name, f"{shown(value)} is not one of {list(accepted)}")
     return value
 
 
 def _uuids(value: Any) -> list[str] | None:
-    if _blank(value):
+    if blank(value):
         return None
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError:
-                raise _Bad("gpu_uuids", f"bad JSON list {text!r}") from None
+            except (ValueError, RecursionError):
+                raise Bad("gpu_uuids", f"bad JSON list {shown(text)}") from None
         else:
             return [u.strip() for u in text.split(",") if u.strip()]
     if not isinstance(value, list):
-        raise _Bad("gpu_uuids", f"expected a list, got {value!r}")
+        raise Bad("gpu_uuids", f"expected a list, got {shown(value)}")
     return [str(u) for u in value]
 
 
 def _job_row(record: dict, pool: str) -> dict:
     job_id = _string(record, "job_id")
     if job_id is None:
-        raise _Bad("job_id", "required value is missing")
+        raise Bad("job_id", "required value is missing")
     row: dict[str, Any] = {"job_id": job_id, "pool": pool}
     row.update({name: _string(record, name) for name in _JOB_STRINGS})
     row["workload_type"] = _choice(record, "workload_type", contracts.WORKLOAD_TYPES, default="other")
     row["status"] = _choice(record, "status", contracts.JOB_STATUSES)
     row.update({name: _ts(record, name, required=name == "submit_ts") for name in _JOB_TS})
     row.update({name: _number(record, name, required=name == "gpu_count") for name in _JOB_FLOATS})
-    row["restarts"] = _number(record, "restarts", int)
+    row["restarts"] = _number(record, "restarts", integer=True)
     row["gpu_uuids"] = _uuids(record.get("gpu_uuids"))
     return row
 
@@ -123,46 +103,20 @@ def _job_row(record: dict, pool: str) -> dict:
 def _event_row(record: dict) -> dict:
     job_id = _string(record, "job_id")
     if job_id is None:
-        raise _Bad("job_id", "required value is missing")
+        raise Bad("job_id", "required value is missing")
     return {"job_id": job_id, "ts": _ts(record, "ts", required=True),
             "event": _choice(record, "event", contracts.JOB_EVENT_TYPES), "detail": _string(record, "detail")}
-
-
-def _records(path: Path):
-    """Yield (line number, record dict or error message, raw text) for a JSONL or CSV file."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        if path.suffix.lower() == ".csv":
-            reader = csv.DictReader(fh)
-            for record in reader:
-                raw = ",".join("" if v is None else str(v) for v in record.values())
-                if None in record:  # more cells than header columns
-                    yield reader.line_num, "row has more cells than the header", raw
-                else:
-                    yield reader.line_num, record, raw
-            return
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"bad JSON: {exc.msg} at column {exc.colno}", line.rstrip("\n")
-                continue
-            if not isinstance(record, dict):
-                yield number, "bad JSON: a line must be one object", line.rstrip("\n")
-            else:
-                yield number, record, line.rstrip("\n")
 
 
 def _kind(record: dict) -> str:
     kind = _string(record, "record_type")
     if kind is None:
-        return "job_events" if not _blank(record.get("event")) and _blank(record.get("status")) else "jobs"
+        return "job_events" if not blank(record.get("event")) and blank(record.get("status")) else "jobs"
     if kind.lower() in ("event", "job_event"):
         return "job_events"
     if kind.lower() == "job":
         return "jobs"
-    raise _Bad("record_type", f"{kind!r} is not 'job' or 'event'")
+    raise Bad("record_type", f"{shown(kind)} is not 'job' or 'event'")
 
 
 def read_jobs(path: str | Path, pool: str) -> ImportResult:
@@ -170,15 +124,17 @@ def read_jobs(path: str | Path, pool: str) -> ImportResult:
     path = Path(path)
     rows: dict[str, list[dict]] = {"jobs": [], "job_events": []}
     rejected: dict[str, list[dict]] = {"jobs": [], "job_events": []}
-    for number, record, raw in _records(path):
+    records = csv_records(path) if path.suffix.lower() == ".csv" else json_records(path)
+    for line, record, raw in records:
         dataset = "jobs"
         try:
-            if isinstance(record, str):
-                raise ValueError(record)
+            if isinstance(record, Bad):
+                raise record
             dataset = _kind(record)
-            rows[dataset].append(_job_row(record, pool) if dataset == "jobs" else _event_row(record))
+            row = _job_row(record, pool) if dataset == "jobs" else _event_row(record)
+            rows[dataset].append(check_row(dataset, row))
         except ValueError as exc:
-            rejected[dataset].append({"record": number, "reason": str(exc), "row": raw, "origin": str(path)})
+            rejected[dataset].append(reject(path, line, exc, raw))
     result = ImportResult(pool=pool, origin=str(path))
     for name in rows:
         if rows[name] or rejected[name]:

@@ -19,6 +19,9 @@ Conventions:
 - queue = qos (LS, BE, Burstable, Guaranteed); tenant, hostname, gpu_model and gpu_mem_request_gb are
   not in the trace (null); gpu_spec is a constraint, not the model used, so it is not landed.
 - workload_type = `other`: the trace does not say what a pod ran.
+- Quarantined, with the file, line and field: a negative or non-numeric count or time, a time that puts
+  the pod outside 2000-01-01 .. now + 1 day, a deletion before creation or scheduling, and what
+  `values` refuses in any CSV (a line that is not UTF-8, more cells than the header).
 """
 
 from __future__ import annotations
@@ -28,48 +31,33 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.importers import ImportResult, convert_csv, to_table
+from ingestion.importers.values import Bad, number, shown, timestamp
 
 TRACE_START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 _PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Running": "running", "Pending": "pending"}
 
 
-def _nonneg(record: dict[str, str], column: str, required: bool) -> float | None:
-    value = (record.get(column) or "").strip()
-    if not value:
-        if required:
-            raise ValueError(f"field '{column}': required value is missing")
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"field '{column}': not a number: {value!r}") from None
-    if not seconds >= 0:
-        raise ValueError(f"field '{column}': must be >= 0, got {value!r}")
-    return seconds
-
-
 def _row(record: dict[str, str], stem: str, pool: str, start: dt.datetime) -> dict[str, Any]:
     name = (record.get("name") or "").strip()
     if not name:
-        raise ValueError("field 'name': required value is missing")
+        raise Bad("name", "required value is missing")
     status = _PHASES.get((record.get("pod_phase") or "").strip())
     if status is None:
-        raise ValueError(f"field 'pod_phase': unknown phase {record.get('pod_phase')!r}")
-    num_gpu = _nonneg(record, "num_gpu", True)
-    gpu_milli = _nonneg(record, "gpu_milli", False) or 0.0
+        raise Bad("pod_phase", f"unknown phase {shown(record.get('pod_phase'))}")
+    num_gpu = number(record.get("num_gpu"), "num_gpu", required=True, minimum=0)
+    gpu_milli = number(record.get("gpu_milli"), "gpu_milli", minimum=0) or 0.0
     if num_gpu and not 0 < gpu_milli <= 1000:
-        raise ValueError(f"field 'gpu_milli': must be in (0, 1000] for a GPU pod, got {gpu_milli:g}")
-    created = _nonneg(record, "creation_time", True)
-    scheduled = _nonneg(record, "scheduled_time", False)
-    deleted = _nonneg(record, "deletion_time", False)
+        raise Bad("gpu_milli", f"must be in (0, 1000] for a GPU pod, got {gpu_milli:g}")
 
-    def at(seconds: float | None) -> dt.datetime | None:
-        return None if seconds is None else start + dt.timedelta(seconds=seconds)
+    def at(column: str, required: bool = False) -> dt.datetime | None:
+        seconds = number(record.get(column), column, required=required, minimum=0)
+        return None if seconds is None else timestamp(start.timestamp() + seconds, column)
 
+    created, scheduled, deleted = at("creation_time", required=True), at("scheduled_time"), at("deletion_time")
     return {
         "job_id": f"{stem}/{name}", "pool": pool, "queue": (record.get("qos") or "").strip() or None,
-        "workload_type": "other", "gpu_count": (num_gpu or 0.0) * gpu_milli / 1000.0,
-        "submit_ts": at(created), "start_ts": at(scheduled), "end_ts": at(deleted) if scheduled is not None else None,
+        "workload_type": "other", "gpu_count": num_gpu * gpu_milli / 1000.0,
+        "submit_ts": created, "start_ts": scheduled, "end_ts": deleted if scheduled is not None else None,
         "status": status, "failure_reason": "pod_phase=Failed" if status == "failed" else None,
     }
 
@@ -80,6 +68,6 @@ def read_openb(path: str | Path, pool: str, start: dt.datetime = TRACE_START) ->
         raise ValueError("start must be timezone-aware")
     path = Path(path)
     start_utc = start.astimezone(dt.UTC)
-    rows, rejected = convert_csv(path, lambda record, _line: _row(record, path.stem, pool, start_utc))
+    rows, rejected = convert_csv(path, lambda record, _line: _row(record, path.stem, pool, start_utc), "jobs")
     return ImportResult(pool=pool, origin=str(path), tables={"jobs": to_table("jobs", rows)},
                         rejected={"jobs": rejected})

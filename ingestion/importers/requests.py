@@ -5,9 +5,11 @@ arrival_ts, scheduled_ts, first_token_ts, end_ts, prompt_tokens, cached_prompt_t
 status. `pool` is the importer's argument. Timestamps as for job logs (ISO 8601 with an offset, or unix
 seconds), landed in UTC.
 
-Quarantined, with the line number and field: bad JSON, missing request_id / service, unparsable or
-missing arrival_ts / end_ts, a timestamp before arrival_ts, negative or non-integer token counts, a
-status outside ok / error / timeout / cancelled (`status` defaults to `ok` when absent).
+Quarantined, with the file, line number and field: a line that is not UTF-8 or not JSON, missing
+request_id / service, unparsable or missing arrival_ts / end_ts, a timestamp before arrival_ts (or an
+end_ts before first_token_ts), negative or non-integer token counts or counts beyond int32, a status
+outside ok / error / timeout / cancelled (`status` defaults to `ok` when absent), and timestamps outside
+2000-01-01 .. now + 1 day (`values`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 from ingestion import contracts
 from ingestion.importers import ImportResult, to_table
-from ingestion.importers.jobs import _Bad, _choice, _number, _records, _string, _ts
+from ingestion.importers.jobs import _choice, _number, _string, _ts
+from ingestion.importers.values import Bad, convert_records, json_records
 
 _OPTIONAL_TS = ("scheduled_ts", "first_token_ts")
 
@@ -27,18 +30,15 @@ def _row(record: dict, pool: str) -> dict[str, Any]:
     for name in ("request_id", "service"):
         row[name] = _string(record, name)
         if row[name] is None:
-            raise _Bad(name, "required value is missing")
+            raise Bad(name, "required value is missing")
     row["replica"] = _string(record, "replica")
     row["gpu_uuid"] = _string(record, "gpu_uuid")
     row["arrival_ts"] = _ts(record, "arrival_ts", required=True)
     row["end_ts"] = _ts(record, "end_ts", required=True)
     row.update({name: _ts(record, name) for name in _OPTIONAL_TS})
-    for name in (*_OPTIONAL_TS, "end_ts"):
-        if row[name] is not None and row[name] < row["arrival_ts"]:
-            raise _Bad(name, f"{row[name].isoformat()} is before arrival_ts {row['arrival_ts'].isoformat()}")
     for name in ("prompt_tokens", "output_tokens"):
-        row[name] = _number(record, name, int, required=True)
-    row["cached_prompt_tokens"] = _number(record, "cached_prompt_tokens", int)
+        row[name] = _number(record, name, integer=True, required=True)
+    row["cached_prompt_tokens"] = _number(record, "cached_prompt_tokens", integer=True)
     row["status"] = _choice(record, "status", contracts.REQUEST_STATUSES, default="ok")
     return row
 
@@ -46,14 +46,6 @@ def _row(record: dict, pool: str) -> dict[str, Any]:
 def read_requests(path: str | Path, pool: str) -> ImportResult:
     """Read one inference request log (JSONL)."""
     path = Path(path)
-    rows: list[dict] = []
-    rejected: list[dict] = []
-    for number, record, raw in _records(path):
-        try:
-            if isinstance(record, str):
-                raise ValueError(record)
-            rows.append(_row(record, pool))
-        except ValueError as exc:
-            rejected.append({"record": number, "reason": str(exc), "row": raw, "origin": str(path)})
     name = "inference_requests"
+    rows, rejected = convert_records(path, json_records(path), lambda record, _line: _row(record, pool), name)
     return ImportResult(pool=pool, origin=str(path), tables={name: to_table(name, rows)}, rejected={name: rejected})

@@ -7,7 +7,10 @@ Conventions:
 - Job steps (`123.batch`, `123.extern`, `123.0`, `123_4.batch`) are skipped; array tasks (`123_4`) and
   heterogeneous components (`123+0`) are jobs.
 - sacct prints times in the cluster's local time without an offset: pass `tz` (default UTC).
-  `Unknown`, `None` and empty times are null. A missing Submit is quarantined (it is required).
+  `Unknown`, `None` and empty times are null. A missing Submit is quarantined (it is required), and so
+  are, with the file, line and field: a line that is not UTF-8, a line whose field count differs from
+  the header's, times outside 2000-01-01 .. now + 1 day, an End before Submit or Start, and a GPU count
+  that is not finite (`values`). A BOM before the header and CRLF line ends are read.
 - State is its first word (`CANCELLED by 1234` -> CANCELLED): COMPLETED -> succeeded; FAILED, NODE_FAIL,
   OUT_OF_MEMORY, TIMEOUT, BOOT_FAIL, DEADLINE -> failed with failure_reason = the state in lower case
   (plus `exit N:S` for FAILED); CANCELLED -> cancelled; PREEMPTED -> preempted; RUNNING, SUSPENDED,
@@ -26,7 +29,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ingestion.importers import ImportResult, parse_ts, to_table
+from ingestion.importers import ImportResult, to_table
+from ingestion.importers.values import LINE, Bad, check_row, read_lines, reject, shown, timestamp
 
 WORKLOAD_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("training", re.compile(r"train|pretrain|finetune|fine-tune|sft|rlhf|dpo", re.I)),
@@ -56,12 +60,7 @@ def workload_type(job_name: str, partition: str) -> str:
 
 def _time(record: dict[str, str], column: str, tz: dt.tzinfo) -> dt.datetime | None:
     value = record.get(column, "").strip()
-    if value.lower() in _NULL_TIMES:
-        return None
-    try:
-        return parse_ts(value, tz=tz)
-    except ValueError:
-        raise ValueError(f"field '{column}': unparsable time {value!r}") from None
+    return None if value.lower() in _NULL_TIMES else timestamp(value, column, tz=tz)
 
 
 def _gpus(tres: str) -> tuple[float, str | None]:
@@ -79,14 +78,14 @@ def _gpus(tres: str) -> tuple[float, str | None]:
 def _row(record: dict[str, str], pool: str, tz: dt.tzinfo) -> dict[str, Any]:
     job_id = record.get("JobID", "").strip()
     if not job_id:
-        raise ValueError("field 'JobID': required value is missing")
+        raise Bad("JobID", "required value is missing")
     state_word = (record.get("State", "").split() or [""])[0].upper()
     status = _STATES.get(state_word)
     if status is None:
-        raise ValueError(f"field 'State': unknown Slurm state {record.get('State')!r}")
+        raise Bad("State", f"unknown Slurm state {shown(record.get('State'))}")
     submit = _time(record, "Submit", tz)
     if submit is None:
-        raise ValueError("field 'Submit': required time is missing")
+        raise Bad("Submit", "required time is missing")
     failure = None
     if status == "failed":
         failure = state_word.lower()
@@ -112,12 +111,13 @@ def read_slurm_sacct(path: str | Path, pool: str, tz: dt.tzinfo = dt.UTC) -> Imp
     path = Path(path)
     rows: list[dict] = []
     rejected: list[dict] = []
-    with open(path, encoding="utf-8") as fh:
-        header: list[str] | None = None
-        for number, line in enumerate(fh, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue
+    header: list[str] | None = None
+    for number, text, bad in read_lines(path):
+        if not text.strip():
+            continue
+        try:
+            if bad is not None:
+                raise bad
             cells = text.split("|")
             if header is None:
                 header = [c.strip() for c in cells]
@@ -127,15 +127,11 @@ def read_slurm_sacct(path: str | Path, pool: str, tz: dt.tzinfo = dt.UTC) -> Imp
             if len(cells) == len(header) + 1 and cells[-1] == "":
                 cells.pop()
             if len(cells) != len(header):
-                rejected.append({"record": number, "reason": f"{len(cells)} fields, header has {len(header)}",
-                                 "row": text, "origin": str(path)})
-                continue
+                raise Bad(LINE, f"{len(cells)} fields, header has {len(header)}")
             record = dict(zip(header, cells, strict=True))
-            if _STEP.search(record.get("JobID", "")):
-                continue
-            try:
-                rows.append(_row(record, pool, tz))
-            except ValueError as exc:
-                rejected.append({"record": number, "reason": str(exc), "row": text, "origin": str(path)})
+            if not _STEP.search(record.get("JobID", "")):
+                rows.append(check_row("jobs", _row(record, pool, tz)))
+        except ValueError as exc:
+            rejected.append(reject(path, number, exc, text))
     return ImportResult(pool=pool, origin=str(path), tables={"jobs": to_table("jobs", rows)},
                         rejected={"jobs": rejected})

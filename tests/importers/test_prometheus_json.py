@@ -52,8 +52,9 @@ def test_a_matrix_of_dcgm_series_lands_per_day(tmp_path, capsys):
     data = tmp_path / "data"
     assert main(["import", "prometheus-json", str(path), "--pool", "p", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "gpu_samples 2026-10-05: 1 rows, 2 quarantined" in out  # the two unusable series, on the first day
-    assert "gpu_samples 2026-10-06: 1 rows, 1 quarantined" in out  # the NaN point
+    # the NaN point and the two unusable series, all on the first day
+    assert "gpu_samples 2026-10-05: 1 rows, 3 quarantined" in out
+    assert "gpu_samples 2026-10-06: 1 rows, 0 quarantined" in out
     day1 = pq.read_table(data / "landing/gpu_samples/date=2026-10-05/prometheus-p.parquet").to_pylist()
     day2 = pq.read_table(data / "landing/gpu_samples/date=2026-10-06/prometheus-p.parquet").to_pylist()
     assert [(r["ts"].timestamp(), r["value"]) for r in day1 + day2] == [(MIDNIGHT - 60, 35.0), (MIDNIGHT, 40.5)]
@@ -63,8 +64,9 @@ def test_a_matrix_of_dcgm_series_lands_per_day(tmp_path, capsys):
     assert (row["metric"], row["source"], row["pool"]) == ("DCGM_FI_DEV_GPU_UTIL", "prometheus", "p")
     rejects = [json.loads(line) for line in
                (data / "quarantine/gpu_samples/date=2026-10-05/prometheus-p.jsonl").open()]
-    assert [r["record"] for r in rejects] == [2, 3]
-    assert "__name__" in rejects[1]["reason"]
+    assert [(r["record"], r.get("point"), r["field"]) for r in rejects] == [(1, 2, "values"), (2, None, "metric"),
+                                                                             (3, None, "metric")]
+    assert "not a finite number: 'NaN'" in rejects[0]["reason"] and "__name__" in rejects[2]["reason"]
 
 
 def test_a_vector_lands_its_instant(tmp_path):
