@@ -145,7 +145,8 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
 def _collect_dcgm(args: argparse.Namespace) -> int:
     import os
 
-    from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper
+    from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper, has_credentials
+    from ingestion.yaml_keys import is_env_name
 
     targets = list(args.target or [])
     interval, timeout, retries = args.interval, args.timeout, args.retries
@@ -174,6 +175,17 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
         password = password or auth.basic_auth_password_env
         if not args.insecure and not args.ca_file and not auth.verify_tls:
             verify = False
+    for i, target in enumerate(targets, 1):  # refused, not redacted: a URL is logged, recorded and landed
+        if has_credentials(target):
+            print(f"gpu-eff collect dcgm: target {i} has credentials in its URL (user:password@ or a ?token=-like "
+                  f"parameter): give them with --basic-user and --basic-password-env, or --bearer-token-env",
+                  file=sys.stderr)
+            return 2
+    for option, name in (("--bearer-token-env", bearer), ("--basic-password-env", password)):
+        if name and not is_env_name(name):  # not shown: it may be the secret itself
+            print(f"gpu-eff collect dcgm: {option} must be the NAME of an environment variable (like DCGM_TOKEN); "
+                  f"what was given does not look like one", file=sys.stderr)
+            return 2
     config = ScrapeConfig(timeout_s=timeout if timeout is not None else 5.0,
                           retries=retries if retries is not None else 2,
                           bearer_token_env=bearer, basic_user=user, basic_password_env=password, verify=verify)

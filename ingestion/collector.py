@@ -48,15 +48,28 @@ log = logging.getLogger(__name__)
 PollResult = tuple[pa.Table, list[dict], list[dict]]
 
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+# What a server may echo back of a request or a config: the value of an auth header (to the end of its line or
+# string), an auth scheme's credentials, and a secret-like key's value in `key=value`, `key: value` or JSON.
+_HEADER_VALUE = re.compile(r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key)([\"']?\s*[:=]\s*[\"']?)"
+                           r"[^\r\n\"'<>]+")
+_SCHEME_CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!realm=)[A-Za-z0-9\-._~+/]+=*")
+_SECRET_PAIR = re.compile(r"(?i)\b([\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)[\w-]*)"
+                          r"([\"']?\s*[:=]\s*[\"']?)[^\s&,;\"'<>]+")
 
 
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """`text` without URL user:password@ parts and without any of the `secrets` values."""
-    text = _URL_USERINFO.sub("***@", text)
+    """`text` without the `secrets` values, URL user:password@ parts, auth header values (`Authorization: ...`),
+    Bearer/Basic credentials and the values of secret-like keys (`password=...`, `"access_token": "..."`).
+
+    For anything a server or a user wrote that may reach a log, an exception, scrape_health or quarantine.
+    """
     for value in secrets:
         if value:
             text = text.replace(value, "***")
-    return text
+    text = _URL_USERINFO.sub("***@", text)
+    text = _HEADER_VALUE.sub(r"\1\2***", text)
+    text = _SCHEME_CREDENTIALS.sub(r"\1\2***", text)
+    return _SECRET_PAIR.sub(r"\1\2***", text)
 
 
 def _utcnow() -> dt.datetime:

@@ -2,22 +2,24 @@
 
 It names the pools with their stage calendars, the sources (the simulated cluster, dcgm-exporter targets,
 Prometheus, NVML, log files) and the prices. Secrets are never written in it: a key such as
-`bearer_token_env` holds the NAME of an environment variable, read when the source connects.
-Validation happens on load; every error names the file, the dotted key and the problem.
+`bearer_token_env` holds the NAME of an environment variable, read when the source connects; a URL with
+credentials in it (`http://user:pass@host`) is refused, as is a secret-like key with a literal value.
+Validation happens on load; every error names the file, the dotted key and the problem, and never shows the
+value of a secret-like key or a URL's credentials.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.contracts import STAGE_KEYS
-from ingestion.yaml_keys import ConfigError, KeyReader, load_yaml
+from ingestion.collector import redact
+from ingestion.sources.dcgm_scrape import has_credentials
+from ingestion.yaml_keys import ConfigError, KeyReader, is_env_name, load_yaml
 
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SECRET_KEYS = {"token", "bearer_token", "password", "basic_auth_password", "secret", "api_key"}
 # The real H200 lab runs vendored with the product: the deck's 实验室实测 evidence.
 LAB_DIR = Path(__file__).resolve().parent / "lab_data" / "h200"
@@ -114,9 +116,22 @@ def secret(env_name: str) -> str:
 
 def _env_name(r: KeyReader, key: str) -> str | None:
     name = r.get(key, str, None)
-    if name is not None and not ENV_NAME.match(name):
-        raise r.fail(key, f"must be the NAME of an environment variable (like PROM_TOKEN), got {name!r}")
+    if name is not None and not is_env_name(name):  # the value is not shown: it may be the secret itself
+        raise r.fail(key, "must be the NAME of an environment variable (like PROM_TOKEN: upper-case words joined "
+                          "by '_'); what is there does not look like one (a pasted secret?)")
     return name
+
+
+def _url(r: KeyReader, key: str, url: str) -> str:
+    """`url` if it is an http(s) URL without credentials; the errors show it only without them."""
+    if has_credentials(url):
+        raise r.fail(key, "has credentials in its URL (user:password@ or a ?token=-like parameter): refused, as "
+                          "the URL is logged and "
+                          "recorded; name the password's environment variable in basic_auth_password_env (with "
+                          "basic_auth_user) or use bearer_token_env")
+    if not url.startswith(("http://", "https://")):
+        raise r.fail(key, f"must be an http(s) URL, got {redact(url)!r}")
+    return url
 
 
 def _auth(r: KeyReader) -> Auth:
@@ -172,17 +187,17 @@ def _pool(r: KeyReader, base: Path) -> Pool:
 def _dcgm(r: KeyReader) -> DcgmExporter:
     r.unknown({"targets", "interval_s", "timeout_s", "retries"} | AUTH_KEYS)
     targets = tuple(r.get("targets", list))
-    if not targets or not all(isinstance(t, str) and t.startswith(("http://", "https://")) for t in targets):
+    if not targets or not all(isinstance(t, str) for t in targets):
         raise r.fail("targets", "must list http(s) URLs of dcgm-exporter /metrics endpoints")
+    for i, target in enumerate(targets):
+        _url(r, f"targets[{i}]", target)
     return DcgmExporter(targets, r.get("interval_s", float, 15.0), r.get("timeout_s", float, 5.0),
                         r.get("retries", int, 2), _auth(r))
 
 
 def _prometheus(r: KeyReader, pool_names: list[str]) -> Prometheus:
     r.unknown({"url", "metrics", "step_s", "selector", "timeout_s", "pool"} | AUTH_KEYS)
-    url = r.get("url", str)
-    if not url.startswith(("http://", "https://")):
-        raise r.fail("url", f"must be an http(s) URL, got {url!r}")
+    url = _url(r, "url", r.get("url", str))
     metrics = tuple(r.get("metrics", list))
     if not metrics:
         raise r.fail("metrics", "must name at least one metric")

@@ -311,3 +311,65 @@ def test_durations() -> None:
 
 def test_redact() -> None:
     assert collector.redact("https://u:p@h/m x=tok", ["tok"]) == "https://***@h/m x=***"
+
+
+def test_a_target_echoing_the_token_leaves_it_nowhere(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 17: a target (an auth proxy's debug page) reflects the Authorization header, once with 200 (its lines
+    go to quarantine) and once in a 401 error page (the health record's error): after a collect, the token is in
+    no log line, no output, no quarantine file, no scrape_health row, no landed file."""
+    caplog.set_level("DEBUG")
+    monkeypatch.setenv("DCGM_TOKEN", TOKEN)
+    data = tmp_path / "data"
+    assert main(["collect", "dcgm", "--target", f"{server.base}/reflect/metrics", "--target",
+                 f"{server.base}/reflect401/metrics", "--target", f"{server.base}/bearer/metrics", "--retries", "0",
+                 "--bearer-token-env", "DCGM_TOKEN", "--pool", "p", "--once", "--data-dir", str(data)]) == 0
+    assert server.hits["/reflect/metrics"] == server.hits["/reflect401/metrics"] == 1
+    health = {row["target"].split("/")[3]: row for row in _read(data, "scrape_health").to_pylist()}
+    assert "Authorization: ***" in health["reflect401"]["error"]
+    [quarantine] = (data / "quarantine" / "gpu_samples").glob("*/*.jsonl")
+    assert "Authorization: ***" in quarantine.read_text()
+    files = [f for f in data.rglob("*") if f.is_file()]
+    assert {f.suffix for f in files} >= {".parquet", ".jsonl"}
+    for f in files:
+        assert TOKEN.encode() not in f.read_bytes(), f
+        if f.suffix == ".parquet":
+            assert TOKEN not in repr(pq.read_table(f).to_pylist()), f
+    out = capsys.readouterr()
+    assert TOKEN not in out.out + out.err + caplog.text
+
+
+@pytest.mark.parametrize("flags", [["--target", "http://dcgm:hunter2@127.0.0.1:9/metrics"],
+                                   ["--target", "http://127.0.0.1:9/metrics?password=hunter2"],
+                                   ["--target", "http://127.0.0.1:9/metrics", "--bearer-token-env", "hunter2-abc"]])
+def test_collect_dcgm_refuses_credentials_on_the_command_line(flags: list[str], tmp_path: Path, capsys) -> None:
+    assert main(["collect", "dcgm", *flags, "--pool", "p", "--once", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpu-eff collect dcgm: ") and err.count("\n") == 1 and "hunter2" not in err
+    assert not (tmp_path / "landing").exists()
+
+
+def test_collect_dcgm_refuses_credentials_in_the_configured_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys) -> None:
+    config = tmp_path / "gpu-eff.yaml"
+    config.write_text("sources:\n  simulator: {scenario: tiny}\n  dcgm_exporter:\n"
+                      "    targets: [\"http://dcgm:hunter2@127.0.0.1:9/metrics\"]\n")
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(config))
+    assert main(["collect", "dcgm", "--pool", "p", "--once", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'sources.dcgm_exporter.targets[0]' has credentials" in err and "hunter2" not in err
+
+
+def test_redact_takes_out_echoed_credentials_and_keeps_the_rest() -> None:
+    cases = {
+        "HTTP 403: Authorization: Bearer sekret-XY\nHost: h": "HTTP 403: Authorization: ***\nHost: h",
+        '{"authorization": "Basic dTpw", "status": 1}': '{"authorization": "***", "status": 1}',
+        "denied for Bearer sekret-XY at /metrics": "denied for Bearer *** at /metrics",
+        "GET /login?user=u&password=hunter2&next=/": "GET /login?user=u&password=***&next=/",
+        '"access_token": "sekret-XY", "db_secret": x1': '"access_token": "***", "db_secret": ***',
+        'WWW-Authenticate: Basic realm="dcgm"': 'WWW-Authenticate: Basic realm="dcgm"',
+        "token expired; HTTP 500": "token expired; HTTP 500",
+    }
+    for text, want in cases.items():
+        assert collector.redact(text) == want, text
+    assert collector.redact("echo: sekret-XY", ["sekret-XY"]) == "echo: ***"

@@ -118,3 +118,39 @@ def test_the_shipped_example_validates():
     config = load_config(Path(__file__).resolve().parents[1] / "ingestion/examples/cluster.yaml")
     assert [p.name for p in config.pools] == ["prod-a100"] and config.prometheus.pool == "prod-a100"
     assert {log.kind for log in config.logs} == {"slurm-sacct", "requests", "h200-lab"}
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    # a token pasted where the variable's NAME belongs: not a variable name (lower case, '-', '.'), or too long
+    (lambda t: t.replace("bearer_token_env: DCGM_TOKEN", "bearer_token_env: sk-live-hunter2-9f8e7d"),
+     "sources.dcgm_exporter.bearer_token_env"),
+    (lambda t: t.replace("bearer_token_env: DCGM_TOKEN", "bearer_token_env: AKIAHUNTER2EXAMPLE7Q"),
+     "sources.dcgm_exporter.bearer_token_env"),
+    (lambda t: t.replace("bearer_token_env: DCGM_TOKEN", "bearer_token_env: 731337hunter2"),  # YAML: a string
+     "sources.dcgm_exporter.bearer_token_env"),
+    (lambda t: t.replace("bearer_token_env: DCGM_TOKEN", "bearer_token_env: 7313372"),  # YAML: an int
+     "sources.dcgm_exporter.bearer_token_env"),
+    (lambda t: t.replace("basic_auth_password_env: PROM_PASSWORD", "basic_auth_password_env: [hunter2]"),
+     "sources.prometheus.basic_auth_password_env"),
+    (lambda t: t.replace("http://node-1:9400/metrics", "http://dcgm:hunter2@node-1:9400/metrics"),
+     "sources.dcgm_exporter.targets[0]"),
+    (lambda t: t.replace("https://node-2:9400/metrics", '"https://node-2:9400/metrics?token=hunter2"'),
+     "sources.dcgm_exporter.targets[1]"),
+    (lambda t: t.replace("url: https://prometheus.example:9090", "url: https://reader:hunter2@prometheus.example"),
+     "sources.prometheus.url"),
+    (lambda t: t.replace("url: https://prometheus.example:9090", "url: ftp://reader:hunter2@prometheus.example"),
+     "sources.prometheus.url"),
+])
+def test_a_secret_in_the_file_is_refused_naming_the_key_not_the_value(tmp_path, edit, key):
+    path = _write(tmp_path, edit(GOOD))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"'{key}'" in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "7313372" not in str(caught.value)
+
+
+def test_a_yaml_error_names_the_line_not_its_text(tmp_path):
+    path = _write(tmp_path, GOOD.replace("bearer_token_env: DCGM_TOKEN", "bearer_token_env: hunter2: [x"))
+    with pytest.raises(ConfigError, match=r"invalid YAML at line \d+, column \d+") as caught:
+        load_config(path)
+    assert "hunter2" not in str(caught.value)

@@ -6,7 +6,10 @@ that stay under Prometheus's 11,000-points-per-series limit, and decodes the `ma
 caller hands both to `ingestion.landing.write_day` (the records as `rejected`).
 
 Secrets: a bearer token or basic-auth password is read from an environment variable whose NAME is
-passed in; its value never appears in logs, reports or exceptions.
+passed in; its value never appears in logs, reports or exceptions. A base URL with credentials in it
+(`user:pass@`) is refused. What Prometheus (or a proxy in front of it) sends back in an error or a warning
+is redacted (`collector.redact`: the secrets' values, auth headers, Bearer/Basic tokens, `password=`-like
+pairs) before it reaches a log line or an exception.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ingestion.collector import redact
 from ingestion.contracts import GPU_SAMPLES
 from ingestion.sources.dcgm_labels import INT_COLUMNS, LABELS, first_label
+from ingestion.sources.dcgm_scrape import has_credentials
+from ingestion.yaml_keys import is_env_name
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,22 @@ class PrometheusClient:
     retries: int = 3
     backoff_s: float = 1.0
 
+    def __post_init__(self) -> None:
+        if has_credentials(self.base_url):
+            raise PrometheusError("the Prometheus URL has credentials in it (user:password@ or a ?token=-like "
+                                  "parameter): use bearer_token_env or basic_auth_user/basic_auth_password_env",
+                                  query="")
+        for option in ("bearer_token_env", "basic_auth_password_env"):
+            name = getattr(self, option)
+            if name and not is_env_name(name):  # not shown: it may be the secret itself
+                raise PrometheusError(f"{option} must be the NAME of an environment variable (like PROM_TOKEN); "
+                                      f"what was given does not look like one", query="")
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The credentials' values, to redact from what comes back."""
+        names = (self.bearer_token_env, self.basic_auth_password_env)
+        return tuple(value for value in (os.environ.get(n) for n in names if n) if value)
+
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if self.bearer_token_env:
@@ -135,11 +157,12 @@ class PrometheusClient:
                             attempt, self.retries)
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
-            return self._decode(query, status, body, attempts=attempt + 1, report=report)
+            return self._decode(query, status, body, attempts=attempt + 1, report=report, secrets=self._secrets())
 
     @staticmethod
     def _decode(query: str, status: int | None, body: bytes, *, attempts: int,
-                report: FetchReport | None) -> list[dict[str, Any]]:
+                report: FetchReport | None, secrets: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The `matrix` result of a response; PrometheusError otherwise, its text redacted."""
         try:
             with gc_paused():
                 payload = json.loads(body)
@@ -147,16 +170,18 @@ class PrometheusClient:
             payload = None
         if isinstance(payload, dict) and payload.get("status") == "error":
             raise PrometheusError(
-                f"Prometheus query {query!r} failed ({payload.get('errorType')}, HTTP {status}): "
-                f"{payload.get('error')}",
+                redact(f"Prometheus query {query!r} failed ({payload.get('errorType')}, HTTP {status}): "
+                       f"{payload.get('error')}", secrets),
                 query=query, error_type=payload.get("errorType"), http_status=status,
             )
         if status is None or status >= 400 or not isinstance(payload, dict):
             what = f"HTTP {status}" if status else "timeout/connection error"
-            snippet = body[:200].decode("utf-8", "replace")
+            # redacted whole, then cut: a secret cut in two at the limit would no longer match
+            snippet = redact(body[:2000].decode("utf-8", "replace"), secrets)[:200]
             raise PrometheusError(f"Prometheus query {query!r} failed after {attempts} attempt(s): {what}: {snippet}",
                                   query=query, http_status=status)
         for warning in payload.get("warnings") or ():
+            warning = redact(str(warning), secrets)
             log.warning("prometheus warning for %r: %s", query, warning)
             if report is not None:
                 report.warnings.append(f"{query}: {warning}")

@@ -73,6 +73,13 @@ class Server:
             if auth != f"Bearer {TOKEN}":
                 return 401, b"unauthorized"
             return 200, (self.samples / "pr239_xid_errors_count.prom").read_bytes()
+        if path in ("/reflect/metrics", "/reflect401/metrics"):  # an auth proxy's debug page: the request echoed
+            echo = f"<html><pre>GET {path} HTTP/1.1\nAuthorization: {auth}\n</pre></html>\n".encode()
+            return (200 if path == "/reflect/metrics" else 401), echo
+        if path == "/exporter/metrics":  # a GPU family beside the exporter's own go_*/process_* families
+            return 200, (b"# TYPE go_goroutines gauge\ngo_goroutines 12\n"
+                         b'go_gc_duration_seconds{quantile="0.5"} 4.1e-05\nprocess_open_fds 9\n'
+                         b'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} 7\n')
         if path == "/basic/metrics":
             if auth != "Basic " + base64.b64encode(f"dcgm:{PASSWORD}".encode()).decode():
                 return 401, b"unauthorized"
@@ -112,8 +119,8 @@ def test_one_bad_target_costs_only_its_own_samples(server: Server) -> None:
     for name, samples in (("h100", 3), ("a30", 4), ("flaky", 3)):
         assert (health[name]["ok"], health[name]["http_status"], health[name]["samples"]) == (True, 200, samples)
         assert health[name]["error"] is None
-    assert (health["error"]["ok"], health["error"]["http_status"], health["error"]["error"]) == (False, 500,
-                                                                                               "HTTP 500")
+    assert (health["error"]["ok"], health["error"]["http_status"], health["error"]["error"]) == (
+        False, 500, "HTTP 500: internal error")  # the start of the error page, on one line
     assert server.hits["/error/metrics"] == 3  # retried twice
     assert server.hits["/flaky/metrics"] == 2
     assert (health["missing"]["http_status"], server.hits["/missing/metrics"]) == (404, 1)  # no retry on 4xx
@@ -164,3 +171,37 @@ def test_unreachable_target(server: Server) -> None:
     assert [h["ok"] for h in result.health] == [False, True]
     assert "ConnectionError" in result.health[0]["error"]
     assert result.table.num_rows == 3
+
+
+def test_a_target_that_echoes_the_token_gets_it_redacted(server: Server, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("DCGM_TOKEN", TOKEN)
+    config = ScrapeConfig(timeout_s=1, retries=0, bearer_token_env="DCGM_TOKEN")
+    result = scrape([f"{server.base}/reflect/metrics", f"{server.base}/reflect401/metrics"], pool="p", config=config)
+    assert [(h["ok"], h["http_status"]) for h in result.health] == [(False, 200), (False, 401)]
+    assert "Authorization: ***" in result.health[1]["error"]  # the start of the error page, redacted
+    assert [q["row"] for q in result.quarantine] == ["<html><pre>GET /reflect/metrics HTTP/1.1",
+                                                     "Authorization: ***", "</pre></html>"]
+    reported = repr([result.health, result.quarantine]) + caplog.text
+    assert TOKEN not in reported
+
+
+def test_credentials_in_a_target_url_or_a_literal_token_are_refused_without_echo(server: Server) -> None:
+    for url in ("http://dcgm:hunter2@127.0.0.1:9/metrics", "http://127.0.0.1:9/metrics?token=hunter2"):
+        with pytest.raises(ValueError, match="target 1 has credentials") as info:
+            Scraper([url], pool="p")
+        assert "hunter2" not in str(info.value)
+    literal = scrape([f"{server.base}/bearer/metrics"], pool="p",
+                     config=ScrapeConfig(bearer_token_env="hunter2-not-a-variable-name"))
+    assert "hunter2" not in repr(literal.health) and "NAME of an environment variable" in literal.health[0]["error"]
+    assert server.hits["/bearer/metrics"] == 0
+
+
+def test_samples_without_a_gpu_identity_are_counted_in_the_health_record(server: Server) -> None:
+    scraper = Scraper([f"{server.base}/exporter/metrics"], pool="p", config=FAST)
+    for _ in range(2):
+        result = scraper.scrape()
+        assert result.quarantine == [] and result.table["gpu_uuid"].to_pylist() == ["GPU-a"]
+        [health] = result.health
+        assert (health["ok"], health["samples"], health["skipped"], health["error"]) == (True, 1, 3, None)

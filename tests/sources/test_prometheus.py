@@ -263,3 +263,33 @@ def test_chunk_ranges() -> None:
     chunks = prom.chunk_ranges(0, 86_340, 60, max_points=100)
     assert len(chunks) == 15 and chunks[1] == (6000, 11_940) and chunks[-1][1] == 86_340
     assert all((e - s) / 60 + 1 <= 100 for s, e in chunks)
+
+
+def test_what_comes_back_is_redacted_from_errors_and_warnings(monkeypatch, caplog) -> None:
+    """A proxy that echoes the request (its Authorization header) in an error page, Prometheus's own error text
+    and warnings: none of it reaches an exception or the log unredacted."""
+    monkeypatch.setenv("TEST_PROM_TOKEN", "sekret-XY")
+    echo = b"<html>403 Forbidden<pre>GET /api/v1/query_range\nAuthorization: Bearer sekret-XY\n</pre></html>"
+    with ps.stub_server(lambda _: (403, echo, 0.0)) as (url, _), pytest.raises(prom.PrometheusError) as info:
+        prom.PrometheusClient(url, bearer_token_env="TEST_PROM_TOKEN").query_range("up", 0, 60, 60)
+    assert "sekret-XY" not in str(info.value) and "Authorization: ***" in str(info.value)
+    error = json.dumps({"status": "error", "errorType": "bad_data", "error": "denied: Basic dTpw password=hunter2"})
+    with ps.stub_server(lambda _: (400, error.encode(), 0.0)) as (url, _), pytest.raises(prom.PrometheusError) as info:
+        prom.PrometheusClient(url).query_range("up", 0, 60, 60)
+    assert "dTpw" not in str(info.value) and "hunter2" not in str(info.value)
+    warned = json.dumps({"status": "success", "warnings": ["upstream said token=sekret-XY"],
+                         "data": {"resultType": "matrix", "result": []}})
+    report = prom.FetchReport(DAY, ())
+    with ps.stub_server(lambda _: (200, warned.encode(), 0.0)) as (url, _):
+        prom.PrometheusClient(url, bearer_token_env="TEST_PROM_TOKEN").query_range("up", 0, 60, 60, report)
+    assert report.warnings == ["up: upstream said token=***"]
+    assert "sekret-XY" not in caplog.text and "hunter2" not in caplog.text
+
+
+@pytest.mark.parametrize("options", [{"base_url": "http://prom:s3cret@127.0.0.1:9"},
+                                     {"base_url": "http://127.0.0.1:9/?access_token=s3cret"},
+                                     {"base_url": "http://127.0.0.1:9", "bearer_token_env": "s3cret-literal-token"}])
+def test_credentials_in_the_url_or_a_literal_token_are_refused_without_echo(options) -> None:
+    with pytest.raises(prom.PrometheusError) as info:
+        prom.PrometheusClient(**options)
+    assert "s3cret" not in str(info.value)
