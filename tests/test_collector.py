@@ -92,7 +92,8 @@ def test_flushes_land_parts_without_duplicates_and_stop_flushes_the_tail(server:
     # the target that is down costs only its own samples, and says so in scrape_health
     rows = health.to_pylist()
     down = [r for r in rows if "/error/" in r["target"]]
-    assert down and all((r["ok"], r["http_status"], r["samples"], r["error"]) == (False, 500, 0, "HTTP 500")
+    assert down and all((r["ok"], r["http_status"], r["samples"], r["error"]) == (False, 500, 0,
+                                                                                  "HTTP 500: internal error")
                         for r in down)
     assert all(r["ok"] and r["pool"] == "p" and r["source"] == "dcgm-exporter" for r in rows if r not in down)
     assert len(lines) == stats.flushes and "scrapes" in lines[-1] and "failed" in lines[-1]
