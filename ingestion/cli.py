@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 from ingestion.importers import KINDS
@@ -68,7 +69,8 @@ DIRECTORY_KINDS = {"h200-lab"}  # kinds that also read a directory (the lab reco
 
 
 def _import(args: argparse.Namespace) -> int:
-    from ingestion.importers import land, read_log
+    from ingestion import landing
+    from ingestion.importers import input_name, land, read_log
 
     path = Path(args.path)
     if not (path.is_file() or (args.kind in DIRECTORY_KINDS and path.is_dir())):
@@ -78,6 +80,13 @@ def _import(args: argparse.Namespace) -> int:
     if pool is None:
         print(f"gpu-eff import {args.kind}: --pool is required", file=sys.stderr)
         return 2
+    try:
+        landing.check_name("--pool", pool)
+        if args.batch is not None:
+            landing.check_name("--batch", args.batch)
+    except ValueError as exc:
+        print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
+        return 2
     options = {"scrape_ts": args.scrape_ts} if args.kind == "dcgm-text" else {}
     try:
         source, result = read_log(args.kind, path, pool, **options)
@@ -85,14 +94,48 @@ def _import(args: argparse.Namespace) -> int:
         print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
         return 2
     base = Path(args.data_dir).resolve() if args.data_dir else None
-    landed_files = land(result, source, base, progress=lambda line: print(line, flush=True))
+    landed_files = land(result, source, base, progress=lambda line: print(line, flush=True), batch=args.batch)
+    reasons: Counter[str] = Counter()
     for landed in landed_files:
         day = landed.day.isoformat() if landed.day else "-"
         print(f"{landed.dataset} {day}: {landed.rows} rows, {landed.quarantined} quarantined -> {landed.path}")
+        reasons.update(landed.reasons)
     for name, records in sorted(result.rejected.items()):
         if records and not any(f.dataset == name for f in landed_files):
             print(f"{name} -: 0 rows, {len(records)} quarantined (no valid row to land)")
+            reasons.update(landing.reason_category(str(r.get("reason", ""))) for r in records)
+    identity = args.batch or str(Path(result.origin).resolve())
+    return _import_summary(sum(f.rows for f in landed_files), reasons, identity,
+                           f"{source}-{pool}@{input_name(result, args.batch)}", args.max_quarantined_percent)
+
+
+def _import_summary(rows: int, reasons: Counter[str], identity: str, stem: str, max_percent: float) -> int:
+    """Print the import's one summary line; 1 when nothing landed or too large a share was quarantined."""
+    quarantined = sum(reasons.values())
+    share = 100 * quarantined / (rows + quarantined) if quarantined else 0.0
+    by_reason = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    line = (f"landed {rows} rows, quarantined {quarantined} ({share:.1f}%{': ' + by_reason if by_reason else ''}) "
+            f"as input {identity} (files {stem}.*)")
+    if rows == 0:
+        print(f"gpu-eff import: FAILED, nothing landed: {line}", file=sys.stderr)
+        return 1
+    if share > max_percent:
+        print(f"gpu-eff import: FAILED, {share:.1f}% quarantined is above --max-quarantined-percent "
+              f"{max_percent:g}: {line}", file=sys.stderr)
+        return 1
+    print(line)
     return 0
+
+
+def _percent(text: str) -> float:
+    """A percentage, 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: a percentage must be within 0-100")
+    return value
 
 
 def _duration(text: str) -> float:
@@ -292,6 +335,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--pool", help="the GPU pool the records belong to (required, except h200-lab: lab-h200)")
     imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: the file's "
                                          "modification time)")
+    imp.add_argument("--batch", metavar="NAME",
+                     help="land as input NAME instead of the file's resolved path: importing NAME again replaces "
+                          "what it landed before, on every day (letters, digits, '.', '_', '-')")
+    imp.add_argument("--max-quarantined-percent", type=_percent, default=10.0, metavar="P",
+                     help="exit 1 when more than P%% of the records were quarantined (default 10); an import "
+                          "that lands no row exits 1 too")
     imp.add_argument("--data-dir", help="data directory (default: $GPU_EFF_DATA_DIR or ./data)")
     imp.set_defaults(func=_import)
     col = command("collect", "poll live GPUs (dcgm-exporter or NVML) and land samples until stopped",

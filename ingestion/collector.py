@@ -9,13 +9,15 @@ SCRAPE_HEALTH columns (`ts`, `target`, `ok`, `http_status`, `duration_s`, `sampl
 collector fills in `pool` and `source`. A poll that raises is logged and recorded as one health row with
 `ok=False` (target `error_target`); the collector keeps running.
 
+Each run has its own id (`run_id`: its start time, UTC, and a random suffix, e.g. `20261205T080000Z-3fa2c1`;
+logged when it starts), the landing identity of everything it writes (DESIGN.md, "Landing identity").
 Each flush lands, per dataset and UTC day (rows spanning midnight are split), one part through
-`landing.write_part`: `landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>-<first>-<last>.parquet`, where
+`landing.write_part`: `landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>@<run>-<first>-<last>.parquet`, where
 `<first>`/`<last>` are the first and last row time of that day as `HHMMSSffffff` (UTC, microseconds: two
 flushes within one second still get distinct names). Earlier parts are never rewritten, and re-flushing
-the same rows gives the same name, so it replaces rather than duplicates. Quarantine records of a poll go
-to the gpu_samples part of the poll's day (`quarantine/gpu_samples/date=.../<same stem>.jsonl`),
-with the poll's time as `poll_ts`.
+the same rows gives the same name, so it replaces rather than duplicates; two collectors of one pool
+never write the same file. Quarantine records of a poll go to the gpu_samples part of the poll's day
+(`quarantine/gpu_samples/date=.../<same stem>.jsonl`), with the poll's time as `poll_ts`.
 A flush that fails (e.g. disk full) keeps the rows it could not land in the buffer for the next flush.
 
 Secrets: error texts are stripped of URL credentials and of the values passed as `secrets` before they
@@ -32,6 +34,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +79,11 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def run_id(started: dt.datetime) -> str:
+    """A collector run's id: `YYYYMMDDTHHMMSSZ-xxxxxx` (its start, UTC, and 6 random hex digits)."""
+    return f"{started.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
 def part_name(first: dt.datetime, last: dt.datetime) -> str:
     """`HHMMSSffffff-HHMMSSffffff` (UTC) of a part's first and last row time."""
     return f"{first.astimezone(dt.UTC):%H%M%S%f}-{last.astimezone(dt.UTC):%H%M%S%f}"
@@ -100,6 +108,7 @@ class FlushReport:
 
 @dataclass
 class CollectorStats:
+    run: str = ""  # the run's id (its landing identity)
     polls: int = 0
     poll_errors: int = 0
     skipped_ticks: int = 0
@@ -114,8 +123,8 @@ class CollectorStats:
 class PartBuffer:
     """Polled rows waiting to be landed; `flush()` writes one part per dataset and UTC day."""
 
-    def __init__(self, *, source: str, pool: str, base: Path | None = None) -> None:
-        self.source, self.pool, self.base = source, pool, base
+    def __init__(self, *, source: str, pool: str, run: str, base: Path | None = None) -> None:
+        self.source, self.pool, self.run, self.base = source, landing.check_name("pool", pool), run, base
         self._samples: list[pa.Table] = []
         self._quarantine: list[tuple[dt.datetime, dict]] = []  # (the poll's time: picks the day, record)
         self._health: list[dict] = []
@@ -158,13 +167,14 @@ class PartBuffer:
             part = part_name(min(times), max(times))
             try:
                 landed = landing.write_part(GPU_SAMPLES.name, day, rows, source=self.source, pool=self.pool,
-                                            part=part, rejected=records, base=self.base)
+                                            run=self.run, part=part, rejected=records, base=self.base)
             except Exception as exc:  # keep the rows for the next flush (whose part name will differ)
                 log.error("landing gpu_samples for %s failed: %s", day, exc)
                 report.failed = True
                 with contextlib.suppress(Exception):  # its quarantine file may have been written already
                     landing.write_quarantine(GPU_SAMPLES.name, [], source=self.source, pool=self.pool,
-                                             origin=self.source, day=day, base=self.base, part=part)
+                                             origin=self.source, day=day, base=self.base, input=self.run,
+                                             part=part)
                 self._samples.append(rows)
                 self._quarantine.extend(queued)
                 continue
@@ -182,7 +192,7 @@ class PartBuffer:
             times = [r["ts"] for r in rows]
             try:
                 landed = landing.write_part(SCRAPE_HEALTH.name, day, table, source=self.source, pool=self.pool,
-                                            part=part_name(min(times), max(times)), base=self.base)
+                                            run=self.run, part=part_name(min(times), max(times)), base=self.base)
             except Exception as exc:
                 log.error("landing scrape_health for %s failed: %s", day, exc)
                 report.failed = True
@@ -217,8 +227,8 @@ def run_collector(
     """Poll until `stop_event` is set (or `max_polls` polls), flushing every `flush_every_s` and at the end.
 
     `clock` is a monotonic clock for the schedule, `sleep(seconds)` waits (default: waiting on the stop
-    event, so a stop wakes it), `now()` gives the UTC time recorded for a failed poll. `progress` receives
-    one line per flush (default: the log, at INFO).
+    event, so a stop wakes it), `now()` gives the UTC time recorded for a failed poll and the run's start
+    (its id, `run_id`). `progress` receives one line per flush (default: the log, at INFO).
     """
     if interval_s <= 0 or flush_every_s <= 0:
         raise ValueError("interval_s and flush_every_s must be > 0")
@@ -226,8 +236,9 @@ def run_collector(
     wait = sleep or stop.wait
     say = progress or log.info
     target = error_target or f"{source}://{pool}"
-    buffer = PartBuffer(source=source, pool=pool, base=base)
-    stats = CollectorStats()
+    stats = CollectorStats(run=run_id(now()))
+    buffer = PartBuffer(source=source, pool=pool, run=stats.run, base=base)
+    log.info("collector run %s: landing as %s-%s@%s-*", stats.run, source, pool, stats.run)
 
     def flush() -> FlushReport:
         report = buffer.flush()

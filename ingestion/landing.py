@@ -1,29 +1,38 @@
-"""Atomic, idempotent Parquet landing (DESIGN.md, "Data flow").
+"""Atomic, idempotent Parquet landing (DESIGN.md, "Data flow" and "Landing identity").
 
-Layout: `<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>.parquet` for event data and
-`<data_dir>/landing/<dataset>/<source>-<pool>.parquet` for configuration tables. Each file is written
-under a temporary name and renamed, so a crash never leaves a partial file, and re-writing a day for
-the same source and pool replaces that day's file (no duplicates).
-
-A long-running collector lands each flush as its own part instead (`write_part`):
-`<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>-<part>.parquet`, where `part` is derived
-from the flushed rows, so a flush never rewrites an earlier one and re-flushing the same rows replaces
-its own part. Its quarantine records go to the part's `<source>-<pool>-<part>.jsonl`.
+Every landed file belongs to one input, and its name says which (source, pool, input and part are
+names: letters, digits, '.', '_' and '-', checked here before they become paths):
+- one day of a daily source (a simulated day, a Prometheus day): `write_day` lands
+  `<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>.parquet`; re-landing the day replaces it;
+- a file (an import, a configured log file): `land_input(source, input)` lands
+  `.../date=YYYY-MM-DD/<source>-<pool>@<input>.parquet` on each of its days. Its files are staged under
+  temporary names and put in place together when it ends, and then every file that input landed before
+  and did not land now (any day, any pool) is removed: re-landing an input replaces exactly what it
+  landed before, and other inputs of the same pool and day are untouched. Landings of one input hold a
+  lock file (`landing/.locks/<source>@<input>.lock`), so two at once serialise instead of mixing;
+- a collector run: `write_part` lands each flush as `.../date=YYYY-MM-DD/<source>-<pool>@<run>-<part>.parquet`,
+  where `run` is the run's id and `part` is derived from the flushed rows, so a flush never rewrites an
+  earlier one and re-flushing the same rows replaces its own part;
+- configuration tables: `write_table` lands `<data_dir>/landing/<dataset>/<source>-<pool>.parquet`.
+Each file is written under a temporary name and renamed, so a crash never leaves a partial file.
 
 Rows that break the contract (a null key, a value outside the accepted set) are not landed: they go to
-`<data_dir>/quarantine/<dataset>/date=.../<source>-<pool>.jsonl` with the reason, field and record
+`<data_dir>/quarantine/<dataset>/date=.../<the landed file's stem>.jsonl` with the reason, field and record
 number, and the rest of the day lands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +42,11 @@ import pyarrow.parquet as pq
 
 from ingestion import contracts, paths
 from ingestion.contracts import DATASETS, Dataset
+
+try:
+    import fcntl
+except ImportError:  # Windows: landings of one input are not serialised there (collectors run on Linux)
+    fcntl = None
 
 # Accepted values per (dataset, column): a row with anything else is quarantined.
 ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -51,18 +65,51 @@ class LandedFile:
     rows: int
     quarantined: int
     day: dt.date | None
+    reasons: dict[str, int] = field(default_factory=dict)  # quarantined records by reason_category
+
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_name(what: str, value: str) -> str:
+    """`value` when it is safe as (part of) a file name; else a ValueError naming `what` and the value."""
+    if not isinstance(value, str) or not NAME.match(value):
+        raise ValueError(f"{what} {value!r}: use 1-128 letters, digits, '.', '_' and '-', starting with a letter "
+                         f"or digit")
+    return value
+
+
+def input_key(origin: str | Path) -> str:
+    """The input name of a file: its base name and a hash of its resolved path (`jobs.jsonl-1a2b3c4d5e`)."""
+    resolved = Path(origin).expanduser().resolve()
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name).lstrip("._-")[:64] or "input"
+    return f"{base}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:10]}"
+
+
+def reason_category(reason: str) -> str:
+    """What a quarantine reason is about: `field '<name>'` when it names one, else its text before the first ':'."""
+    named = re.search(r"field '([^']+)'", reason)
+    return f"field '{named.group(1)}'" if named else reason.split(":", 1)[0].strip()[:60]
 
 
 WRITE_SLICE_ROWS = 1 << 21  # rows conformed and written at a time (also the Parquet row-group size bound)
 
 
-def _atomic_write(path: Path, write) -> None:
+Staged = list[tuple[str, Path]]  # (temporary file, the path it becomes) of an input landing in progress
+
+
+def _atomic_write(path: Path, write, staged: Staged | None = None) -> None:
+    """`write(tmp)` a temporary file beside `path`, then rename it to `path` (or, with `staged`, leave the
+    rename to the input landing's commit)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append((tmp, path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -107,21 +154,26 @@ def split_valid(dataset: Dataset, table: pa.Table) -> tuple[pa.Table, list[dict]
     return table.filter(pa.array(mask)), records
 
 
-def _file_name(source: str, pool: str, part: str | None = None) -> str:
-    return f"{source}-{pool}" if part is None else f"{source}-{pool}-{part}"
+def _file_name(source: str, pool: str, input: str | None = None, part: str | None = None) -> str:
+    """`<source>-<pool>[@<input>][-<part>]`, each a checked name."""
+    stem = f"{check_name('source', source)}-{check_name('pool', pool)}"
+    if input is not None:
+        stem += f"@{check_name('input', input)}"
+    return stem if part is None else f"{stem}-{check_name('part', part)}"
 
 
 def write_quarantine(
     dataset: str, records: list[dict], *, source: str, pool: str, origin: str, day: dt.date | None,
-    base: Path | None = None, part: str | None = None,
+    base: Path | None = None, input: str | None = None, part: str | None = None, staged: Staged | None = None,
 ) -> Path | None:
     """Write quarantine records (JSONL, one object per bad record) for one day; None when there are none."""
     target_dir = paths.quarantine_dir(base) / dataset
     if day is not None:
         target_dir = target_dir / f"date={day.isoformat()}"
-    path = target_dir / f"{_file_name(source, pool, part)}.jsonl"
+    path = target_dir / f"{_file_name(source, pool, input, part)}.jsonl"
     if not records:
-        path.unlink(missing_ok=True)
+        if staged is None:  # an input landing removes it when it commits
+            path.unlink(missing_ok=True)
         return None
 
     def write(tmp: str) -> None:
@@ -129,7 +181,7 @@ def write_quarantine(
             for record in records:
                 fh.write(json.dumps({"origin": origin, **record}, default=str, ensure_ascii=False) + "\n")
 
-    _atomic_write(path, write)
+    _atomic_write(path, write, staged)
     return path
 
 
@@ -143,33 +195,29 @@ def write_day(
     a file: the partition arrived, with no rows. `rejected` are the records the source already refused
     while parsing; they share the day's quarantine file with the rows that break the contract.
     """
-    return _write_partition(dataset_name, day, table, source=source, pool=pool, part=None, origin=origin,
+    return _write_partition(dataset_name, day, table, source=source, pool=pool, origin=origin,
                             rejected=rejected, base=base)
 
 
-PART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
 def write_part(
-    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, part: str,
+    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, run: str, part: str,
     origin: str = "", rejected: Sequence[dict] = (), base: Path | None = None,
 ) -> LandedFile:
     """Land one part of one day (a collector's flush) beside the day's other parts, atomically.
 
     Same rules as `write_day` (every row on `day`, bad rows quarantined), but the file is
-    `<source>-<pool>-<part>.parquet`: earlier parts are never touched, and writing the same `part`
+    `<source>-<pool>@<run>-<part>.parquet`: earlier parts are never touched, and writing the same `part`
     again replaces it. `part` should be derived from the rows (e.g. their first and last time), so that
     re-landing the same rows cannot duplicate them.
     """
-    if not PART_NAME.match(part):
-        raise ValueError(f"part {part!r}: use letters, digits, '.', '_' and '-' only")
-    return _write_partition(dataset_name, day, table, source=source, pool=pool, part=part, origin=origin,
-                            rejected=rejected, base=base)
+    return _write_partition(dataset_name, day, table, source=source, pool=pool, input=run, part=part,
+                            origin=origin, rejected=rejected, base=base)
 
 
 def _write_partition(
-    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, part: str | None,
-    origin: str, rejected: Sequence[dict], base: Path | None,
+    dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, origin: str,
+    rejected: Sequence[dict], base: Path | None, input: str | None = None, part: str | None = None,
+    staged: Staged | None = None,
 ) -> LandedFile:
     dataset = DATASETS[dataset_name]
     if dataset.partition_column is None:
@@ -181,7 +229,7 @@ def _write_partition(
     if stray:
         raise ValueError(f"{dataset_name}: rows for {stray[:3]} passed to write_day({day})")
     day_dir = paths.landing_dir(base) / dataset_name / f"date={day.isoformat()}"
-    path = day_dir / f"{_file_name(source, pool, part)}.parquet"
+    path = day_dir / f"{_file_name(source, pool, input, part)}.parquet"
     quarantined = list(rejected)
     landed = 0
 
@@ -197,10 +245,83 @@ def _write_partition(
                 writer.write_table(valid)
                 landed += valid.num_rows
         write_quarantine(dataset_name, quarantined, source=source, pool=pool, origin=origin or source,
-                         day=day, base=base, part=part)
+                         day=day, base=base, input=input, part=part, staged=staged)
 
-    _atomic_write(path, write)
-    return LandedFile(dataset_name, path, landed, len(quarantined), day)
+    _atomic_write(path, write, staged)
+    reasons = Counter(reason_category(str(r.get("reason", ""))) for r in quarantined)
+    return LandedFile(dataset_name, path, landed, len(quarantined), day, dict(reasons))
+
+
+class InputLanding:
+    """The files of one input (`source`, `input`) while it lands: see `land_input`."""
+
+    def __init__(self, source: str, input: str, base: Path | None, days: Collection[dt.date] | None) -> None:
+        self.source, self.input = check_name("source", source), check_name("input", input)
+        self.base, self.days = base, days
+        self.staged: Staged = []
+
+    def write_day(self, dataset_name: str, day: dt.date, table: pa.Table, *, pool: str, origin: str,
+                  rejected: Sequence[dict] = ()) -> LandedFile:
+        """Stage one day of one dataset (the rules of `write_day`)."""
+        return _write_partition(dataset_name, day, table, source=self.source, pool=pool, origin=origin,
+                                rejected=rejected, base=self.base, input=self.input, staged=self.staged)
+
+    def write_quarantine(self, dataset_name: str, records: list[dict], *, pool: str, origin: str) -> Path | None:
+        """Stage the dataset's undated quarantine records (those with no day to land on)."""
+        return write_quarantine(dataset_name, records, source=self.source, pool=pool, origin=origin, day=None,
+                                base=self.base, input=self.input, staged=self.staged)
+
+    def landed_before(self) -> list[Path]:
+        """The files of this input on disk: every day's, or only `days`' (and the undated quarantine)."""
+        stem = f"{self.source}-*@{self.input}"
+        dated = [*paths.landing_dir(self.base).glob(f"*/date=*/{stem}.parquet"),
+                 *paths.quarantine_dir(self.base).glob(f"*/date=*/{stem}.jsonl")]
+        if self.days is not None:
+            wanted = {f"date={d.isoformat()}" for d in self.days}
+            dated = [f for f in dated if f.parent.name in wanted]
+        return dated + list(paths.quarantine_dir(self.base).glob(f"*/{stem}.jsonl"))
+
+    def commit(self) -> None:
+        """Put the staged files in place, then remove what this input landed before and did not land now."""
+        for tmp, path in self.staged:
+            os.replace(tmp, path)
+        written = {path for _, path in self.staged}
+        for old in self.landed_before():
+            if old not in written:
+                old.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        for tmp, _ in self.staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def land_input(source: str, input: str, base: Path | None = None,
+               days: Collection[dt.date] | None = None) -> Iterator[InputLanding]:
+    """Land the files of one input, replacing exactly what it landed before (on `days` only, when given).
+
+    Inside, `write_day` / `write_quarantine` on the yielded object stage the files; when the block ends they
+    are put in place together and the input's other files are removed. When it raises, nothing changes.
+    Landings of the same input serialise on a lock file; other inputs never wait.
+    """
+    target = InputLanding(source, input, base, days)
+    with _locked(paths.landing_dir(base) / ".locks" / f"{source}@{input}.lock"):
+        try:
+            yield target
+        except BaseException:
+            target.abort()
+            raise
+        target.commit()
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (released when closed, also when the process dies)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def write_table(

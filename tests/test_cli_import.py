@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow.parquet as pq
 
@@ -14,8 +15,8 @@ SHARED_SAMPLES = "fixtures/dcgm/samples"
 def test_import_a_saved_metrics_page(shared, tmp_path, capsys):
     page = shared / SHARED_SAMPLES / "issue512_h100_mig_pods.prom"
     assert main(["import", "dcgm-text", str(page), "--pool", "lab", "--scrape-ts", "2026-10-05T08:00:00+08:00",
-                 "--data-dir", str(tmp_path)]) == 0
-    landed = tmp_path / "landing/gpu_samples/date=2026-10-05/dcgm-exporter-lab.parquet"
+                 "--batch", "page-1", "--data-dir", str(tmp_path)]) == 0
+    landed = tmp_path / "landing/gpu_samples/date=2026-10-05/dcgm-exporter-lab@page-1.parquet"
     table = pq.read_table(landed)
     assert table.num_rows == 3 and set(table["mig_profile"].to_pylist()) == {"1g.10gb"}
     assert "gpu_samples 2026-10-05: 3 rows, 0 quarantined" in capsys.readouterr().out
@@ -26,11 +27,12 @@ def test_import_a_request_log_with_a_bad_line(tmp_path, capsys):
     good = {"request_id": "r1", "service": "chat", "arrival_ts": "2026-10-05T01:00:00Z",
             "end_ts": "2026-10-05T01:00:02Z", "prompt_tokens": 10, "output_tokens": 5}
     log.write_text(json.dumps(good) + "\n{not json\n")
-    assert main(["import", "requests", str(log), "--pool", "p", "--data-dir", str(tmp_path / "data")]) == 0
+    assert main(["import", "requests", str(log), "--pool", "p", "--batch", "b", "--max-quarantined-percent", "50",
+                 "--data-dir", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
     assert "inference_requests 2026-10-05: 1 rows, 1 quarantined" in out
     [record] = [json.loads(line) for line in
-                (tmp_path / "data/quarantine/inference_requests/date=2026-10-05/requests-log-p.jsonl").open()]
+                (tmp_path / "data/quarantine/inference_requests/date=2026-10-05/requests-log-p@b.jsonl").open()]
     assert record["record"] == 2
 
 
@@ -57,8 +59,9 @@ def test_pool_is_required_except_for_the_h200_lab(tmp_path, capsys, monkeypatch)
         return ImportResult(pool=pool, origin=str(path))
 
     monkeypatch.setitem(sys.modules, "ingestion.importers.h200_lab", types.SimpleNamespace(read_h200_lab=read_h200_lab))
-    assert main(["import", "h200-lab", str(log), "--data-dir", str(tmp_path)]) == 0
-    assert main(["import", "h200-lab", str(log), "--pool", "lab-2", "--data-dir", str(tmp_path)]) == 0
+    # the stand-in reader lands nothing, which exits 1
+    assert main(["import", "h200-lab", str(log), "--data-dir", str(tmp_path)]) == 1
+    assert main(["import", "h200-lab", str(log), "--pool", "lab-2", "--data-dir", str(tmp_path)]) == 1
     assert [pool for _, pool in seen] == ["lab-h200", "lab-2"]
 
 
@@ -72,5 +75,6 @@ def test_import_kinds_include_prometheus_json_and_the_h200_lab():
 def test_import_the_h200_lab_directory_into_its_default_pool(shared, tmp_path, capsys):
     assert main(["import", "h200-lab", str(shared / "fixtures/h200_lab"), "--data-dir", str(tmp_path)]) == 0
     landed = sorted(p.name for p in (tmp_path / "landing").rglob("*.parquet"))
-    assert landed == ["nvml-lab-h200.parquet", "nvml-lab-h200.parquet"]  # experiments and gpu_samples
+    assert len(landed) == 2 and all(re.fullmatch(r"nvml-lab-h200@job_log\.jsonl-[0-9a-f]{10}\.parquet", name)
+                                    for name in landed)  # experiments and gpu_samples, as the recording's input
     assert "experiments" in capsys.readouterr().out

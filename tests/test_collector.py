@@ -28,7 +28,7 @@ from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
 from tests.sources.test_dcgm_scrape import TOKEN, Server, serving
 
 REPO = Path(__file__).resolve().parents[1]
-PART = re.compile(r"^dcgm-exporter-p-\d{12}-\d{12}\.parquet$")
+PART = re.compile(r"^dcgm-exporter-p@\d{8}T\d{6}Z-[0-9a-f]{6}-\d{12}-\d{12}\.parquet$")  # one run's parts
 KEY = ("ts", "gpu_uuid", "gpu_instance_id", "metric", "pod")
 
 
@@ -164,19 +164,19 @@ def test_a_flush_per_day_part_across_midnight_and_reflushing_replaces(tmp_path: 
         buffer.add(after, pa.concat_tables([_samples(after), _samples(after + dt.timedelta(seconds=1))]), [],
                    [_health(after), _health(after + dt.timedelta(seconds=1), ok=False)])
 
-    buffer = PartBuffer(source="dcgm-exporter", pool="p", base=tmp_path)
+    buffer = PartBuffer(source="dcgm-exporter", pool="p", run="r1", base=tmp_path)
     fill(buffer)
     report = buffer.flush()
     assert (report.rows, report.quarantined, report.health_rows) == (6, 1, 3)
     assert (report.scrapes_ok, report.scrapes_failed) == (2, 1)
     names = sorted(str(f.path.relative_to(tmp_path)) for f in report.files)
     assert names == [
-        "landing/gpu_samples/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.parquet",
-        "landing/gpu_samples/date=2026-10-06/dcgm-exporter-p-000000250000-000001250000.parquet",
-        "landing/scrape_health/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.parquet",
-        "landing/scrape_health/date=2026-10-06/dcgm-exporter-p-000000250000-000001250000.parquet",
+        "landing/gpu_samples/date=2026-10-05/dcgm-exporter-p@r1-235959500000-235959500000.parquet",
+        "landing/gpu_samples/date=2026-10-06/dcgm-exporter-p@r1-000000250000-000001250000.parquet",
+        "landing/scrape_health/date=2026-10-05/dcgm-exporter-p@r1-235959500000-235959500000.parquet",
+        "landing/scrape_health/date=2026-10-06/dcgm-exporter-p@r1-000000250000-000001250000.parquet",
     ]
-    quarantine = tmp_path / "quarantine/gpu_samples/date=2026-10-05/dcgm-exporter-p-235959500000-235959500000.jsonl"
+    quarantine = tmp_path / "quarantine/gpu_samples/date=2026-10-05/dcgm-exporter-p@r1-235959500000-235959500000.jsonl"
     [record] = [json.loads(line) for line in quarantine.open()]
     assert (record["record"], record["origin"]) == (3, "http://x/metrics")
     assert record["poll_ts"] == "2026-10-05T23:59:59.500000+00:00"
@@ -192,7 +192,7 @@ def test_a_failed_write_keeps_the_rows_for_the_next_flush_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     t0 = dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
-    buffer = PartBuffer(source="dcgm-exporter", pool="p", base=tmp_path)
+    buffer = PartBuffer(source="dcgm-exporter", pool="p", run="r1", base=tmp_path)
     buffer.add(t0, _samples(t0), [{"record": 1, "reason": "bad line", "row": "x"}], [_health(t0)])
     real = landing.pq.ParquetWriter.write_table
     calls = []
@@ -288,7 +288,7 @@ def test_collect_nvml_with_a_stand_in_sampler(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "ingestion.sources.nvml", types.SimpleNamespace(NvmlSampler=Sampler))
     assert main(["collect", "nvml", "--pool", "lab", "--once", "--data-dir", str(tmp_path)]) == 0
     assert made == ["lab"]
-    [part] = (tmp_path / "landing/gpu_samples").glob("*/nvml-lab-*.parquet")
+    [part] = (tmp_path / "landing/gpu_samples").glob("*/nvml-lab@*.parquet")
     assert pq.read_table(part).num_rows == 2
     [row] = _read(tmp_path, "scrape_health").to_pylist()
     assert row["target"].startswith("nvml://") and (row["ok"], row["samples"], row["source"]) == (True, 2, "nvml")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion import from_config
+from ingestion import from_config, landing
 from ingestion.config import DEFAULT_LAB, Config, load_config
 from tests.dbt.dbt_warehouse import DbtWarehouse
 from tests.sources import prometheus_server as ps
@@ -96,7 +96,8 @@ def test_one_day_lands_from_prometheus_and_the_job_log(landed) -> None:
     uuid_series = sum(1 for m, g in ((m, g) for m in ps.METRICS for g in ps.GPUS)
                       if not (m == "DCGM_FI_DEV_GPU_UTIL" and "GPU_I_ID" in g))
     assert samples.num_rows == uuid_series * 1440
-    jobs = pq.read_table(data / f"landing/jobs/date={DAY}/jobs-log-{POOL}.parquet")
+    [jobs_file] = (data / f"landing/jobs/date={DAY}").glob(f"jobs-log-{POOL}@jobs.jsonl-*.parquet")  # its input
+    jobs = pq.read_table(jobs_file)
     assert sorted(jobs["job_id"].to_pylist()) == ["j-day-1", "j-day-2"]  # the partition's day only
     assert not (data / "landing/jobs/date=2026-10-09").exists()
     # no request log is configured: an empty placeholder keeps the dataset readable by the warehouse
@@ -107,6 +108,7 @@ def test_a_day_the_log_no_longer_has_is_emptied(landed, config_path: Path, tmp_p
     data, _ = landed
     config = load_config(config_path)
     log = config.logs[0].path
+    stem = f"jobs-log-{POOL}@{landing.input_key(log)}"
     original = log.read_text()
     try:
         log.write_text("\n".join(line for line in original.splitlines() if "j-day-2" not in line
@@ -114,12 +116,12 @@ def test_a_day_the_log_no_longer_has_is_emptied(landed, config_path: Path, tmp_p
         from_config.land_days(config, [DAY], data, progress=lambda _: None)
     finally:
         log.write_text(original)
-    assert pq.read_table(data / f"landing/jobs/date={DAY}/jobs-log-{POOL}.parquet").num_rows == 0
-    [reject] = (data / f"quarantine/jobs/jobs-log-{POOL}.jsonl").read_text().splitlines()
+    assert pq.read_table(data / f"landing/jobs/date={DAY}/{stem}.parquet").num_rows == 0
+    [reject] = (data / f"quarantine/jobs/{stem}.jsonl").read_text().splitlines()
     assert json.loads(reject)["record"] == 2
     from_config.land_days(config, [DAY], data, progress=lambda _: None)  # the fixed file lands again
-    assert pq.read_table(data / f"landing/jobs/date={DAY}/jobs-log-{POOL}.parquet").num_rows == 2
-    assert not (data / f"quarantine/jobs/jobs-log-{POOL}.jsonl").exists()
+    assert pq.read_table(data / f"landing/jobs/date={DAY}/{stem}.parquet").num_rows == 2
+    assert not (data / f"quarantine/jobs/{stem}.jsonl").exists()
 
 
 def test_pool_tables_come_from_the_config(landed) -> None:

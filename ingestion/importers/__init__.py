@@ -1,8 +1,9 @@
 """Log-file importers: each turns one input file into landing tables plus quarantine records.
 
 Every importer module exposes `read_<kind>(path, pool, ...) -> ImportResult`; `land(result, source)`
-then writes the result day by day through `ingestion.landing.write_day`, so a re-run replaces the
-same files (idempotent) and a bad line is quarantined with its line number while the rest lands.
+then writes the result day by day as one input of `ingestion.landing.land_input` (named after the file,
+or a batch name), so a re-run replaces exactly what that file landed before, other files of the same pool
+and day stay, and a bad line is quarantined with its line number while the rest lands.
 """
 
 from __future__ import annotations
@@ -52,40 +53,46 @@ def read_log(kind: str, path: str | Path, pool: str, **options) -> tuple[str, Im
     return source, getattr(importlib.import_module(module), function)(path, pool, **options)
 
 
+def input_name(result: ImportResult, batch: str | None = None) -> str:
+    """The input `result` lands as: `batch` when given, else one named after its file's resolved path."""
+    return landing.check_name("batch", batch) if batch is not None else landing.input_key(result.origin)
+
+
 def land(result: ImportResult, source: str, base: Path | None = None,
          days: Collection[dt.date] | None = None,
-         progress: Callable[[str], None] | None = None) -> list[landing.LandedFile]:
-    """Write every table of `result`, split by UTC day of its partition column, one file per day.
+         progress: Callable[[str], None] | None = None, batch: str | None = None) -> list[landing.LandedFile]:
+    """Write every table of `result`, split by UTC day of its partition column, one file per day, as the input
+    `input_name(result, batch)`: what that input landed before is replaced (every day's, or `days`').
 
     `days` limits landing to those days (a daily partition): rows of other days are left for their own run,
-    a day of `days` without rows lands empty (replacing what an earlier read of the file landed there), and
-    parse rejects, which carry no day, go to the dataset's undated quarantine file (replaced on each run).
+    a day of `days` without rows lands empty, and parse rejects, which carry no day, go to the dataset's
+    undated quarantine file (replaced on each run).
     Without `days`, parse rejects go to the first (earliest) day's quarantine file, or, when a dataset has
     no valid row at all, to the undated quarantine file of that dataset.
     `progress` gets one line per landed day (rows, rate, ETA).
     """
     landed: list[landing.LandedFile] = []
     plan = []
-    for name in sorted(set(result.tables) | set(result.rejected)):
-        dataset = DATASETS[name]
-        if dataset.partition_column is None:
-            raise ValueError(f"{name} is not date-partitioned")
-        table = result.tables.get(name, landing.empty_table(name))
-        rejected = result.rejected.get(name, [])
-        dates = pc.cast(table[dataset.partition_column], pa.date32())
-        present = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
-        if days is not None or not present:
-            landing.write_quarantine(name, rejected, source=source, pool=result.pool, origin=result.origin,
-                                     day=None, base=base)
-            rejected = []
-        for day in sorted(days) if days is not None else present:
-            plan.append((name, day, table, dates, rejected if rejected and day == present[0] else ()))
-    with Progress(len(plan), f"import {result.origin}", progress or (lambda line: None), unit="file") as shown:
-        for name, day, table, dates, with_rejects in plan:
-            part = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
-            landed.append(landing.write_day(name, day, part, source=source, pool=result.pool,
-                                            origin=result.origin, rejected=with_rejects, base=base))
-            shown.step(f"{name} {day}", landed[-1].rows)
+    with landing.land_input(source, input_name(result, batch), base, days) as target:
+        for name in sorted(set(result.tables) | set(result.rejected)):
+            dataset = DATASETS[name]
+            if dataset.partition_column is None:
+                raise ValueError(f"{name} is not date-partitioned")
+            table = result.tables.get(name, landing.empty_table(name))
+            rejected = result.rejected.get(name, [])
+            dates = pc.cast(table[dataset.partition_column], pa.date32())
+            present = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+            if days is not None or not present:
+                target.write_quarantine(name, rejected, pool=result.pool, origin=result.origin)
+                rejected = []
+            for day in sorted(days) if days is not None else present:
+                plan.append((name, day, table, dates, rejected if rejected and day == present[0] else ()))
+        with Progress(len(plan), f"import {result.origin}", progress or (lambda line: None), unit="file") as shown:
+            for name, day, table, dates, with_rejects in plan:
+                part = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
+                landed.append(target.write_day(name, day, part, pool=result.pool, origin=result.origin,
+                                               rejected=with_rejects))
+                shown.step(f"{name} {day}", landed[-1].rows)
     return landed
 
 

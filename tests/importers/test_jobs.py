@@ -95,26 +95,26 @@ def _snapshot(base: Path) -> dict[str, bytes]:
 def test_land_by_day_with_quarantine_and_idempotent(tmp_path: Path) -> None:
     source = _write(tmp_path, "jobs.jsonl", JSONL)
     base = tmp_path / "data"
-    landed = land(read_jobs(source, pool="p1"), "joblog", base=base)
+    landed = land(read_jobs(source, pool="p1"), "joblog", base=base, batch="b")
     by = {(f.dataset, str(f.day)): (f.rows, f.quarantined) for f in landed}
     assert by == {("jobs", "2024-03-01"): (1, 5), ("jobs", "2024-03-02"): (1, 0),
                   ("job_events", "2024-03-01"): (2, 1)}
-    day1 = base / "landing/jobs/date=2024-03-01/joblog-p1.parquet"
+    day1 = base / "landing/jobs/date=2024-03-01/joblog-p1@b.parquet"
     assert pq.read_table(day1)["job_id"].to_pylist() == ["j1"]
-    quarantine = base / "quarantine/jobs/date=2024-03-01/joblog-p1.jsonl"
+    quarantine = base / "quarantine/jobs/date=2024-03-01/joblog-p1@b.jsonl"
     records = [json.loads(line) for line in quarantine.read_text().splitlines()]
     assert [r["record"] for r in records] == [2, 3, 4, 5, 6]
     assert records[0]["origin"] == str(source)
     first = _snapshot(base)
-    land(read_jobs(source, pool="p1"), "joblog", base=base)
+    land(read_jobs(source, pool="p1"), "joblog", base=base, batch="b")
     assert _snapshot(base) == first
 
 
 def test_only_bad_lines_go_to_undated_quarantine(tmp_path: Path) -> None:
     source = _write(tmp_path, "bad.jsonl", "{not json\n")
     base = tmp_path / "data"
-    assert land(read_jobs(source, pool="p1"), "joblog", base=base) == []
-    lines = (base / "quarantine/jobs/joblog-p1.jsonl").read_text().splitlines()
+    assert land(read_jobs(source, pool="p1"), "joblog", base=base, batch="b") == []
+    lines = (base / "quarantine/jobs/joblog-p1@b.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["record"] == 1
 
 

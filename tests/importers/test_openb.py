@@ -68,10 +68,10 @@ def test_openb_bad_rows_and_idempotent_land(shared: Path, tmp_path: Path) -> Non
     assert sorted(reasons) == [5, 6, 7]
     assert "'num_gpu'" in reasons[5] and "'pod_phase'" in reasons[6] and "'creation_time'" in reasons[7]
     base = tmp_path / "data"
-    landed = land(result, "openb", base=base)
+    landed = land(result, "openb", base=base, batch="b")
     assert sum(f.rows for f in landed) == 19 and sum(f.quarantined for f in landed) == 3
-    day0 = pq.read_table(base / "landing/jobs/date=2023-01-01/openb-openb.parquet")
+    day0 = pq.read_table(base / "landing/jobs/date=2023-01-01/openb-openb@b.parquet")
     assert str(day0.schema.field("submit_ts").type) == "timestamp[us, tz=UTC]"
     first = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()}
-    land(read_openb(path, pool="openb"), "openb", base=base)
+    land(read_openb(path, pool="openb"), "openb", base=base, batch="b")
     assert {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == first

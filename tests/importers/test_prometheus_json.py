@@ -35,9 +35,10 @@ def test_the_documented_responses_have_no_gpu_series_so_they_are_quarantined(sha
 
 def test_the_cli_reports_a_file_that_only_quarantines(shared, tmp_path, capsys):
     path = shared / FIXTURES / "query_range_example_from_docs.json"
-    assert main(["import", "prometheus-json", str(path), "--pool", "p", "--data-dir", str(tmp_path)]) == 0
+    assert main(["import", "prometheus-json", str(path), "--pool", "p", "--batch", "b",
+                 "--data-dir", str(tmp_path)]) == 1  # nothing landed
     assert "gpu_samples -: 0 rows, 2 quarantined" in capsys.readouterr().out
-    lines = (tmp_path / "quarantine/gpu_samples/prometheus-p.jsonl").read_text().splitlines()
+    lines = (tmp_path / "quarantine/gpu_samples/prometheus-p@b.jsonl").read_text().splitlines()
     assert [json.loads(line)["labels"]["instance"] for line in lines] == ["localhost:9090", "localhost:9091"]
 
 
@@ -50,20 +51,21 @@ def test_a_matrix_of_dcgm_series_lands_per_day(tmp_path, capsys):
     path = tmp_path / "util.json"
     path.write_text(json.dumps(payload))
     data = tmp_path / "data"
-    assert main(["import", "prometheus-json", str(path), "--pool", "p", "--data-dir", str(data)]) == 0
+    assert main(["import", "prometheus-json", str(path), "--pool", "p", "--batch", "b", "--data-dir", str(data),
+                 "--max-quarantined-percent", "100"]) == 0
     out = capsys.readouterr().out
     # the NaN point and the two unusable series, all on the first day
     assert "gpu_samples 2026-10-05: 1 rows, 3 quarantined" in out
     assert "gpu_samples 2026-10-06: 1 rows, 0 quarantined" in out
-    day1 = pq.read_table(data / "landing/gpu_samples/date=2026-10-05/prometheus-p.parquet").to_pylist()
-    day2 = pq.read_table(data / "landing/gpu_samples/date=2026-10-06/prometheus-p.parquet").to_pylist()
+    day1 = pq.read_table(data / "landing/gpu_samples/date=2026-10-05/prometheus-p@b.parquet").to_pylist()
+    day2 = pq.read_table(data / "landing/gpu_samples/date=2026-10-06/prometheus-p@b.parquet").to_pylist()
     assert [(r["ts"].timestamp(), r["value"]) for r in day1 + day2] == [(MIDNIGHT - 60, 35.0), (MIDNIGHT, 40.5)]
     row = day2[0]
     assert (row["gpu_uuid"], row["hostname"], row["gpu_index"], row["pod"], row["namespace"]) == (
         GPU["UUID"], "node-a", 0, "train-0", "ml")
     assert (row["metric"], row["source"], row["pool"]) == ("DCGM_FI_DEV_GPU_UTIL", "prometheus", "p")
     rejects = [json.loads(line) for line in
-               (data / "quarantine/gpu_samples/date=2026-10-05/prometheus-p.jsonl").open()]
+               (data / "quarantine/gpu_samples/date=2026-10-05/prometheus-p@b.jsonl").open()]
     assert [(r["record"], r.get("point"), r["field"]) for r in rejects] == [(1, 2, "values"), (2, None, "metric"),
                                                                              (3, None, "metric")]
     assert "not a finite number: 'NaN'" in rejects[0]["reason"] and "__name__" in rejects[2]["reason"]

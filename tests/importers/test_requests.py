@@ -73,10 +73,10 @@ def test_azure_trace_arrivals(shared: Path, tmp_path: Path) -> None:
     base = tmp_path / "data"
     result = read_azure_llm_trace(small, pool="azure")
     assert [r["record"] for r in result.rejected["inference_requests"]] == [5]
-    landed = land(result, "azure-llm", base=base)
+    landed = land(result, "azure-llm", base=base, batch="b")
     assert [(str(f.day), f.rows, f.quarantined) for f in landed] == [("2023-11-16", 3, 1)]
     rows = pq.read_table(landed[0].path)
     assert rows["end_ts"].null_count == 3 and rows["latency_observed"].to_pylist() == [False] * 3
-    quarantine = (base / "quarantine/inference_requests/date=2023-11-16/azure-llm-azure.jsonl").read_text()
+    quarantine = (base / "quarantine/inference_requests/date=2023-11-16/azure-llm-azure@b.jsonl").read_text()
     [reason] = [json.loads(line)["reason"] for line in quarantine.splitlines()]
     assert "'TIMESTAMP'" in reason

@@ -62,10 +62,10 @@ def test_workload_rule() -> None:
 
 def test_sacct_land_idempotent(tmp_path: Path) -> None:
     base = tmp_path / "data"
-    landed = land(read_slurm_sacct(FIXTURE, pool="hpc"), "slurm", base=base)
+    landed = land(read_slurm_sacct(FIXTURE, pool="hpc"), "slurm", base=base, batch="b")
     assert {(str(f.day), f.rows, f.quarantined) for f in landed} == {("2024-03-01", 6, 3), ("2024-03-02", 2, 0)}
-    day2 = pq.read_table(base / "landing/jobs/date=2024-03-02/slurm-hpc.parquet")
+    day2 = pq.read_table(base / "landing/jobs/date=2024-03-02/slurm-hpc@b.parquet")
     assert sorted(day2["job_id"].to_pylist()) == ["4107", "4108"]
     first = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()}
-    land(read_slurm_sacct(FIXTURE, pool="hpc"), "slurm", base=base)
+    land(read_slurm_sacct(FIXTURE, pool="hpc"), "slurm", base=base, batch="b")
     assert {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == first

@@ -1,7 +1,8 @@
 """Source health over the landing files: freshness, volume, duplicates, quarantine, scrape failures.
 
-Pure functions of the landing layout (`<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>[-<part>]
-.parquet`, quarantine JSONL beside it under `<data_dir>/quarantine/`): each returns an `Outcome`. They read
+Pure functions of the landing layout (`<data_dir>/landing/<dataset>/date=YYYY-MM-DD/<source>-<pool>[@<input>]
+.parquet`, quarantine JSONL beside it under `<data_dir>/quarantine/`): each returns an `Outcome`. A day's check
+reads every file of the day, whichever input landed it, so a row two inputs both landed is a duplicate. They read
 Parquet with DuckDB in memory (never the warehouse) and row counts from Parquet footers where that suffices.
 
 Files of lab pools (the H200 lab runs land on the days they ran) are left out of freshness and volume: they
@@ -53,7 +54,8 @@ def _asset(dataset: str) -> str:
 
 
 def _is_lab(file: Path, lab_pools: Iterable[str]) -> bool:
-    return any(file.stem.endswith(f"-{pool}") or f"-{pool}-" in file.stem for pool in lab_pools)
+    source_and_pool = file.stem.split("@", 1)[0]  # `<source>-<pool>` (DESIGN.md, "Landing identity")
+    return any(source_and_pool.endswith(f"-{pool}") for pool in lab_pools)
 
 
 def day_files(dataset: str, day: dt.date, lab_pools: Iterable[str] = (), base: Path | None = None) -> list[Path]:
@@ -174,7 +176,8 @@ def volume(dataset: str, days: Sequence[dt.date], lab_pools: Iterable[str] = (),
 
 
 def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) -> Outcome:
-    """No natural key landed twice in the days (a day re-landed under another name, a replayed log)."""
+    """No natural key landed twice in the days (a day re-landed under another name, a replayed log, one record
+    in two inputs)."""
     key = DUPLICATE_KEYS[dataset]
     by_day = [day_files(dataset, day, (), base) for day in days]
     files = [f for day in by_day for f in day]
