@@ -37,9 +37,10 @@ Not landed (no counterpart among the sampler's metrics): driver, pstate, MIG mod
 JPEG/OFA utilisation, dmon's pviol/tviol (share of the interval power- or thermally capped; the power
 cap shows in the clock-event reasons and the power limit instead), BAR1, ECC and PCIe columns.
 
-Quarantined, with the line number and field: a line whose cell count differs from the header, an
-unparsable timestamp, a value that is not a number or carries another unit, a line of a GPU that
-`gpu_uuid` does not name. A file that is none of the formats above, or lacks what its times or GPU
+Quarantined, with the line number and field (`values.reject`): a line that is not UTF-8, a line whose
+cell count differs from the header, an unparsable or implausible timestamp, a value that is not a number
+or carries another unit, a line of a GPU that `gpu_uuid` does not name; in the XML, the GPU whose element
+(named with its line) is bad. A file that is none of the formats above, or lacks what its times or GPU
 identity need, is refused as a whole (ValueError, one line naming the file and what to do).
 """
 
@@ -56,6 +57,7 @@ from xml.parsers import expat
 import pyarrow as pa
 
 from ingestion.importers import ImportResult, convert_csv, to_table
+from ingestion.importers.values import EARLIEST, LINE, Bad, latest, read_lines, reject
 from ingestion.sources.nvml_fields import IDENTITY, readings_to_table
 
 SOURCE = "nvidia-smi"
@@ -129,11 +131,6 @@ _VALUE = re.compile(r"(-?\d+(?:\.\d+)?)\s*(\S*)")
 _HEADER = re.compile(r"\s*(.*?)\s*(?:\[(.*)\])?\s*")
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"field '{field}': {problem}")
-
-
 # ------------------------------------------------------------------------------------------------ values
 def _value(text: str | None, field: str, unit: str) -> float | None:
     """A number in `unit` from a cell such as `78.03 W`, `0x0000000000000004` or `34`; None when the cell
@@ -145,12 +142,12 @@ def _value(text: str | None, field: str, unit: str) -> float | None:
         try:
             return float(int(text, 16))
         except ValueError:
-            raise _Bad(field, f"not a hexadecimal bitmask: {text!r}") from None
+            raise Bad(field, f"not a hexadecimal bitmask: {text!r}") from None
     match = _VALUE.fullmatch(text)
     if match is None:
-        raise _Bad(field, f"not a number: {text!r}")
+        raise Bad(field, f"not a number: {text!r}")
     if match.group(2) and match.group(2) != unit:
-        raise _Bad(field, f"unit {match.group(2)!r}, expected {unit!r}")
+        raise Bad(field, f"unit {match.group(2)!r}, expected {unit!r}")
     return float(match.group(1))
 
 
@@ -172,13 +169,21 @@ def _utc(naive: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
 
 
 def _local_ts(text: str | None, formats: tuple[str, ...], zone: dt.tzinfo | None, field: str) -> dt.datetime:
+    """A local time of the recording host in one of `formats`, as UTC; Bad unless within 2000-01-01 .. now + 1 day."""
     text = (text or "").strip()
     for fmt in formats:
         try:
-            return _utc(dt.datetime.strptime(text, fmt), zone)
+            naive = dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise _Bad(field, f"not a timestamp: {text!r}")
+        try:
+            ts = _utc(naive, zone)
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            ts = None
+        if ts is None or not EARLIEST <= ts <= latest():
+            raise Bad(field, f"{text!r} is outside {EARLIEST:%Y-%m-%d} .. now + 1 day")
+        return ts
+    raise Bad(field, f"not a timestamp: {text!r}")
 
 
 def _uuid_map(gpu_uuid: str | None) -> dict[str | None, str]:
@@ -199,7 +204,7 @@ def _uuid_of(uuids: dict[str | None, str], keys: tuple[str | None, ...], field: 
     for key in keys:
         if key and key.strip().lower() in uuids:
             return uuids[key.strip().lower()]
-    raise _Bad(field, f"GPU {' / '.join(k for k in keys if k)!r} is not named by the gpu_uuid option")
+    raise Bad(field, f"GPU {' / '.join(k for k in keys if k)!r} is not named by the gpu_uuid option")
 
 
 def _table(readings: list[dict], pool: str) -> pa.Table:
@@ -225,9 +230,9 @@ def _columns(header: str) -> dict[str, tuple[str, str]]:
 
 def _cells(record: dict) -> None:
     if None in record:
-        raise ValueError("line has more cells than the header")
+        raise Bad(LINE, "line has more cells than the header")
     if None in record.values():
-        raise ValueError("line has fewer cells than the header")
+        raise Bad(LINE, "line has fewer cells than the header")
 
 
 def _read_query_gpu(path: Path, pool: str, columns: dict, zone, hostname, gpu_uuid) -> ImportResult:
@@ -258,7 +263,7 @@ def _read_query_gpu(path: Path, pool: str, columns: dict, zone, hostname, gpu_uu
         uuid = cell.get("uuid") or _uuid_of(uuids, (cell.get("index"), cell.get("pci.bus_id")), "uuid")
         index = cell.get("index")
         if index is not None and not index.isdigit():
-            raise _Bad("index", f"not a GPU index: {index!r}")
+            raise Bad("index", f"not a GPU index: {index!r}")
         reading = {"ts": _local_ts(cell["timestamp"], CSV_TS_FORMATS, zone, "timestamp"), "hostname": hostname,
                    "gpu_index": int(index) if index is not None else None, "gpu_uuid": uuid,
                    "model_name": cell.get("name") or None, "mig_profile": None, "gpu_instance_id": None}
@@ -281,7 +286,7 @@ def _read_compute_apps(path: Path, pool: str, columns: dict, zone, hostname) -> 
         _cells(record)
         uuid = record[by_name["gpu_uuid"]].strip()
         if not uuid.startswith(("GPU-", "MIG-")):
-            raise _Bad("gpu_uuid", f"not a GPU UUID: {uuid!r}")
+            raise Bad("gpu_uuid", f"not a GPU UUID: {uuid!r}")
         return {"ts": _local_ts(record[by_name["timestamp"]], CSV_TS_FORMATS, zone, "timestamp"), "gpu_uuid": uuid}
 
     processes, rejected = convert_csv(path, convert)
@@ -293,10 +298,11 @@ def _read_compute_apps(path: Path, pool: str, columns: dict, zone, hostname) -> 
 
 
 # ------------------------------------------------------------------------------------------------ dmon
-def _read_dmon(path: Path, pool: str, lines: list[str], zone, hostname, gpu_uuid, start, date,
+def _read_dmon(path: Path, pool: str, zone, hostname, gpu_uuid, start, date,
                interval_s: float) -> ImportResult:
+    lines = list(read_lines(path))
     names: list[str] = []
-    for line in lines:
+    for _, line, _ in lines:
         if line.startswith("#"):
             names = line[1:].split()
             break
@@ -312,10 +318,14 @@ def _read_dmon(path: Path, pool: str, lines: list[str], zone, hostname, gpu_uuid
         raise ValueError(f"{path}: dmon output without timestamps (recorded without -o DT): pass start "
                          "(ISO 8601, when its first line was printed) and interval_s if -d was not 1")
     first = None
-    if start and not has_time:
-        parsed = dt.datetime.fromisoformat(start)
-        first = parsed.astimezone(dt.UTC) if parsed.tzinfo else _utc(parsed, zone)
-    day = dt.date.fromisoformat(date) if date and not has_date else None
+    try:
+        if start and not has_time:
+            parsed = dt.datetime.fromisoformat(start)
+            first = parsed.astimezone(dt.UTC) if parsed.tzinfo else _utc(parsed, zone)
+        day = dt.date.fromisoformat(date) if date and not has_date else None
+    except ValueError:
+        raise ValueError(f"start {start!r} / date {date!r}: expected ISO 8601 "
+                         "(2026-11-27T18:25:49, 2026-11-27)") from None
     if not interval_s > 0:
         raise ValueError(f"interval_s {interval_s!r}: must be > 0")
 
@@ -323,11 +333,11 @@ def _read_dmon(path: Path, pool: str, lines: list[str], zone, hostname, gpu_uuid
     units: list[str] | None = None
     seen: Counter = Counter()
     previous_time = None
-    for number, line in enumerate(lines, start=1):
+    for number, line, unreadable in lines:
         if not line.strip():
             continue
-        raw = line.rstrip("\r\n")
-        if line.startswith("#"):
+        raw = line
+        if unreadable is None and line.startswith("#"):
             tokens = line[1:].split()
             if tokens == names or (units is not None and tokens == units):
                 continue
@@ -337,15 +347,17 @@ def _read_dmon(path: Path, pool: str, lines: list[str], zone, hostname, gpu_uuid
                 names, units = tokens, None
             continue
         try:
+            if unreadable is not None:
+                raise unreadable
             cells = line.split()
             if units is None or len(units) != len(names):
-                raise ValueError("line before the dmon header's two # lines")
+                raise Bad(LINE, "line before the dmon header's two # lines")
             if len(cells) != len(names):
-                raise ValueError(f"line has {len(cells)} cells, the header names {len(names)}")
+                raise Bad(LINE, f"line has {len(cells)} cells, the header names {len(names)}")
             cell = dict(zip(names, cells, strict=True))
             index = cell.get("gpu", "")
             if not index.isdigit():
-                raise _Bad("gpu", f"not a GPU index: {index!r}")
+                raise Bad("gpu", f"not a GPU index: {index!r}")
             if has_date:
                 ts = _local_ts(f"{cell['Date']} {cell['Time']}", ("%Y%m%d %H:%M:%S",), zone, "Date/Time")
             elif has_time:
@@ -363,12 +375,12 @@ def _read_dmon(path: Path, pool: str, lines: list[str], zone, hostname, gpu_uuid
                 if column in cell:
                     got = units[names.index(column)]
                     if got != unit:
-                        raise _Bad(column, f"unit {got!r} in the header, expected {unit!r}")
+                        raise Bad(column, f"unit {got!r} in the header, expected {unit!r}")
                     reading[field] = _value(cell[column], column, unit)
             seen[index] += 1
             readings.append(reading)
         except ValueError as exc:
-            rejected.append({"record": number, "reason": str(exc), "row": raw, "origin": str(path)})
+            rejected.append(reject(path, number, exc, raw))
     return ImportResult(pool=pool, origin=str(path), tables={"gpu_samples": _table(readings, pool)},
                         rejected={"gpu_samples": rejected})
 
@@ -405,30 +417,29 @@ def _read_xml(path: Path, pool: str, zone, hostname) -> ImportResult:
         raise ValueError(f"{path}: {exc}: the report's time is required") from None
     readings, rejected = [], []
     for position, gpu in enumerate(root.findall("gpu")):
+        element = gpu  # the element a quarantine record points at (its line)
         try:
             uuid = (gpu.findtext("uuid") or "").strip()
             if not uuid:
-                raise _Bad("uuid", "required value is missing")
+                raise Bad("uuid", "required value is missing")
             reading = {"ts": ts, "hostname": hostname, "gpu_index": position, "gpu_uuid": uuid,
                        "model_name": (gpu.findtext("product_name") or "").strip() or None,
                        "mig_profile": None, "gpu_instance_id": None}
             for element_path, field, unit in XML_FIELDS:
-                element = gpu.find(element_path)
-                if element is not None and reading.get(field) is None:
-                    try:
-                        reading[field] = _value(element.text, element_path, unit)
-                    except ValueError as exc:
-                        raise ValueError(f"line {lines[id(element)]}: {exc}") from None
+                found = gpu.find(element_path)
+                if found is not None and reading.get(field) is None:
+                    element = found
+                    reading[field] = _value(found.text, element_path, unit)
             reasons = gpu.find("clocks_event_reasons")
             if reasons is None:
                 reasons = gpu.find("clocks_throttle_reasons")
             if reasons is not None:
                 mask = 0
-                for flag in reasons:
-                    name = re.sub(r"^clocks_(event|throttle)_reason_", "", flag.tag)
-                    if (flag.text or "").strip() == "Active":
+                for element in reasons:
+                    name = re.sub(r"^clocks_(event|throttle)_reason_", "", element.tag)
+                    if (element.text or "").strip() == "Active":
                         if name not in EVENT_REASON_BITS:
-                            raise ValueError(f"line {lines[id(flag)]}: field '{flag.tag}': no NVML bit known")
+                            raise Bad(element.tag, "Active, but no NVML clock-event reason bit is known for it")
                         mask |= EVENT_REASON_BITS[name]
                 reading["clocks_event_reasons"] = float(mask)
             processes = gpu.find("processes")
@@ -436,8 +447,7 @@ def _read_xml(path: Path, pool: str, zone, hostname) -> ImportResult:
                 reading["n_compute_procs"] = sum("C" in (p.findtext("type") or "") for p in processes)
             readings.append(reading)
         except ValueError as exc:
-            rejected.append({"record": lines[id(gpu)], "reason": f"gpu {position}: {exc}",
-                             "row": gpu.get("id", ""), "origin": str(path)})
+            rejected.append(reject(path, lines[id(element)], exc, f"<gpu id={gpu.get('id', '')!r}> (GPU {position})"))
     if not readings and not rejected:
         raise ValueError(f"{path}: an nvidia-smi report without a <gpu> element")
     return ImportResult(pool=pool, origin=str(path), tables={"gpu_samples": _table(readings, pool)},
@@ -451,21 +461,13 @@ def read_nvidia_smi(path: str | Path, pool: str, hostname: str | None = None, tz
     """Read an nvidia-smi log (query-gpu CSV, dmon, -q -x XML or compute-apps CSV) into gpu_samples."""
     path = Path(path)
     zone = _zone(tz)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text, so not an nvidia-smi log") from None
-    first = next((line for line in head.splitlines() if line.strip()), "").strip()
+    with open(path, encoding="utf-8", errors="replace") as fh:  # enough to tell the format; lines are read later
+        head = fh.read(4096)
+    first = next((line for line in head.splitlines() if line.strip()), "").strip().lstrip("\ufeff")
     if first.startswith("<"):
         return _read_xml(path, pool, zone, hostname)
-    if first.startswith("#"):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not UTF-8 text, so not an nvidia-smi log") from None
-        if "gpu" in first[1:].split():
-            return _read_dmon(path, pool, lines, zone, hostname, gpu_uuid, start, date, interval_s)
+    if first.startswith("#") and "gpu" in first[1:].split():
+        return _read_dmon(path, pool, zone, hostname, gpu_uuid, start, date, interval_s)
     columns = _columns(first)
     names = {name for name, _ in columns.values()}
     if "pid" in names:

@@ -148,9 +148,9 @@ def test_xml_bad_value_is_quarantined_with_its_line(smi, tmp_path):
     bad.write_text(text.replace("<average_power_draw>78.07 W<", "<average_power_draw>78.07 kW<", 1))
     result = read_nvidia_smi(bad, "lab", tz="UTC")
     [record] = result.rejected["gpu_samples"]
-    assert record["record"] == 8  # the <gpu> element
-    assert record["reason"] == (f"gpu 0: line {number}: field 'gpu_power_readings/average_power_draw': "
-                                "unit 'kW', expected 'W'")
+    assert (record["record"], record["field"]) == (number, "gpu_power_readings/average_power_draw")
+    assert record["reason"] == "field 'gpu_power_readings/average_power_draw': unit 'kW', expected 'W'"
+    assert record["row"] == "<gpu id='00000000:00:06.0'> (GPU 0)"
     assert result.tables["gpu_samples"].num_rows == 0
 
 
@@ -172,6 +172,8 @@ def test_bad_csv_lines_are_quarantined_by_line_and_field(smi, tmp_path):
     bad = tmp_path / "smi.csv"
     bad.write_text("".join(lines))
     result = read_nvidia_smi(bad, "lab", tz="UTC")
+    assert {r["record"]: r["field"] for r in result.rejected["gpu_samples"]} == {
+        5: "power.draw", 7: "timestamp", 9: "utilization.memory", 11: "line"}
     reasons = {r["record"]: r["reason"] for r in result.rejected["gpu_samples"]}
     assert reasons == {
         5: "field 'power.draw': unit 'kW', expected 'W'",
@@ -202,7 +204,7 @@ def test_other_files_are_refused_in_one_line(smi, tmp_path):
         read_nvidia_smi(smi / "README.md", "lab")
     binary = tmp_path / "log.bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ValueError, match="not UTF-8 text"):
+    with pytest.raises(ValueError, match="not an nvidia-smi log this importer reads"):
         read_nvidia_smi(binary, "lab")
     truncated = tmp_path / "q.xml"
     truncated.write_text((smi / "nvidia_smi_q.xml").read_text()[:2000])
@@ -223,3 +225,18 @@ def test_registered_kind_lands_through_the_cli(smi, tmp_path, capsys):
     assert main(["import", "nvidia-smi", str(smi / "nvidia_smi_dmon.txt"), "--pool", "lab",
                  "--data-dir", str(tmp_path)]) == 2
     assert "names GPUs by index only: pass gpu_uuid" in capsys.readouterr().err
+
+
+def test_bad_dmon_lines_are_quarantined_alone(smi, tmp_path):
+    data = (smi / "nvidia_smi_dmon.txt").read_bytes().split(b"\n")
+    data[4] = data[4].replace(b"  3201", b"  32\xff1", 1)  # line 5: not UTF-8
+    data[9] = data[9][:40]  # line 10: cut short
+    data[15] = data[15].replace(b"  688 ", b"  6x8 ", 1)  # line 16: pwr is not a number
+    bad = tmp_path / "dmon.txt"
+    bad.write_bytes(b"\n".join(data))
+    result = read_nvidia_smi(bad, "lab", tz="UTC", gpu_uuid=UUID, start="2026-11-27T18:25:49")
+    assert [(r["record"], r["field"]) for r in result.rejected["gpu_samples"]] == [
+        (5, "line"), (10, "line"), (16, "pwr")]
+    assert result.rejected["gpu_samples"][0]["reason"] == "not valid UTF-8: byte 0xff at column 74"
+    assert result.rejected["gpu_samples"][1]["reason"] == "line has 6 cells, the header names 22"
+    assert result.tables["gpu_samples"].num_rows == 8 * 57
