@@ -1,8 +1,10 @@
 """A `/metrics` page saved from dcgm-exporter into gpu_samples; its samples carry the scrape time.
 
 The page is read as bytes, line by line (`values.read_lines`): a BOM and CRLF line ends are read, and a
-line that is not UTF-8 is quarantined alone. So is a sample whose value is not a finite number (`NaN`,
-`+Inf`: no GPU measurement) or whose own timestamp (ms) lies outside 2000-01-01 .. now + 1 day; the
+line that is not UTF-8 is quarantined alone. So is a line over 65,536 characters, a sample whose GPU labels
+do not fit their columns (an index beyond int32, a value over 65,536 characters), whose value is not a
+finite number (`NaN`, `+Inf`: no GPU measurement) or whose own timestamp (ms) lies outside 2000-01-01 ..
+now + 1 day; the
 other lines go through `sources.dcgm_exposition`, whose quarantine records get the field they are about
 (`metric`, `labels`, `value` or `timestamp`). Every record names the file and line.
 """
@@ -14,16 +16,42 @@ import math
 from pathlib import Path
 
 from ingestion.importers import ImportResult
-from ingestion.importers.values import EARLIEST, Bad, latest, parse_ts, read_lines, reject, shown
-from ingestion.sources.dcgm_exposition import parse_exposition
+from ingestion.importers.values import (
+    EARLIEST,
+    LINE,
+    MAX_TEXT,
+    Bad,
+    check_gpu_labels,
+    latest,
+    parse_ts,
+    read_lines,
+    reject,
+    shown,
+)
+from ingestion.sources.dcgm_exposition import parse_exposition, parse_labels
 
 
-def _implausible(line: str) -> Bad | None:
-    """Why a sample line's value or timestamp cannot land, when they parse; None otherwise (a malformed line is
-    left to the parser, which quarantines it with its own reason)."""
+def _implausible(line: str, label_sets: dict[str, Bad | None]) -> Bad | None:
+    """Why a sample line cannot land although it parses: too long, GPU labels that do not fit their columns
+    (`label_sets` remembers each label set's verdict), a value that is not finite, a timestamp outside the
+    plausible range. None otherwise: a malformed line is left to the parser, which quarantines it."""
     if line.lstrip(" \t").startswith("#"):
         return None
+    if len(line) > MAX_TEXT:
+        return Bad(LINE, f"a line of {len(line)} characters, more than {MAX_TEXT}")
     close = line.rfind("}")
+    if 0 <= line.find("{") < close:
+        raw = line[line.find("{") + 1:close]
+        if raw not in label_sets:
+            try:
+                check_gpu_labels(parse_labels(raw), "labels")
+                label_sets[raw] = None
+            except Bad as exc:
+                label_sets[raw] = exc
+            except ValueError:  # malformed: the parser says why
+                label_sets[raw] = None
+        if label_sets[raw] is not None:
+            return label_sets[raw]
     tokens = line[close + 1:].split() if close >= 0 else line.split()[1:]
     if not 1 <= len(tokens) <= 2:
         return None
@@ -63,8 +91,9 @@ def read_dcgm_text(path: str | Path, pool: str, scrape_ts: str | None = None) ->
         raise ValueError(f"{path}: scrape time {exc} (pass --scrape-ts)") from None
     rejected: list[dict] = []
     lines: list[str] = []
+    label_sets: dict[str, Bad | None] = {}
     for number, text, bad in read_lines(path):
-        bad = bad or _implausible(text)
+        bad = bad or _implausible(text, label_sets)
         if bad is not None:
             rejected.append(reject(path, number, bad, text))
             text = ""  # the parser skips it; the numbers of the lines after it stay

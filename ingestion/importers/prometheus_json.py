@@ -7,11 +7,12 @@ The series labels are decoded as dcgm-exporter labels (`prometheus.decode_series
 
 Quarantined, with the file, the series' number in `data.result` (`record`) and the field: a series that
 is not an object, whose `metric` is not an object of string labels (or holds bytes that are not UTF-8),
-that has no metric name (`__name__`, absent when the query applied a function) or no GPU UUID label, or
-whose `values` is not a list; and, with the point's index too, a sample that is not a
-`[unix seconds, "value"]` pair, is outside 2000-01-01 .. now + 1 day, or whose value is not a finite
-number (`NaN`, `+Inf`). A body that is not one JSON object (unreadable, nested too deeply), a
-`status: error` body, or one without matrix/vector series is refused with an error naming the file.
+that has no metric name (`__name__`, absent when the query applied a function) or no GPU UUID label,
+whose GPU labels do not fit their columns (an index beyond int32), or whose `values` is not a list;
+and, with the point's index too, a sample that is not a `[unix seconds, "value"]` pair, is outside
+2000-01-01 .. now + 1 day, or whose value is not a finite number (`NaN`, `+Inf`). A body that is not
+one JSON object (unreadable, nested too deeply), a `status: error` body, or one without matrix/vector
+series is refused with an error naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.importers import ImportResult
-from ingestion.importers.values import Bad, check_text, number, parse_ts, shown
+from ingestion.importers.values import Bad, check_gpu_labels, check_text, number, parse_ts, shown
 from ingestion.sources.prometheus import decode_series
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ def _labels(item: dict) -> dict[str, str]:
             try:
                 check_text("metric", text)
             except Bad as exc:
-                raise Bad("metric", f"label {shown(_printable(name))}: {exc}") from None
+                raise Bad("metric", f"label {shown(_printable(name))}: {exc.problem}") from None
     if not labels.get("__name__"):
         raise Bad("metric", "series has no metric name (__name__ label)")
+    check_gpu_labels(labels, "metric")
     return labels
 
 
@@ -106,7 +108,7 @@ def read_prometheus_json(path: str | Path, pool: str) -> ImportResult:
     series, rejected = [], []
     for position, item in enumerate(items, 1):
         if not isinstance(item, dict):
-            rejected.append({"record": position, "field": "result", "reason": f"a series is an object, got "
+            rejected.append({"record": position, "field": "result", "reason": f"a series must be an object, got "
                              f"{shown(_printable(item))}", "origin": str(path)})
             continue
         try:

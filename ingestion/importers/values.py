@@ -28,7 +28,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ingestion.contracts import DATASETS
+from ingestion.contracts import DATASETS, GPU_SAMPLES
+from ingestion.sources.dcgm_labels import INT_COLUMNS, LABELS, first_label
 
 LINE = "line"  # the field a quarantine record names when the whole line is unreadable
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -50,7 +51,7 @@ class Bad(ValueError):
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(problem if field == LINE else f"field '{field}': {problem}")
-        self.field = field
+        self.field, self.problem = field, problem
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -197,6 +198,21 @@ def check_row(dataset: str, row: dict) -> dict:
     return row
 
 
+def check_gpu_labels(labels: dict[str, str], field: str) -> None:
+    """Bad (naming `field`) when a label that becomes a gpu_samples column does not fit it: too long, not valid
+    Unicode, or an integer label (`gpu`, `GPU_I_ID`) beyond int32. A non-integer there is left to the decoder."""
+    for column in LABELS:
+        value = first_label(labels, column)
+        if value is None:
+            continue
+        check_text(field, value)
+        if column in INT_COLUMNS and value.lstrip("-").isdigit():
+            try:
+                _check_value(field, GPU_SAMPLES.schema.field(column).type, int(value))
+            except ValueError:  # Bad, or an integer of more than 4,300 digits
+                raise Bad(field, f"label for {column} {shown(value)} is out of range for int32") from None
+
+
 def reject(origin: str | Path, line: int | None, exc: ValueError, raw: str) -> dict:
     """The quarantine record of a line refused with `exc`: file, line, field, reason and (the start of) the line."""
     return {"record": line, "field": getattr(exc, "field", LINE), "reason": str(exc),
@@ -233,7 +249,7 @@ def json_records(path: str | Path) -> Iterator[tuple[int, dict | Bad, str]]:
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            record = Bad(LINE, f"bad JSON: {exc.msg} at column {exc.colno}")
+            record = Bad(LINE, f"bad JSON: {exc.msg} (column {exc.colno})")
         except RecursionError:
             record = Bad(LINE, "bad JSON: nested too deeply")
         except ValueError as exc:  # e.g. an integer of more than 4,300 digits
