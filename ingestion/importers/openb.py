@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.importers import ImportResult, convert_csv, to_table
-from ingestion.importers.values import EARLIEST, Bad, number, parse_ts, shown
+from ingestion.importers.values import PLAUSIBLE, Bad, number, parse_ts, shown
 
 TRACE_START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 _PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Running": "running", "Pending": "pending"}
@@ -55,7 +55,7 @@ def _row(record: dict[str, str], stem: str, pool: str, start: dt.datetime) -> di
             return None if seconds is None else parse_ts(start.timestamp() + seconds)
         except ValueError:
             raise Bad(column, f"{shown(record[column])} s after the trace start {start:%Y-%m-%d} is outside "
-                              f"{EARLIEST:%Y-%m-%d} .. now + 1 day") from None
+                              f"{PLAUSIBLE}") from None
 
     created, scheduled, deleted = at("creation_time", required=True), at("scheduled_time"), at("deletion_time")
     return {

@@ -20,8 +20,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ from ingestion.sources.dcgm_labels import INT_COLUMNS, LABELS, first_label
 
 LINE = "line"  # the field a quarantine record names when the whole line is unreadable
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+PLAUSIBLE = f"{EARLIEST:%Y-%m-%d} .. now + 1 day"  # the plausible range of timestamps, as reasons say it
+_EARLIEST_S = EARLIEST.timestamp()
 MAX_TEXT = 65_536  # characters in one string value of a contract column
 CSV_FIELD_LIMIT = 1 << 30  # csv's own limit (128 KiB by default) would stop the file at one long field
 RAW_CHARS = 2_000  # characters of an input line kept in its quarantine record
@@ -65,17 +69,22 @@ def latest() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
 
+def plausible_seconds(seconds: float) -> bool:
+    """Whether unix `seconds` lie in 2000-01-01 .. now + 1 day (time.time(): cheaper than datetimes, per value)."""
+    return _EARLIEST_S <= seconds <= time.time() + 86_400
+
+
 def _plausible(ts: dt.datetime, text: Any) -> dt.datetime:
-    if not EARLIEST <= ts <= latest():
-        raise ValueError(f"{shown(text)} is outside {EARLIEST:%Y-%m-%d} .. now + 1 day")
+    if not plausible_seconds(ts.timestamp()):
+        raise ValueError(f"{shown(text)} is outside {PLAUSIBLE}")
     return ts
 
 
 def _from_seconds(seconds: float, text: Any) -> dt.datetime:
     if not math.isfinite(seconds):
         raise ValueError(f"{shown(text)} is not a finite number of seconds")
-    if not EARLIEST.timestamp() <= seconds <= latest().timestamp():
-        raise ValueError(f"{shown(text)} is outside {EARLIEST:%Y-%m-%d} .. now + 1 day")
+    if not plausible_seconds(seconds):
+        raise ValueError(f"{shown(text)} is outside {PLAUSIBLE}")
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
@@ -94,7 +103,7 @@ def parse_ts(value: object, tz: dt.tzinfo | None = None) -> dt.datetime | None:
         try:
             return _from_seconds(float(value), value)
         except OverflowError:  # an int beyond float
-            raise ValueError(f"{shown(value)} is outside {EARLIEST:%Y-%m-%d} .. now + 1 day") from None
+            raise ValueError(f"{shown(value)} is outside {PLAUSIBLE}") from None
     text = str(value).strip()
     try:
         seconds = float(text)
@@ -113,7 +122,7 @@ def parse_ts(value: object, tz: dt.tzinfo | None = None) -> dt.datetime | None:
     try:
         return _plausible(parsed.astimezone(dt.UTC), text)
     except OverflowError:  # 9999-12-31T23:00-05:00 or 0001-01-01T00:00+01:00: no UTC datetime
-        raise ValueError(f"{shown(text)} is outside {EARLIEST:%Y-%m-%d} .. now + 1 day") from None
+        raise ValueError(f"{shown(text)} is outside {PLAUSIBLE}") from None
 
 
 def blank(value: Any) -> bool:
@@ -164,34 +173,63 @@ def check_text(field: str, value: str) -> None:
     """Bad unless `value` is valid Unicode of at most MAX_TEXT characters."""
     if len(value) > MAX_TEXT:
         raise Bad(field, f"{len(value)} characters, more than {MAX_TEXT}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, e.g. a JSON "\ud800" escape
-        raise Bad(field, f"not valid Unicode: {shown(value)}") from None
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, e.g. a JSON "\ud800" escape
+            raise Bad(field, f"not valid Unicode: {shown(value)}") from None
 
 
-def _check_value(field: str, typ: pa.DataType, value: Any) -> None:
-    if pa.types.is_integer(typ):
-        width = typ.bit_width - 1
-        if not -(1 << width) <= value < 1 << width:
-            raise Bad(field, f"{shown(value)} is out of range for {typ} ({-(1 << width)} .. {(1 << width) - 1})")
-    elif pa.types.is_floating(typ):
-        if not math.isfinite(value):
-            raise Bad(field, f"not a finite number: {shown(value)}")
-    elif pa.types.is_string(typ):
-        check_text(field, value)
-    elif pa.types.is_list(typ):
-        for item in value:
+def _check_int(typ: pa.DataType) -> Callable[[str, Any], None]:
+    low, high = -(1 << (typ.bit_width - 1)), (1 << (typ.bit_width - 1)) - 1
+
+    def check(field: str, value: Any) -> None:
+        if not low <= value <= high:
+            raise Bad(field, f"{shown(value)} is out of range for {typ} ({low} .. {high})")
+
+    return check
+
+
+def _check_float(field: str, value: Any) -> None:
+    if not math.isfinite(value):
+        raise Bad(field, f"not a finite number: {shown(value)}")
+
+
+def _check_list(check: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
+    def check_items(field: str, values: Any) -> None:
+        for item in values:
             if item is not None:
-                _check_value(field, typ.value_type, item)
+                check(field, item)
+
+    return check_items
+
+
+def _checker(typ: pa.DataType) -> Callable[[str, Any], None] | None:
+    """How a value of an Arrow type is checked (None: any value the importer built fits, e.g. a datetime)."""
+    if pa.types.is_integer(typ):
+        return _check_int(typ)
+    if pa.types.is_floating(typ):
+        return _check_float
+    if pa.types.is_string(typ):
+        return check_text
+    if pa.types.is_list(typ):
+        item = _checker(typ.value_type)
+        return None if item is None else _check_list(item)
+    return None
+
+
+@functools.cache
+def _checks(dataset: str) -> tuple[tuple[str, Callable[[str, Any], None]], ...]:
+    """(column, check) for every column of `dataset` whose values need one: built once per dataset."""
+    return tuple((f.name, check) for f in DATASETS[dataset].schema if (check := _checker(f.type)) is not None)
 
 
 def check_row(dataset: str, row: dict) -> dict:
     """`row` when every value fits its column of `dataset`'s contract and no end precedes its start; else Bad."""
-    for f in DATASETS[dataset].schema:
-        value = row.get(f.name)
+    for name, check in _checks(dataset):
+        value = row.get(name)
         if value is not None:
-            _check_value(f.name, f.type, value)
+            check(name, value)
     for earlier, later in ORDER.get(dataset, ()):
         if row.get(earlier) is not None and row.get(later) is not None and row[later] < row[earlier]:
             raise Bad(later, f"{row[later].isoformat()} is before {earlier} {row[earlier].isoformat()}")
@@ -208,7 +246,7 @@ def check_gpu_labels(labels: dict[str, str], field: str) -> None:
         check_text(field, value)
         if column in INT_COLUMNS and value.lstrip("-").isdigit():
             try:
-                _check_value(field, GPU_SAMPLES.schema.field(column).type, int(value))
+                _check_int(GPU_SAMPLES.schema.field(column).type)(field, int(value))
             except ValueError:  # Bad, or an integer of more than 4,300 digits
                 raise Bad(field, f"label for {column} {shown(value)} is out of range for int32") from None
 
