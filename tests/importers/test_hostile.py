@@ -5,6 +5,8 @@ quarantined with its file, line and field; and the valid records around a bad on
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -112,3 +114,12 @@ def test_reasons_name_the_field_and_the_limit(tmp_path: Path) -> None:
         3: ("end_ts", "field 'end_ts': 2026-11-01T01:00:00+00:00 is before start_ts 2026-11-01T02:00:00+00:00"),
         4: ("gpu_count", "field 'gpu_count': not a finite number: inf"),
     }
+
+
+def test_the_gpu_eff_command_reports_a_hostile_file_without_a_traceback(tmp_path: Path) -> None:
+    [case] = [c for c in CASES if c.id == "jobs/submit_1e20.jsonl"]  # a traceback before issue 17
+    path = case.write(tmp_path / "in")
+    done = subprocess.run([str(Path(sys.executable).with_name("gpu-eff")), "import", "jobs", str(path), "--pool", "p",
+                           "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr
+    assert "landed 2 rows, quarantined 1" in done.stdout + done.stderr
