@@ -10,9 +10,13 @@ while the rest of the file lands.
   per line; `Infinity`/`NaN` and `1e400` parse, and are then refused as numbers (not finite).
 - CSV: fields of any length are read (`csv.field_size_limit` raised), a line the csv module refuses is
   quarantined alone, and so is a row with more cells than the header.
-- Plausibility (`check_row`, against the contract of the dataset a row is for): timestamps between
-  2000-01-01 and now + 1 day (`parse_ts`), finite floats, integers within their column's type (int32,
-  int64), strings of valid Unicode up to `MAX_TEXT` characters, and no end before its start (`ORDER`).
+- Plausibility: timestamps between 2000-01-01 and now + 1 day (`parse_ts`, which every importer's
+  timestamps go through); and `check_row`, against the contract of the dataset a row is for: finite
+  floats, integers within their column's type (int32, int64), strings of valid Unicode up to `MAX_TEXT`
+  characters, and no end before its start (`ORDER`). Label sets that become gpu_samples columns go
+  through `check_gpu_labels`.
+- Quarantine records (`reject`): `record` (the 1-based line), `field`, `reason` (`field '<name>': ...`),
+  `row` (the line, cut at `RAW_CHARS`) and `origin` (the file).
 """
 
 from __future__ import annotations
