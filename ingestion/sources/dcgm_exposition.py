@@ -79,6 +79,13 @@ class ParseResult:
 
 def _value(text: str) -> float:
     """A sample value as textparse reads it; ValueError with the reason otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:  # the common case, as in `_read_lines`'s shortcut: a finite number in printable ASCII without '_'
+        if "_" not in text and value - value == 0 and text.isascii() and text.isprintable():
+            return value
     if _VALUE_RE.fullmatch(text) is None:
         raise ValueError(f"value {text[:40]!r} is not a number")
     value = float(text)
@@ -271,8 +278,9 @@ class ExpositionParser:
             # A line whose text up to its last blank was read before, followed by a number: the same series.
             # (A number has no blank, brace or '#', so the full reading below would find the same name, label
             # set and single value.) `float()` also takes digit separators, non-ASCII digits, surrounding
-            # whitespace and overflow to inf, which the format does not: only a finite value written in ASCII,
-            # without '_' and without whitespace at either end, is taken here; any other goes the full way.
+            # whitespace and overflow to inf, which the format does not: only a finite value written in printable
+            # ASCII without '_' is taken here (what float() reads of such text, ParseFloat reads the same); NaN,
+            # Inf and anything else go the full way.
             prefix, _, value_text = line.rpartition(" ")
             known = prefixes.get(prefix)
             if known is not None:
@@ -281,8 +289,8 @@ class ExpositionParser:
                 except ValueError:
                     pass
                 else:
-                    if (value - value == 0 and value_text.isascii() and "_" not in value_text
-                            and " " < value_text[0] and " " < value_text[-1]):
+                    if "_" not in value_text and value - value == 0 and value_text.isascii() \
+                            and value_text.isprintable():
                         row_set.append(known[0])
                         row_metric.append(known[1])
                         values.append(value)
@@ -307,7 +315,9 @@ class ExpositionParser:
                     reject(lineno, line, "label set is not closed")
                     continue
                 raw = line[brace + 1 : close]
-                rest = _BLANKS.split(line[close + 1 :].strip(" \t"))
+                rest = line[close + 1 :]
+                # printable ASCII has no blank but ' ', so split() splits on exactly what the format allows
+                rest = rest.split() if rest.isascii() and rest.isprintable() else _BLANKS.split(rest.strip(" \t"))
             else:
                 parts = _BLANKS.split(line.strip(" \t"))
                 if not parts[0] or parts[0][0] == "#":
