@@ -16,6 +16,7 @@ Conventions:
   event, unparsable or missing required timestamp, non-numeric or negative gpu_count and other numbers,
   and what `values` refuses everywhere: timestamps outside 2000-01-01 .. now + 1 day, infinite or NaN
   numbers, integers beyond their column (restarts: int32), an end_ts before submit_ts or start_ts.
+  A CSV header that is not UTF-8 refuses the file (ValueError naming it); a BOM and CRLF are read.
 """
 
 from __future__ import annotations

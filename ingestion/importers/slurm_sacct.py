@@ -10,7 +10,8 @@ Conventions:
   `Unknown`, `None` and empty times are null. A missing Submit is quarantined (it is required), and so
   are, with the file, line and field: a line that is not UTF-8, a line whose field count differs from
   the header's, times outside 2000-01-01 .. now + 1 day, an End before Submit or Start, and a GPU count
-  that is not finite (`values`). A BOM before the header and CRLF line ends are read.
+  that is not finite (`values`). A BOM before the header and CRLF line ends are read; a header
+  that is not UTF-8 refuses the file.
 - State is its first word (`CANCELLED by 1234` -> CANCELLED): COMPLETED -> succeeded; FAILED, NODE_FAIL,
   OUT_OF_MEMORY, TIMEOUT, BOOT_FAIL, DEADLINE -> failed with failure_reason = the state in lower case
   (plus `exit N:S` for FAILED); CANCELLED -> cancelled; PREEMPTED -> preempted; RUNNING, SUSPENDED,
@@ -115,6 +116,8 @@ def read_slurm_sacct(path: str | Path, pool: str, tz: dt.tzinfo = dt.UTC) -> Imp
     for number, text, bad in read_lines(path):
         if not text.strip():
             continue
+        if bad is not None and header is None:
+            raise ValueError(f"{path}: the header (line {number}) is {bad}: no line of the file can be read")
         try:
             if bad is not None:
                 raise bad

@@ -303,7 +303,7 @@ def json_records(path: str | Path) -> Iterator[tuple[int, dict | Bad, str]]:
 
 def csv_records(path: str | Path) -> Iterator[tuple[int, dict | Bad, str]]:
     """(line number of the record's last line, record by header name or why it is refused, raw text) per CSV
-    record (the header is line 1)."""
+    record (the header is line 1). A header that is not UTF-8 refuses the file (ValueError naming it)."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     unreadable: list[tuple[int, Bad, str]] = []  # lines that are not UTF-8, met while the csv module reads
     fed = 0  # the number of the last line handed to the csv module
@@ -312,6 +312,8 @@ def csv_records(path: str | Path) -> Iterator[tuple[int, dict | Bad, str]]:
         nonlocal fed
         for number, text, bad in read_lines(path):
             fed = number
+            if bad is not None and number == 1:
+                raise ValueError(f"{path}: the header (line 1) is {bad}: no line of the file can be read")
             if bad is not None:
                 unreadable.append((number, bad, text))
                 yield "\n"  # an empty row, which DictReader skips: the line numbers stay in step

@@ -136,6 +136,8 @@ JOBS_CSV = [
     _jobs_csv("carriage_return_mid_line", _csv_job(2, tenant="a\rb")),
     _jobs_csv("gpu_uuids_nested", _csv_job(2, gpu_uuids='"' + "[" * 20_000 + '"')),
     _jobs_csv("gpu_count_nan", _csv_job(2, gpu_count="nan")),
+    Case("jobs", "header_invalid_utf8.csv", {"header_invalid_utf8.csv": _lines(
+        [CSV_HEADER.encode().replace(b"tenant", BAD_UTF8), _csv_job(1)])}, 0, 0, refused=True),
     Case("jobs", "excel_bom.csv", {"excel_bom.csv": BOM + _lines([CSV_HEADER, _csv_job(1), _csv_job(2)], b"\r\n")},
          2, 0),
     Case("jobs", "bom.csv", {"bom.csv": BOM + _lines([CSV_HEADER, _csv_job(1), _csv_job(2), _csv_job(3)])}, 3, 0),
@@ -168,6 +170,8 @@ SACCT = [
     _sacct_case("gpu_count_400_digits", _sacct(2, AllocTRES="gres/gpu=" + "9" * 400)),
     _sacct_case("field_count", _sacct(2) + "|extra|cells"),
     _sacct_case("submit_long", _sacct(2, Submit=LONG)),
+    Case("slurm-sacct", "header_invalid_utf8.txt", {"header_invalid_utf8.txt": _lines(
+        ["", SACCT_HEADER.encode().replace(b"JobName", BAD_UTF8), _sacct(1)])}, 0, 0, refused=True),
     Case("slurm-sacct", "bom.txt", {"bom.txt": BOM + _lines([SACCT_HEADER, _sacct(1), _sacct(2)])}, 2, 0),
     Case("slurm-sacct", "crlf.txt", {"crlf.txt": _lines([SACCT_HEADER, _sacct(1), _sacct(2)], b"\r\n")}, 2, 0),
 ]
