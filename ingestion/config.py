@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.contracts import STAGE_KEYS
 from ingestion.collector import redact
+from ingestion.contracts import STAGE_KEYS
 from ingestion.sources.dcgm_scrape import has_credentials
 from ingestion.yaml_keys import ConfigError, KeyReader, is_env_name, load_yaml
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-
 _SECRET_KEY = re.compile(r"token|password|passwd|secret|api_?key|credential", re.IGNORECASE)
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 

@@ -47,8 +47,8 @@ _ESCAPE_RE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "\\": "\\", '"': '"'}
 # A value as Go's strconv.ParseFloat reads it once textparse has refused 'p', 'P' and '_': decimal only (a hex
 # float needs a 'p' exponent); the sign goes with a number or an infinity, never with NaN.
-_VALUE_RE = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
-                       r"|[nN][aA][nN]")
+_VALUE_RE = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                       r"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN]")
 _TS_RE = re.compile(r"[+-]?[0-9]+")  # strconv.ParseInt(s, 10, 64)
 # Timestamps (ms) that a datetime can hold, microseconds in an int64 timestamp column.
 _TS_MIN_MS = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(milliseconds=1)

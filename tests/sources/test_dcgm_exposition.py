@@ -202,7 +202,8 @@ def test_series_without_a_gpu_identity_are_skipped_and_counted_not_quarantined()
         assert result.table["gpu_uuid"].to_pylist() == ["GPU-a"]
         assert result.quarantine == [] and result.skipped == 7
     result = parser.parse(NON_GPU_PAGE + "process_open_fds 1_2\n", scrape_ts=SCRAPE)
-    assert result.skipped == 7 and [(q["record"], q["row"]) for q in result.quarantine] == [(12, "process_open_fds 1_2")]
+    assert result.skipped == 7
+    assert [(q["record"], q["row"]) for q in result.quarantine] == [(12, "process_open_fds 1_2")]
 
 
 @pytest.mark.parametrize(("line_value", "reason"), [

@@ -135,7 +135,8 @@ def test_the_changed_rule_is_the_only_difference(golden: dict[str, dict]) -> Non
     assert {key: records for key, records in dropped.items() if records} == {
         "bad_lines|": [13, 14, 15], "bad_lines|xid,pci_bus_id,DCGM_FI_DRIVER_VERSION": [13, 14, 15],
         "no_labels|": [5], "no_labels|xid,pci_bus_id,DCGM_FI_DRIVER_VERSION": [5]}
-    assert _one_scrape(EDGE_TEXTS["bad_lines"], ()).skipped == 3 and _one_scrape(EDGE_TEXTS["no_labels"], ()).skipped == 1
+    assert _one_scrape(EDGE_TEXTS["bad_lines"], ()).skipped == 3
+    assert _one_scrape(EDGE_TEXTS["no_labels"], ()).skipped == 1
 
 
 def _observed(parse=_one_scrape) -> dict[str, dict]:  # noqa: ANN001 - one of the two functions above
