@@ -66,6 +66,9 @@ def _window(args: argparse.Namespace) -> int:
 # kind -> the pool when --pool is not given (every other kind requires --pool)
 DEFAULT_POOLS = {"h200-lab": "lab-h200"}
 DIRECTORY_KINDS = {"h200-lab"}  # kinds that also read a directory (the lab recording)
+# kind -> the `gpu-eff import` options its reader takes (argparse names = the reader's keyword arguments)
+KIND_OPTIONS = {"dcgm-text": ("scrape_ts",),
+                "nvidia-smi": ("hostname", "tz", "gpu_uuid", "start", "date", "interval_s")}
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -87,7 +90,8 @@ def _import(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
         return 2
-    options = {"scrape_ts": args.scrape_ts} if args.kind == "dcgm-text" else {}
+    options = {name: getattr(args, name) for name in KIND_OPTIONS.get(args.kind, ())
+               if getattr(args, name) is not None}
     try:
         source, result = read_log(args.kind, path, pool, **options)
     except ValueError as exc:  # the reader refused the file as a whole; its message names the file
@@ -157,12 +161,17 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
     import logging
     import threading
 
-    from ingestion import paths
+    from ingestion import landing, paths
     from ingestion.collector import redact, run_collector, stop_on_signals
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = Path(args.data_dir).resolve() if args.data_dir else None
+    try:
+        landing.check_name("--pool", args.pool)
+    except ValueError as exc:
+        print(f"gpu-eff collect: {exc}", file=sys.stderr)
+        return 2
     print(redact(f"collecting {describe} for pool {args.pool} every {interval_s:g}s, landing every "
                  f"{args.flush_every:g}s under {paths.landing_dir(base)}", secrets), flush=True)
     stop = threading.Event()
@@ -335,6 +344,17 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--pool", help="the GPU pool the records belong to (required, except h200-lab: lab-h200)")
     imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: the file's "
                                          "modification time)")
+    smi = imp.add_argument_group("nvidia-smi logs (their timestamps carry no zone)")
+    smi.add_argument("--hostname", help="the machine the log was recorded on")
+    smi.add_argument("--tz", help="the zone the log's times are in: a name (Asia/Shanghai) or an offset (+08:00); "
+                                  "default: this machine's")
+    smi.add_argument("--gpu-uuid", metavar="UUID",
+                     help="the GPU's UUID where the log has none (dmon; a CSV without a uuid column): one UUID, or "
+                          "INDEX=UUID,... / BUS_ID=UUID,...")
+    smi.add_argument("--start", help="dmon without -o DT/T: when its first line was printed (ISO 8601)")
+    smi.add_argument("--date", help="dmon -o T: the day of its times (YYYY-MM-DD)")
+    smi.add_argument("--interval", dest="interval_s", type=_duration,
+                     help="dmon without -o DT: seconds between its lines (dmon -d; default 1s)")
     imp.add_argument("--batch", metavar="NAME",
                      help="land as input NAME instead of the file's resolved path: importing NAME again replaces "
                           "what it landed before, on every day (letters, digits, '.', '_', '-')")

@@ -20,8 +20,9 @@ never write the same file. Quarantine records of a poll go to the gpu_samples pa
 (`quarantine/gpu_samples/date=.../<same stem>.jsonl`), with the poll's time as `poll_ts`.
 A flush that fails (e.g. disk full) keeps the rows it could not land in the buffer for the next flush.
 
-Secrets: error texts are stripped of URL credentials and of the values passed as `secrets` before they
-are logged or recorded.
+Secrets: every text a target or a user wrote (error pages, exception messages, quarantined lines) goes through
+`redact` (the values passed as `secrets`, URL credentials, auth headers, Bearer/Basic tokens, secret-like pairs)
+before it is logged or recorded; URLs with credentials are refused before a collector starts.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingestion.collector import redact
 from ingestion.contracts import STAGE_KEYS
+from ingestion.landing import check_name
 from ingestion.sources.dcgm_scrape import has_credentials
 from ingestion.yaml_keys import ConfigError, KeyReader, is_env_name, load_yaml
 
@@ -180,8 +181,17 @@ def _pool(r: KeyReader, base: Path) -> Pool:
     if [STAGE_KEYS.index(w.stage_key) for w in stages] != sorted(STAGE_KEYS.index(w.stage_key) for w in stages):
         raise r.fail("stages", "must follow the stage order " + " → ".join(STAGE_KEYS))
     inventory = r.get("inventory", str, None)
-    return Pool(r.get("name", str), r.get("timezone", str, "Asia/Shanghai"), tuple(stages),
+    return Pool(_name(r, "name"), r.get("timezone", str, "Asia/Shanghai"), tuple(stages),
                 (base / inventory).resolve() if inventory else None)
+
+
+def _name(r: KeyReader, key: str) -> str:
+    """A pool name: it becomes part of landed file names, so only a safe character set (landing.check_name)."""
+    value = r.get(key, str)
+    try:
+        return check_name("pool", value)
+    except ValueError as exc:
+        raise r.fail(key, str(exc)) from None
 
 
 def _dcgm(r: KeyReader) -> DcgmExporter:
@@ -217,7 +227,7 @@ def _logs(r: KeyReader, base: Path) -> tuple[LogFile, ...]:
         kind = item.get("kind", str)
         if kind not in LOG_KINDS:
             raise item.fail("kind", f"must be one of {list(LOG_KINDS)}, got {kind!r}")
-        logs.append(LogFile(kind, (base / item.get("path", str)).resolve(), item.get("pool", str)))
+        logs.append(LogFile(kind, (base / item.get("path", str)).resolve(), _name(item, "pool")))
     return tuple(logs)
 
 

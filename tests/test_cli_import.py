@@ -78,3 +78,25 @@ def test_import_the_h200_lab_directory_into_its_default_pool(shared, tmp_path, c
     assert len(landed) == 2 and all(re.fullmatch(r"nvml-lab-h200@job_log\.jsonl-[0-9a-f]{10}\.parquet", name)
                                     for name in landed)  # experiments and gpu_samples, as the recording's input
     assert "experiments" in capsys.readouterr().out
+
+
+def test_an_nvidia_smi_dmon_log_imports_with_its_command_line_options(shared, tmp_path, capsys):
+    dmon = shared / "fixtures/nvidia_smi/nvidia_smi_dmon.txt"
+    base = ["import", "nvidia-smi", str(dmon), "--pool", "lab", "--data-dir", str(tmp_path)]
+    assert main(base) == 2  # dmon names GPUs by index only
+    assert "gpu_uuid" in capsys.readouterr().err
+    assert main([*base, "--gpu-uuid", "GPU-5a1e", "--start", "2026-11-30T18:25:00", "--tz", "+08:00",
+                 "--hostname", "h200-lab", "--interval", "1s"]) == 0
+    assert re.search(r"landed 480 rows, quarantined 0 \(0\.0%\)", capsys.readouterr().out)
+    table = pq.read_table(next((tmp_path / "landing" / "gpu_samples").rglob("*.parquet")))
+    assert set(table["gpu_uuid"].to_pylist()) == {"GPU-5a1e"} and set(table["hostname"].to_pylist()) == {"h200-lab"}
+    first = min(table["ts"].to_pylist())
+    assert first.isoformat().startswith("2026-11-30T10:25:00")  # 18:25 at +08:00, landed in UTC
+
+
+def test_a_collector_refuses_a_pool_that_is_not_a_name(tmp_path, capsys):
+    args = ["collect", "dcgm", "--target", "http://127.0.0.1:9/metrics", "--pool", "x/../../outside", "--once",
+            "--data-dir", str(tmp_path / "data")]
+    assert main(args) == 2
+    assert "--pool 'x/../../outside': use" in capsys.readouterr().err
+    assert not any(tmp_path.rglob("*.parquet"))
