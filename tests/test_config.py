@@ -97,7 +97,8 @@ def test_without_a_file_the_vendored_lab_runs_land_in_their_own_pool(monkeypatch
     (lambda t: t.replace("inventory: inventory.csv", "inventory: gone.csv"), r"'pools\[0\]\.inventory'.*not found"),
     (lambda t: t.replace("    basic_auth_user: reader", "    pool: gpu-z\n    basic_auth_user: reader"),
      r"'sources\.prometheus\.pool' must be one of the pools"),
-    (lambda t: t.replace("name: gpu-a", "name: x/../../outside"), r"'pools\[0\]\.name' pool 'x/\.\./\.\./outside': use"),
+    (lambda t: t.replace("name: gpu-a", "name: x/../../outside"),
+     r"'pools\[0\]\.name' pool 'x/\.\./\.\./outside': use"),
     (lambda t: t.replace("pool: gpu-a}", "pool: ../lab}"), r"'sources\.logs\[0\]\.pool' pool '\.\./lab': use"),
 ])
 def test_errors_name_the_key_and_the_problem(tmp_path, edit, message):
