@@ -19,6 +19,11 @@ RELATIVE_TOLERANCE = 0.005
 PERCENT_MAX = 100.0 + 1e-6
 # Share of a stage's GPU-minutes without telemetry above which the coverage check warns.
 MISSING_MINUTES_WARN_PERCENT = 5.0
+# Share of a pool's telemetry readings of a day outside their metric's physical range (metric_catalog's bounds,
+# int_gpu_samples_checked) above which the deck is blocked. Such readings are left out of every number; a few
+# are a glitch (warned, per GPU), more say that an exporter or a unit is broken and the day's numbers rest on
+# what is left.
+IMPLAUSIBLE_BLOCK_PERCENT = 1.0
 # The suites on per-row data (GPU-minutes, requests) check the run's days, as dbt's tests of daily data do
 # (meta.test_days_column): the days before were checked when they landed. Without a window (null), every day.
 RUN_DAYS = "($start_date is null or date >= $start_date) and ($end_date is null or date < $end_date)"
@@ -288,4 +293,56 @@ DAILY = MartCheck(
     ),
 )
 
-MART_CHECKS: tuple[MartCheck, ...] = (UTILISATION, LATENCY, EFFICIENCY, STAGES, BENCHMARKS, COVERAGE, DAILY)
+PLAUSIBLE_SHARE = MartCheck(
+    name="gx_readings_plausible",
+    asset="mart_data_coverage",
+    description=f"At most {IMPLAUSIBLE_BLOCK_PERCENT:g} % of a pool's telemetry readings of a day outside their "
+                "metric's physical range (int_telemetry_daily.implausible_rows; such readings are left out of "
+                "every number).",
+    blocking=True,
+    additional_deps=("int_telemetry_daily",),
+    suites=(
+        Suite(
+            "int_telemetry_daily per pool and day",
+            f"""
+            select pool, date, sum(sample_rows) as readings, sum(implausible_rows) as implausible_readings,
+                   100.0 * sum(implausible_rows) / sum(sample_rows) as implausible_percent,
+                   count(distinct case when implausible_rows > 0 then gpu_uuid end) as gpus_with_implausible
+            from intermediate.int_telemetry_daily
+            where {RUN_DAYS}
+            group by pool, date
+            order by pool, date
+            """,
+            ("pool", "date", "readings", "implausible_readings", "gpus_with_implausible"),
+            (between("implausible_percent", 0, IMPLAUSIBLE_BLOCK_PERCENT),),
+        ),
+    ),
+)
+
+IMPLAUSIBLE = MartCheck(
+    name="gx_implausible_readings",
+    asset="mart_data_coverage",
+    description="No telemetry reading outside its metric's physical range; names the GPU, day and metric with the "
+                "count and the extreme values (such readings are left out of every number).",
+    blocking=False,
+    additional_deps=("int_telemetry_daily",),
+    suites=(
+        Suite(
+            "int_telemetry_daily per GPU, day and metric",
+            f"""
+            select pool, date, gpu_uuid, canonical_metric, sum(sample_rows) as readings,
+                   sum(implausible_rows) as implausible_readings,
+                   min(implausible_min_value) as lowest_implausible, max(implausible_max_value) as highest_implausible
+            from intermediate.int_telemetry_daily
+            where canonical_metric is not null and {RUN_DAYS}
+            group by pool, date, gpu_uuid, canonical_metric
+            order by pool, date, gpu_uuid, canonical_metric
+            """,
+            ("pool", "date", "gpu_uuid", "canonical_metric", "readings", "lowest_implausible", "highest_implausible"),
+            (between("implausible_readings", 0, 0),),
+        ),
+    ),
+)
+
+MART_CHECKS: tuple[MartCheck, ...] = (UTILISATION, LATENCY, EFFICIENCY, STAGES, BENCHMARKS, COVERAGE, DAILY,
+                                      PLAUSIBLE_SHARE, IMPLAUSIBLE)

@@ -9,6 +9,8 @@
 --   * grid: GPUs of the inventory (plus any GPU that reported that day without being in it) x
 --     the minutes of the day that fall in a stage window of the pool. A GPU-minute without a
 --     sample stays in the grid with null telemetry: missing, not zero.
+--   * readings outside their metric's physical range (int_gpu_samples_checked) are left out before any
+--     mean; the grid and the GPUs seen still count them as landed.
 --   * device-scope metrics (power, energy, temperature, clocks, GPU_UTIL) are repeated on every
 --     MIG instance row by dcgm-exporter: deduplicated per (gpu_uuid, minute).
 --   * activity_pct = GR_ENGINE_ACTIVE x 100 where present, else GPU_UTIL. Under MIG it is the sum
@@ -39,6 +41,15 @@ with samples as not materialized (
 
     select *
     from {{ ref('stg_landing__gpu_samples') }}
+    where {{ date_window_filter('landing_date') }}
+
+),
+
+-- the same readings with their plausibility (a join on the GPU model): only the pivot needs it
+checked_samples as not materialized (
+
+    select *
+    from {{ ref('int_gpu_samples_checked') }}
     where {{ date_window_filter('landing_date') }}
 
 ),
@@ -199,8 +210,9 @@ instance_minute as (
         avg(value) filter (where canonical_metric = '{{ metric }}')              as {{ metric }},
         {%- endfor %}
         max(value) filter (where canonical_metric = 'energy_j')                  as energy_counter_j
-    from samples
+    from checked_samples
     where metric_scope in ('device', 'instance')
+      and is_implausible is not true  -- a physically impossible reading enters no number (int_gpu_samples_checked)
     group by gpu_uuid, minute_ts, mig_profile, gpu_instance_id
 
 ),

@@ -35,7 +35,12 @@ renamed as (
         metric_catalog.canonical_metric,
         metric_catalog.scope                              as metric_scope,
         metric_catalog.kind                               as metric_kind,
-        source.value * metric_catalog.scale               as value
+        source.value * metric_catalog.scale               as value,
+        -- the metric's physical range in the canonical unit (int_gpu_samples_checked applies it)
+        metric_catalog.min_value,
+        metric_catalog.max_value,
+        metric_catalog.max_of_gpu,
+        metric_catalog.max_of_gpu_factor
     from source
     left join metric_catalog
         on source.metric = metric_catalog.raw_metric
