@@ -156,8 +156,8 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: float, error_target: str,
-                 secrets: tuple[str, ...], describe: str) -> int:
+def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: float, secrets: tuple[str, ...],
+                 describe: str, error_target: str | None = None, deadline_s: float | None = None) -> int:
     import logging
     import threading
 
@@ -179,15 +179,15 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
         with stop_on_signals(stop):
             stats = run_collector(
                 poll, source=source, pool=args.pool, interval_s=interval_s, flush_every_s=args.flush_every,
-                base=base, stop_event=stop, max_polls=1 if args.once else None, error_target=error_target,
-                secrets=secrets, progress=lambda line: print(line, flush=True))
+                base=base, stop_event=stop, deadline_s=deadline_s, max_polls=1 if args.once else None,
+                error_target=error_target, secrets=secrets, progress=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
         print(f"gpu-eff collect: {redact(str(exc), secrets)}", file=sys.stderr)
         return 1
-    print(f"stopped after {stats.polls} poll(s): {stats.rows} gpu_samples rows landed, scrapes "
+    print(f"stopped after {stats.ticks} tick(s): {stats.rows} gpu_samples rows landed, scrapes "
           f"{stats.scrapes_ok} ok, {stats.scrapes_failed} failed", flush=True)
     if args.once and stats.scrapes_ok == 0:
         return 1
@@ -196,7 +196,9 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
 
 def _collect_dcgm(args: argparse.Namespace) -> int:
     import os
+    from dataclasses import replace
 
+    from ingestion.collector import scrape_deadline
     from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper, has_credentials
     from ingestion.yaml_keys import is_env_name
 
@@ -244,14 +246,12 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
     secrets = tuple(v for v in (os.environ.get(bearer) if bearer else None,
                                 os.environ.get(password) if password else None) if v)
 
-    scraper = Scraper(targets, pool=args.pool, config=config)
-
-    def poll():
-        result = scraper.scrape()
-        return result.table, result.quarantine, result.health
-
-    return _run_collect(args, poll, source="dcgm-exporter", interval_s=interval or 15.0,
-                        error_target=",".join(targets), secrets=secrets,
+    interval = interval or 15.0
+    deadline = scrape_deadline(interval, config.attempts_s())
+    # the attempts end a little before the deadline, so that a timeout is reported as itself
+    scraper = Scraper(targets, pool=args.pool, config=replace(config, budget_s=0.9 * deadline))
+    return _run_collect(args, scraper.polls(), source="dcgm-exporter", interval_s=interval, deadline_s=deadline,
+                        secrets=secrets,
                         describe=f"dcgm-exporter from {len(targets)} target(s) ({', '.join(targets)})")
 
 

@@ -1,13 +1,17 @@
-"""A long-running collector: poll a live source on a fixed schedule, buffer, land each flush as its own part.
+"""A long-running collector: poll live targets on a fixed schedule, buffer, land each flush as its own part.
 
-`run_collector(poll, ...)` calls `poll()` every `interval_s` seconds (drift-free: each deadline is the
-previous one plus the interval; ticks missed by a slow poll are skipped, not caught up) and lands what it
-buffered every `flush_every_s` seconds and once more when it stops, so no polled sample is lost.
+`run_collector(polls, ...)` ticks every `interval_s` seconds (drift-free: each tick is the previous one plus
+the interval) and, at each tick, starts every target's poll on its own daemon thread, so a slow or hanging
+target costs only itself: a poll has a deadline (`scrape_deadline`: its timeout × attempts, capped below the
+interval), and a target whose previous poll still runs when its tick comes misses that tick. Every tick of
+every target leaves one scrape_health row: the poll's own, or `ok=False` with why there is none (deadline
+exceeded, missed tick, the poll raised, the collector stopped). What was buffered lands every `flush_every_s`
+seconds and once more when it stops (within `STOP_GRACE_S` plus the flush: polls still running are abandoned).
 
-`poll()` returns `(gpu_samples table, quarantine records, health rows)`. Health rows are dicts with the
+A poll returns `(gpu_samples table, quarantine records, health rows)`. Health rows are dicts with the
 SCRAPE_HEALTH columns (`ts`, `target`, `ok`, `http_status`, `duration_s`, `samples`, `error`); the
-collector fills in `pool` and `source`. A poll that raises is logged and recorded as one health row with
-`ok=False` (target `error_target`); the collector keeps running.
+collector fills in `pool` and `source`. A result that does not fit the contract costs that poll only; a
+row without a usable time (none, or outside years 1-9999) is quarantined.
 
 Each run has its own id (`run_id`: its start time, UTC, and a random suffix, e.g. `20261205T080000Z-3fa2c1`;
 logged when it starts), the landing identity of everything it writes (DESIGN.md, "Landing identity").
@@ -18,7 +22,9 @@ flushes within one second still get distinct names). Earlier parts are never rew
 the same rows gives the same name, so it replaces rather than duplicates; two collectors of one pool
 never write the same file. Quarantine records of a poll go to the gpu_samples part of the poll's day
 (`quarantine/gpu_samples/date=.../<same stem>.jsonl`), with the poll's time as `poll_ts`.
-A flush that fails (e.g. disk full) keeps the rows it could not land in the buffer for the next flush.
+A flush that fails for a day's part (e.g. disk full) keeps that part's rows for the next flush; the others land.
+Temporary files that a killed flush left (`landing.remove_stale_temporaries`) are removed when a collector starts
+and after each flush.
 
 Secrets: every text a target or a user wrote (error pages, exception messages, quarantined lines) goes through
 `redact` (the values passed as `secrets`, URL credentials, auth headers, Bearer/Basic tokens, secret-like pairs)
@@ -36,7 +42,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +56,15 @@ from ingestion.contracts import GPU_SAMPLES, SCRAPE_HEALTH
 log = logging.getLogger(__name__)
 
 PollResult = tuple[pa.Table, list[dict], list[dict]]
+Poll = Callable[[], PollResult]
+
+DEADLINE_SHARE = 0.9  # of the interval: the longest a poll may take, so that it is over before its next tick
+STOP_GRACE_S = 0.5  # on stop, how long polls in flight may still answer before they are abandoned
+ANSWER_CHECK_S = 0.05  # while polls are in flight, how often the collector looks for their answers
+MISSED_TICK = "missed tick: previous scrape still running"
+_TS_TYPE = GPU_SAMPLES.schema.field("ts").type
+_TS_MIN = pa.scalar(dt.datetime(1, 1, 1, tzinfo=dt.UTC), _TS_TYPE)  # the times a Python datetime can hold
+_TS_MAX = pa.scalar(dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC), _TS_TYPE)
 
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 # What a server may echo back of a request or a config: the value of an auth header (to the end of its line or
@@ -110,9 +125,10 @@ class FlushReport:
 @dataclass
 class CollectorStats:
     run: str = ""  # the run's id (its landing identity)
-    polls: int = 0
+    ticks: int = 0
+    polls: int = 0  # polls started (a target's tick whose previous poll still ran starts none)
     poll_errors: int = 0
-    skipped_ticks: int = 0
+    missed_ticks: int = 0  # (target, tick) pairs without a poll
     flushes: int = 0
     rows: int = 0
     quarantined: int = 0
@@ -135,13 +151,19 @@ class PartBuffer:
 
     def add(self, poll_ts: dt.datetime, table: pa.Table | None, quarantine: Sequence[dict],
             health: Sequence[dict]) -> None:
+        """Buffer one poll's rows; rows without a usable time (none, or outside years 1-9999) are quarantined with
+        the poll's day. Raises (buffering nothing) when the table does not fit the gpu_samples contract."""
         if table is not None and table.num_rows:
             table = landing.conform(GPU_SAMPLES, table).select(GPU_SAMPLES.schema.names)
-            untimed = pc.is_null(table["ts"])
-            if pc.any(untimed).as_py():  # no day to land on: quarantined with the poll's day
-                for row in table.filter(untimed).to_pylist():
-                    self._quarantine.append((poll_ts, {"reason": "field 'ts': required value is missing",
-                                                       "row": row}))
+            untimed = pc.fill_null(pc.or_kleene(pc.less(table["ts"], _TS_MIN), pc.greater(table["ts"], _TS_MAX)),
+                                   True)
+            if pc.any(untimed).as_py():
+                bad = table.filter(untimed)
+                bad = bad.set_column(bad.schema.get_field_index("ts"), "ts", pc.cast(bad["ts"], pa.string()))
+                for row in bad.to_pylist():
+                    reason = "field 'ts': required value is missing" if row["ts"] is None else \
+                        "field 'ts': outside years 1 to 9999"
+                    self._quarantine.append((poll_ts, {"reason": reason, "row": row}))
                 table = table.filter(pc.invert(untimed))
             self._samples.append(table)
         for record in quarantine:
@@ -150,32 +172,30 @@ class PartBuffer:
             self._health.append({**row, "pool": self.pool, "source": self.source})
 
     def flush(self) -> FlushReport:
+        """Land one part per dataset and day; a part that fails keeps its rows for the next flush, the rest land."""
         report = FlushReport()
-        samples = pa.concat_tables(self._samples) if self._samples else GPU_SAMPLES.schema.empty_table()
-        quarantine, health = self._quarantine, self._health
+        samples, quarantine, health = self._samples, self._quarantine, self._health
         self._samples, self._quarantine, self._health = [], [], []
         report.scrapes_ok = sum(1 for h in health if h.get("ok"))
         report.scrapes_failed = len(health) - report.scrapes_ok
+        self._land_samples(samples, quarantine, report)
+        self._land_health(health, report)
+        return report
 
-        # gpu_samples: rows and quarantine records, split by day
+    def _land_samples(self, tables: list[pa.Table], quarantine: list[tuple[dt.datetime, dict]],
+                      report: FlushReport) -> None:
+        """gpu_samples rows and quarantine records, one part per day."""
+        samples = pa.concat_tables(tables) if tables else GPU_SAMPLES.schema.empty_table()
         q_days = [_day(ts) for ts, _ in quarantine]
         dates = pc.cast(samples["ts"], pa.date32())
         for day in sorted(set(pc.unique(dates).to_pylist()) | set(q_days)):
             rows = samples.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
             queued = [q for q, d in zip(quarantine, q_days, strict=True) if d == day]
-            records = [{"poll_ts": ts.isoformat(), **record} for ts, record in queued]
-            times = [t for t in rows["ts"].to_pylist() if t is not None] + [ts for ts, _ in queued]
-            part = part_name(min(times), max(times))
             try:
-                landed = landing.write_part(GPU_SAMPLES.name, day, rows, source=self.source, pool=self.pool,
-                                            run=self.run, part=part, rejected=records, base=self.base)
+                landed = self._land_samples_day(day, rows, queued)
             except Exception as exc:  # keep the rows for the next flush (whose part name will differ)
                 log.error("landing gpu_samples for %s failed: %s", day, exc)
                 report.failed = True
-                with contextlib.suppress(Exception):  # its quarantine file may have been written already
-                    landing.write_quarantine(GPU_SAMPLES.name, [], source=self.source, pool=self.pool,
-                                             origin=self.source, day=day, base=self.base, input=self.run,
-                                             part=part)
                 self._samples.append(rows)
                 self._quarantine.extend(queued)
                 continue
@@ -183,15 +203,30 @@ class PartBuffer:
             report.rows += landed.rows
             report.quarantined += landed.quarantined
 
-        # scrape_health, split by day
+    def _land_samples_day(self, day: dt.date, rows: pa.Table, queued: list[tuple[dt.datetime, dict]]
+                          ) -> landing.LandedFile:
+        records = [{"poll_ts": ts.isoformat(), **record} for ts, record in queued]
+        times = [t for t in rows["ts"].to_pylist() if t is not None] + [ts for ts, _ in queued]
+        part = part_name(min(times), max(times))
+        try:
+            return landing.write_part(GPU_SAMPLES.name, day, rows, source=self.source, pool=self.pool,
+                                      run=self.run, part=part, rejected=records, base=self.base)
+        except Exception:
+            with contextlib.suppress(Exception):  # its quarantine file may have been written already
+                landing.write_quarantine(GPU_SAMPLES.name, [], source=self.source, pool=self.pool,
+                                         origin=self.source, day=day, base=self.base, input=self.run, part=part)
+            raise
+
+    def _land_health(self, health: list[dict], report: FlushReport) -> None:
+        """scrape_health rows, one part per day."""
         by_day: dict[dt.date, list[dict]] = {}
         for row in health:
             by_day.setdefault(_day(row["ts"]), []).append(row)
         for day, rows in sorted(by_day.items()):
-            table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in SCRAPE_HEALTH.schema} for r in rows],
-                                         schema=SCRAPE_HEALTH.schema)
-            times = [r["ts"] for r in rows]
             try:
+                table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in SCRAPE_HEALTH.schema} for r in rows],
+                                             schema=SCRAPE_HEALTH.schema)
+                times = [r["ts"] for r in rows]
                 landed = landing.write_part(SCRAPE_HEALTH.name, day, table, source=self.source, pool=self.pool,
                                             run=self.run, part=part_name(min(times), max(times)), base=self.base)
             except Exception as exc:
@@ -201,15 +236,21 @@ class PartBuffer:
                 continue
             report.files.append(landed)
             report.health_rows += landed.rows
-        return report
 
 
 def _day(ts: dt.datetime) -> dt.date:
     return ts.astimezone(dt.UTC).date()
 
 
+def scrape_deadline(interval_s: float, wanted_s: float | None = None) -> float:
+    """How long one poll of a target may take: `wanted_s` (its timeout × attempts), capped below the interval so
+    that it is over before the target's next tick."""
+    cap = DEADLINE_SHARE * interval_s
+    return cap if wanted_s is None else min(wanted_s, cap)
+
+
 def run_collector(
-    poll: Callable[[], PollResult],
+    poll: Poll | Mapping[str, Poll],
     *,
     source: str,
     pool: str,
@@ -217,29 +258,33 @@ def run_collector(
     flush_every_s: float,
     base: Path | None = None,
     stop_event: threading.Event | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Any] | None = None,
+    deadline_s: float | None = None,
     now: Callable[[], dt.datetime] = _utcnow,
     max_polls: int | None = None,
     error_target: str | None = None,
     secrets: Sequence[str] = (),
     progress: Callable[[str], Any] | None = None,
 ) -> CollectorStats:
-    """Poll until `stop_event` is set (or `max_polls` polls), flushing every `flush_every_s` and at the end.
+    """Poll every target each tick until `stop_event` is set (or `max_polls` ticks have been answered), flushing
+    every `flush_every_s` and at the end.
 
-    `clock` is a monotonic clock for the schedule, `sleep(seconds)` waits (default: waiting on the stop
-    event, so a stop wakes it), `now()` gives the UTC time recorded for a failed poll and the run's start
-    (its id, `run_id`). `progress` receives one line per flush (default: the log, at INFO).
+    `poll` is one poll (recorded as `error_target` when it fails) or `{target: poll}`. Each target's poll runs
+    on its own daemon thread with `scrape_deadline(interval_s, deadline_s)` to answer; every tick of every target
+    leaves a scrape_health row (its result, or why there is none). `now()` gives the UTC time of a tick and of
+    the run's start (its id, `run_id`). `progress` receives one line per flush (default: the log, at INFO).
+    On stop, polls in flight get `STOP_GRACE_S` to answer and are then abandoned (recorded as such).
     """
     if interval_s <= 0 or flush_every_s <= 0:
         raise ValueError("interval_s and flush_every_s must be > 0")
     stop = stop_event or threading.Event()
-    wait = sleep or stop.wait
     say = progress or log.info
-    target = error_target or f"{source}://{pool}"
+    polls = dict(poll) if isinstance(poll, Mapping) else {error_target or f"{source}://{pool}": poll}
     stats = CollectorStats(run=run_id(now()))
     buffer = PartBuffer(source=source, pool=pool, run=stats.run, base=base)
+    ticks = _Ticks(polls, buffer, stats, deadline_s=scrape_deadline(interval_s, deadline_s), now=now,
+                   secrets=secrets)
     log.info("collector run %s: landing as %s-%s@%s-*", stats.run, source, pool, stats.run)
+    _remove_leftovers(source, pool, base)
 
     def flush() -> FlushReport:
         report = buffer.flush()
@@ -250,47 +295,155 @@ def run_collector(
         stats.scrapes_ok += report.scrapes_ok
         stats.scrapes_failed += report.scrapes_failed
         say(report.line())
+        _remove_leftovers(source, pool, base)
         return report
 
-    next_poll = clock()
-    next_flush = next_poll + flush_every_s
+    next_tick = time.monotonic()
+    next_flush = next_tick + flush_every_s
     try:
         while not stop.is_set():
-            poll_ts, started = now(), clock()
-            try:
-                table, quarantine, health = poll()
-                buffer.add(poll_ts, table, quarantine, [_clean_health(h, secrets) for h in health])
-            except Exception as exc:
-                error = redact(f"{type(exc).__name__}: {exc}", secrets)
-                log.error("poll of %s failed: %s", redact(target, secrets), error)
-                stats.poll_errors += 1
-                buffer.add(poll_ts, None, [], [_clean_health({
-                    "ts": poll_ts, "target": target, "ok": False, "http_status": None,
-                    "duration_s": round(clock() - started, 6), "samples": 0, "error": error}, secrets)])
-            stats.polls += 1
-            if max_polls is not None and stats.polls >= max_polls:
+            current = time.monotonic()
+            if current >= next_tick and (max_polls is None or stats.ticks < max_polls):
+                ticks.tick()
+                next_tick = _next_time(next_tick, interval_s, current, on_missed=ticks.missed_by_collector)
+            ticks.harvest()
+            if max_polls is not None and stats.ticks >= max_polls and ticks.answered():
                 break
-            current = clock()
-            if current >= next_flush:
+            if time.monotonic() >= next_flush:
                 flush()
-                next_flush += flush_every_s * max(1, math.floor((current - next_flush) / flush_every_s) + 1)
-            next_poll += interval_s
-            current = clock()
-            if current > next_poll:  # the poll overran: skip the ticks it missed
-                missed = math.floor((current - next_poll) / interval_s) + 1
-                next_poll += missed * interval_s
-                stats.skipped_ticks += missed
-                log.warning("poll took %.3fs, longer than the %.3fs interval: skipped %d tick(s)",
-                            current - started, interval_s, missed)
-            delay = next_poll - clock()
-            if delay > 0 and not stop.is_set():
-                wait(delay)
+                next_flush = _next_time(next_flush, flush_every_s, time.monotonic())
+            stop.wait(ticks.wait_s(min(next_tick, next_flush)))
     finally:
+        ticks.finish()
         if len(buffer):
             report = flush()
             if report.failed:
                 raise OSError(f"final flush could not land {len(buffer)} buffered rows (see the log)")
     return stats
+
+
+def _next_time(scheduled: float, every_s: float, current: float,
+               on_missed: Callable[[int], Any] | None = None) -> float:
+    """The next time on a drift-free schedule after `scheduled`; times already past are skipped (`on_missed`
+    gets how many)."""
+    missed = max(0, math.floor((current - scheduled) / every_s))
+    if missed and on_missed is not None:
+        on_missed(missed)
+    return scheduled + (missed + 1) * every_s
+
+
+def _remove_leftovers(source: str, pool: str, base: Path | None) -> None:
+    """Temporary files of this source and pool's earlier flushes that were killed mid-write."""
+    removed = landing.remove_stale_temporaries(
+        [(GPU_SAMPLES.name, "landing"), (SCRAPE_HEALTH.name, "landing"), (GPU_SAMPLES.name, "quarantine")],
+        prefix=f"{source}-{pool}@", base=base)
+    if removed:
+        log.warning("removed %d temporary file(s) left by an interrupted flush", len(removed))
+
+
+class _Scrape:
+    """One poll of one target, on its own daemon thread: a hung one is abandoned, never waited for at exit."""
+
+    def __init__(self, poll: Poll, tick_ts: dt.datetime) -> None:
+        self.tick_ts, self.started = tick_ts, time.monotonic()
+        self.done = threading.Event()
+        self.outcome: PollResult | Exception | None = None
+        self.reported = False  # a health row for its tick is buffered: a later answer is dropped
+        threading.Thread(target=self._run, args=(poll,), daemon=True, name="collector-poll").start()
+
+    def _run(self, poll: Poll) -> None:
+        try:
+            self.outcome = poll()
+        except Exception as exc:
+            self.outcome = exc
+        finally:
+            self.done.set()
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 6)
+
+
+class _Ticks:
+    """The targets' polls in flight, and the scrape_health row each tick of each target leaves."""
+
+    def __init__(self, polls: dict[str, Poll], buffer: PartBuffer, stats: CollectorStats, *, deadline_s: float,
+                 now: Callable[[], dt.datetime], secrets: Sequence[str]) -> None:
+        self.polls, self.buffer, self.stats = polls, buffer, stats
+        self.deadline_s, self.now, self.secrets = deadline_s, now, secrets
+        self.running: dict[str, _Scrape] = {}
+
+    def tick(self) -> None:
+        """Start each target's poll, or record its tick as missed when its previous poll is still running."""
+        ts = self.now()
+        self.stats.ticks += 1
+        for target, poll in self.polls.items():
+            if target in self.running:
+                self.stats.missed_ticks += 1
+                self._failed(target, ts, MISSED_TICK, self.running[target].elapsed())
+            else:
+                self.running[target] = _Scrape(poll, ts)
+                self.stats.polls += 1
+
+    def missed_by_collector(self, ticks: int) -> None:
+        """Ticks the collector itself could not take (a flush outlasted the interval): missed for every target."""
+        log.warning("the collector was busy for %d tick(s)", ticks)
+        ts = self.now()
+        for _ in range(ticks):
+            self.stats.ticks += 1
+            for target in self.polls:
+                self.stats.missed_ticks += 1
+                self._failed(target, ts, "missed tick: the collector was busy (flushing)", 0.0)
+
+    def harvest(self, *, abandon: bool = False) -> None:
+        """Buffer the answers that came; record the polls past their deadline (or all, with `abandon`)."""
+        for target, scrape in list(self.running.items()):
+            if scrape.done.is_set():
+                del self.running[target]
+                if not scrape.reported:
+                    self._answered(target, scrape)
+            elif not scrape.reported and (abandon or scrape.elapsed() > self.deadline_s):
+                scrape.reported = True
+                reason = ("abandoned: the collector stopped" if abandon
+                          else f"deadline exceeded: no answer within {self.deadline_s:g}s")
+                self._failed(target, scrape.tick_ts, reason, scrape.elapsed())
+
+    def answered(self) -> bool:
+        """Whether every poll started has an answer (or a row saying why not)."""
+        return all(scrape.reported for scrape in self.running.values())
+
+    def wait_s(self, until: float) -> float:
+        """How long to wait: until `until`, or a short while when a poll may answer before then."""
+        wait = until - time.monotonic()
+        if not self.answered():
+            wait = min(wait, ANSWER_CHECK_S)
+        return max(0.0, wait)
+
+    def finish(self) -> None:
+        """Give the polls in flight `STOP_GRACE_S` to answer, then abandon the rest."""
+        give_up = time.monotonic() + STOP_GRACE_S
+        while not self.answered() and time.monotonic() < give_up:
+            self.harvest()
+            time.sleep(ANSWER_CHECK_S)
+        self.harvest(abandon=True)
+
+    def _answered(self, target: str, scrape: _Scrape) -> None:
+        outcome = scrape.outcome
+        if isinstance(outcome, Exception):
+            self.stats.poll_errors += 1
+            self._failed(target, scrape.tick_ts, f"{type(outcome).__name__}: {outcome}", scrape.elapsed())
+            return
+        table, quarantine, health = outcome
+        try:
+            self.buffer.add(scrape.tick_ts, table, quarantine, [_clean_health(h, self.secrets) for h in health])
+        except Exception as exc:  # a result the contract cannot hold costs that poll only
+            self.stats.poll_errors += 1
+            self._failed(target, scrape.tick_ts, f"unusable result: {type(exc).__name__}: {exc}", scrape.elapsed())
+
+    def _failed(self, target: str, ts: dt.datetime, error: str, duration_s: float) -> None:
+        row = _clean_health({"ts": ts, "target": target, "ok": False, "http_status": None,
+                             "duration_s": duration_s, "samples": 0, "error": error}, self.secrets)
+        log.warning("poll of %s: %s", row["target"], row["error"])
+        self.buffer.add(ts, None, [], [row])
 
 
 def _clean_health(row: dict, secrets: Sequence[str]) -> dict:
@@ -315,7 +468,7 @@ def stop_on_signals(stop: threading.Event, signals: Sequence[int] = (signal.SIGT
     def handler(signum: int, frame: object) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        log.info("%s received: stopping after the current poll and flushing", signal.Signals(signum).name)
+        log.info("%s received: landing what is buffered and stopping", signal.Signals(signum).name)
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in signals}

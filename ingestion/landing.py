@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -98,21 +100,54 @@ WRITE_SLICE_ROWS = 1 << 21  # rows conformed and written at a time (also the Par
 Staged = list[tuple[str, Path]]  # (temporary file, the path it becomes) of an input landing in progress
 
 
+TEMPORARY_SUFFIX = ".tmp"  # `_atomic_write`'s temporary files: `.<final name>.<random>.tmp`, beside the final file
+STALE_TEMPORARY_S = 30.0  # a temporary file untouched this long belongs to a write that was killed
+
+
 def _atomic_write(path: Path, write, staged: Staged | None = None) -> None:
-    """`write(tmp)` a temporary file beside `path`, then rename it to `path` (or, with `staged`, leave the
-    rename to the input landing's commit)."""
+    """`write(tmp)` a temporary file beside `path`, fsync it, then rename it to `path` and fsync the directory
+    (or, with `staged`, leave the rename to the input landing's commit): after a crash, `path` is either the old
+    file or the whole new one, and a temporary file may be left (see `remove_stale_temporaries`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        _fsync(tmp)
         if staged is None:
             os.replace(tmp, path)
+            _fsync(path.parent)
         else:
             staged.append((tmp, path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: str | Path) -> None:
+    """Flush a file's (or a directory's entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(datasets: Sequence[tuple[str, str]], *, prefix: str, base: Path | None = None,
+                             older_than_s: float = STALE_TEMPORARY_S) -> list[Path]:
+    """Remove the temporary files (`.<prefix>*.tmp`) that interrupted writes left in the day folders of
+    `datasets` (`(dataset, "landing" | "quarantine")`) and that nobody touched for `older_than_s`; returns them.
+    Final files never match: they do not start with '.'."""
+    roots = {"landing": paths.landing_dir(base), "quarantine": paths.quarantine_dir(base)}
+    cutoff = time.time() - older_than_s
+    removed = []
+    for dataset, area in datasets:
+        for tmp in (roots[area] / dataset).glob(f"date=*/.{glob.escape(prefix)}*{TEMPORARY_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):  # another process removed or renamed it meanwhile
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed.append(tmp)
+    return removed
 
 
 def conform(dataset: Dataset, table: pa.Table) -> pa.Table:

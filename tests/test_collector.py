@@ -24,8 +24,8 @@ from ingestion import collector, landing
 from ingestion.cli import _duration, main
 from ingestion.collector import PartBuffer, run_collector
 from ingestion.contracts import GPU_SAMPLES
-from ingestion.sources.dcgm_scrape import ScrapeConfig, scrape
-from tests.sources.test_dcgm_scrape import TOKEN, Server, serving
+from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper
+from tests.sources.test_dcgm_scrape import TOKEN, Server, closed_port, serving
 
 REPO = Path(__file__).resolve().parents[1]
 PART = re.compile(r"^dcgm-exporter-p@\d{8}T\d{6}Z-[0-9a-f]{6}-\d{12}-\d{12}\.parquet$")  # one run's parts
@@ -53,17 +53,12 @@ def _wait_for(condition, timeout: float = 10.0) -> None:
 
 def test_flushes_land_parts_without_duplicates_and_stop_flushes_the_tail(server: Server, tmp_path: Path) -> None:
     urls = [f"{server.base}/{n}/metrics" for n in ("h100", "a30", "error")]
-    config = ScrapeConfig(timeout_s=1, retries=0)
-
-    def poll():
-        result = scrape(urls, pool="p", config=config)
-        return result.table, result.quarantine, result.health
-
+    polls = Scraper(urls, pool="p", config=ScrapeConfig(timeout_s=1, retries=0)).polls()
     stop = threading.Event()
     out: dict = {}
     lines: list[str] = []
     thread = threading.Thread(target=lambda: out.update(stats=run_collector(
-        poll, source="dcgm-exporter", pool="p", interval_s=0.05, flush_every_s=0.2, base=tmp_path,
+        polls, source="dcgm-exporter", pool="p", interval_s=0.1, flush_every_s=0.4, base=tmp_path,
         stop_event=stop, progress=lines.append)))
     thread.start()
     day_dirs = tmp_path / "landing" / "gpu_samples"
@@ -81,37 +76,26 @@ def test_flushes_land_parts_without_duplicates_and_stop_flushes_the_tail(server:
     samples, health = _read(tmp_path, "gpu_samples"), _read(tmp_path, "scrape_health")
     assert samples.schema.names[: len(GPU_SAMPLES.schema)] == GPU_SAMPLES.schema.names
 
-    # every scrape the server answered is on disk, once: the tail after the last periodic flush included
-    by_target = Counter(t.split("/")[3] for t in health["target"].to_pylist())
-    assert by_target == {n: server.hits[f"/{n}/metrics"] for n in ("h100", "a30", "error")}
+    # every tick of every target is on disk, once: the tail after the last periodic flush included
+    rows = health.to_pylist()
+    by_target = Counter(r["target"].split("/")[3] for r in rows)
+    assert by_target == {n: stats.ticks for n in ("h100", "a30", "error")}
+    answered = Counter(r["target"].split("/")[3] for r in rows if r["http_status"] is not None)
+    assert answered == {n: server.hits[f"/{n}/metrics"] for n in ("h100", "a30", "error")}
     keys = Counter(zip(*(samples[c].to_pylist() for c in KEY), strict=True))
     assert max(keys.values()) == 1
-    assert samples.num_rows == stats.rows == sum(health["samples"].to_pylist()) == 7 * by_target["h100"]
-    assert len(set(samples["ts"].to_pylist())) == 2 * by_target["h100"]  # one scrape time per target and poll
+    assert samples.num_rows == stats.rows == sum(health["samples"].to_pylist()) == (3 * answered["h100"]
+                                                                                    + 4 * answered["a30"])
+    assert len(set(samples["ts"].to_pylist())) == answered["h100"] + answered["a30"]  # one time per scrape
 
     # the target that is down costs only its own samples, and says so in scrape_health
-    rows = health.to_pylist()
     down = [r for r in rows if "/error/" in r["target"]]
     assert down and all((r["ok"], r["http_status"], r["samples"], r["error"]) == (False, 500, 0,
                                                                                   "HTTP 500: internal error")
-                        for r in down)
-    assert all(r["ok"] and r["pool"] == "p" and r["source"] == "dcgm-exporter" for r in rows if r not in down)
+                        for r in down if r["http_status"] is not None)
+    assert all(r["pool"] == "p" and r["source"] == "dcgm-exporter" for r in rows)
+    assert all(r["ok"] for r in rows if r not in down and r["http_status"] is not None)
     assert len(lines) == stats.flushes and "scrapes" in lines[-1] and "failed" in lines[-1]
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.t0 = dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> dt.datetime:
-        return self.t0 + dt.timedelta(seconds=self.t)
 
 
 def _samples(ts: dt.datetime, n: int = 2) -> pa.Table:
@@ -121,37 +105,80 @@ def _samples(ts: dt.datetime, n: int = 2) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=GPU_SAMPLES.schema)
 
 
-def _health(ts: dt.datetime, ok: bool = True) -> dict:
-    return {"ts": ts, "target": "http://x/metrics", "ok": ok, "http_status": 200 if ok else 503,
+def _health(ts: dt.datetime, ok: bool = True, target: str = "http://x/metrics") -> dict:
+    return {"ts": ts, "target": target, "ok": ok, "http_status": 200 if ok else 503,
             "duration_s": 0.01, "samples": 2 if ok else 0, "error": None if ok else "HTTP 503"}
 
 
-def test_schedule_is_drift_free_skips_missed_ticks_and_survives_a_raising_poll(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    fake = FakeTime()
-    durations = iter([0.3, 2.5, 0.1, 0.2, 0.1])
-    starts: list[float] = []
+def test_every_tick_of_every_target_leaves_one_health_row(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A target whose poll hangs misses its ticks, one whose poll raises loses that poll: the others keep theirs."""
+    calls: Counter[str] = Counter()
+    release = threading.Event()
 
-    def poll():
-        starts.append(fake.t)
-        fake.t += next(durations)
-        if len(starts) == 3:
-            raise ConnectionError("GET http://dcgm:s3cret@node-1:9400/metrics failed, token abc123")
-        return _samples(fake.now()), [], [_health(fake.now())]
+    def poll(name: str):
+        def answer():
+            calls[name] += 1
+            if name == "stuck" and calls[name] == 2:
+                release.wait(10)
+            if name == "raising" and calls[name] == 3:
+                raise ConnectionError("GET http://dcgm:s3cret@node-1:9400/metrics failed, token abc123")
+            now = dt.datetime.now(dt.UTC)
+            return _samples(now), [], [_health(now, target=f"http://{name}/metrics")]
+        return answer
 
-    stats = run_collector(poll, source="dcgm-exporter", pool="p", interval_s=1.0, flush_every_s=100.0,
-                          base=tmp_path, clock=fake.clock, sleep=fake.sleep, now=fake.now, max_polls=5,
-                          error_target="http://node-1:9400/metrics", secrets=("abc123",))
-    assert starts == [0.0, 1.0, 4.0, 5.0, 6.0]  # the poll at 1.0 overran 2.0 and 3.0: skipped, not caught up
-    assert (stats.polls, stats.skipped_ticks, stats.poll_errors, stats.flushes) == (5, 2, 1, 1)
-    health = _read(tmp_path, "scrape_health").to_pylist()
-    [failed] = [h for h in health if not h["ok"]]
-    assert failed["ts"] == fake.t0 + dt.timedelta(seconds=4)
-    assert (failed["target"], failed["http_status"], failed["samples"]) == ("http://node-1:9400/metrics", None, 0)
-    assert failed["error"] == "ConnectionError: GET http://***@node-1:9400/metrics failed, token ***"
+    started = time.monotonic()
+    try:
+        stats = run_collector({f"http://{n}/metrics": poll(n) for n in ("fine", "stuck", "raising")},
+                              source="dcgm-exporter", pool="p", interval_s=0.1, flush_every_s=100.0, base=tmp_path,
+                              max_polls=8, secrets=("abc123",))
+    finally:
+        release.set()
+    assert 0.7 <= time.monotonic() - started < 3
+    assert (stats.ticks, stats.polls, stats.missed_ticks, stats.poll_errors) == (8, 8 + 2 + 8, 6, 1)
+    rows = sorted(_read(tmp_path, "scrape_health").to_pylist(), key=lambda r: r["ts"])
+    errors = {n: [r["error"] for r in rows if r["target"] == f"http://{n}/metrics"] for n in calls}
+    assert errors["fine"] == [None] * 8
+    assert errors["stuck"] == [None, "deadline exceeded: no answer within 0.09s"] + [collector.MISSED_TICK] * 6
+    assert errors["raising"] == [None, None, "ConnectionError: GET http://***@node-1:9400/metrics failed, token ***",
+                                 None, None, None, None, None]
     assert "s3cret" not in caplog.text and "abc123" not in caplog.text and "ConnectionError" in caplog.text
-    assert _read(tmp_path, "gpu_samples").num_rows == 8  # the four good polls, in one (final) flush
+    assert _read(tmp_path, "gpu_samples").num_rows == 2 * (8 + 1 + 7)
+
+
+def test_healthy_targets_keep_their_schedule_beside_hanging_down_and_garbage_ones(server: Server,
+                                                                                    tmp_path: Path) -> None:
+    """Issue 17: one target that hangs (answers after 60 s), one that is down (a closed port), one that serves
+    garbage among good lines: the healthy target is scraped at (nearly) every tick, every tick of every target
+    has a scrape_health row, and the garbage costs only its own lines."""
+    names = {"healthy": f"{server.base}/counting/metrics", "hanging": f"{server.base}/hang/metrics",
+             "down": f"http://127.0.0.1:{closed_port()}/metrics", "garbage": f"{server.base}/mixed/metrics"}
+    interval = 0.25
+    deadline = collector.scrape_deadline(interval, 2.0)
+    config = ScrapeConfig(timeout_s=1, retries=1, backoff_s=0.05, budget_s=0.9 * deadline)
+    polls = Scraper(list(names.values()), pool="p", config=config).polls()
+    stop = threading.Event()
+    timer = threading.Timer(4.0, stop.set)
+    timer.start()
+    stats = run_collector(polls, source="dcgm-exporter", pool="p", interval_s=interval, flush_every_s=1.0,
+                          base=tmp_path, stop_event=stop, deadline_s=2.0)
+    timer.join()
+    rows = _read(tmp_path, "scrape_health").to_pylist()
+    by_name = {n: [r for r in rows if r["target"] == url] for n, url in names.items()}
+    assert stats.ticks >= 14 and {n: len(r) for n, r in by_name.items()} == dict.fromkeys(names, stats.ticks)
+    coverage = sum(r["ok"] for r in by_name["healthy"]) / stats.ticks
+    print(f"healthy coverage {coverage:.1%} over {stats.ticks} ticks")
+    assert coverage >= 0.9
+    assert not any(r["ok"] for r in by_name["hanging"] + by_name["down"])
+    assert all("ConnectionError" in r["error"] for r in by_name["down"])
+    garbage_ok = [r for r in by_name["garbage"] if r["ok"]]
+    assert len(garbage_ok) >= 0.9 * stats.ticks
+    assert all((r["samples"], r["error"]) == (2, "3 lines quarantined") for r in garbage_ok)
+    samples = _read(tmp_path, "gpu_samples")
+    uuids = Counter(samples["gpu_uuid"].to_pylist())
+    assert uuids["GPU-m0"] == uuids["GPU-m3"] == len(garbage_ok) and not uuids["GPU-m1"] and not uuids["GPU-m2"]
+    quarantined = [json.loads(line) for f in (tmp_path / "quarantine").rglob("*.jsonl") for line in f.open()]
+    assert len(quarantined) == 3 * len(garbage_ok)
+    assert {q["origin"] for q in quarantined} == {names["garbage"]}
 
 
 def test_a_flush_per_day_part_across_midnight_and_reflushing_replaces(tmp_path: Path) -> None:

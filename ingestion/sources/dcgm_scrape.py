@@ -1,10 +1,13 @@
 """Scrape dcgm-exporter `/metrics` endpoints into gpu_samples rows plus one health record per target.
 
 Each target is fetched with its own timeout and retries (connection errors, timeouts and 5xx are retried
-with exponential backoff; 4xx is not), so one target that is down, slow or serving garbage costs only its
-own samples. Credentials come from environment variables named in the config; their values are never put
-in a health record, an error message or a log line. A target URL with credentials in it (`user:pass@`) is
-refused. What a target sends back (an error page, lines that go to quarantine) is redacted
+with exponential backoff; 4xx is not), within its time budget (`budget_s`: attempts are cut short to end by
+then), so one target that is down, slow or serving garbage costs only its own samples. `Scraper.polls()` gives
+one poll per target, for `collector.run_collector` to run concurrently, each on its own schedule.
+
+Credentials come from environment variables named in the config; their values are never put in a health
+record, an error message or a log line. A target URL with credentials in it (`user:pass@`) is refused. What a
+target sends back (an error page, lines that go to quarantine) is redacted
 (`collector.redact`: the credentials' values, auth headers, Bearer/Basic tokens, `password=`-like pairs)
 before it reaches a health record, a quarantine record or the log.
 
@@ -15,18 +18,19 @@ A target's samples without a GPU identity (its go_*/process_* families) are coun
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import requests
 
-from ingestion.collector import redact
+from ingestion.collector import PollResult, redact
 from ingestion.contracts import GPU_SAMPLES
 from ingestion.sources.dcgm_exposition import ExpositionParser
 from ingestion.yaml_keys import is_env_name, is_secret_key
@@ -45,7 +49,12 @@ class ScrapeConfig:
     basic_password_env: str | None = None  # NAME of the environment variable holding the password
     verify: bool | str = True  # TLS verification: True, False, or a CA bundle path
     max_workers: int = 16
+    budget_s: float | None = None  # a target's attempts (and backoffs) end within this; None: attempts_s()
     extra_labels: tuple[str, ...] = ()
+
+    def attempts_s(self) -> float:
+        """The longest a target's attempts and backoffs take without a budget."""
+        return self.timeout_s * (self.retries + 1) + sum(self.backoff_s * 2 ** k for k in range(self.retries))
 
 
 @dataclass
@@ -104,11 +113,16 @@ def _fetch(url: str, config: ScrapeConfig, headers: dict[str, str], basic: tuple
     a connection error's text, or the status and the start of the error page on one line."""
     status: int | None = None
     error: str | None = None
+    deadline = time.monotonic() + (config.budget_s if config.budget_s is not None else config.attempts_s())
     for attempt in range(config.retries + 1):
         if attempt:
-            time.sleep(config.backoff_s * 2 ** (attempt - 1))
+            time.sleep(min(config.backoff_s * 2 ** (attempt - 1), max(0.0, deadline - time.monotonic())))
+        timeout = min(config.timeout_s, deadline - time.monotonic())
+        if timeout <= 0:
+            error = error or "no time left in the scrape's budget"
+            break
         try:
-            resp = requests.get(url, headers=headers, auth=basic, timeout=config.timeout_s, verify=config.verify)
+            resp = requests.get(url, headers=headers, auth=basic, timeout=timeout, verify=config.verify)
         except requests.RequestException as exc:
             # The exception text names the URL and the cause, never the request headers.
             status, error = None, redact(f"{type(exc).__name__}: {exc}", secrets)
@@ -164,9 +178,21 @@ class Scraper:
         self._parsers = [ExpositionParser(pool=pool, origin=url, extra_labels=self.config.extra_labels)
                          for url in self.urls]
 
+    def polls(self) -> dict[str, Callable[[], PollResult]]:
+        """One poll per target (its URL: the poll), each returning `(gpu_samples, quarantine, [health])` of one
+        scrape: for `collector.run_collector`, which runs them concurrently, each target on its own."""
+        return {url: functools.partial(self._poll, i) for i, url in enumerate(self.urls)}
+
+    def _poll(self, index: int) -> PollResult:
+        result = self._scrape([index])
+        return result.table, result.quarantine, result.health
+
     def scrape(self) -> ScrapeResult:
-        """Scrape every URL concurrently; the result keeps the order of the URLs."""
-        urls, config = self.urls, self.config
+        """Scrape every URL concurrently and wait for all; the result keeps the order of the URLs."""
+        return self._scrape(range(len(self.urls)))
+
+    def _scrape(self, indices: Sequence[int]) -> ScrapeResult:
+        urls, config = [self.urls[i] for i in indices], self.config
         try:
             headers, basic, secrets = _auth(config)
         except ValueError as exc:
@@ -174,9 +200,16 @@ class Scraper:
             health = [{"target": u, "ts": now, "ok": False, "http_status": None, "duration_s": 0.0,
                        "error": str(exc), "samples": 0, "skipped": 0} for u in urls]
             return ScrapeResult(GPU_SAMPLES.schema.empty_table(), [], health)
-        with ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, len(urls)))) as pool_:
-            results = list(pool_.map(lambda u, p: _scrape_one(u, p, config, headers, basic, secrets), urls,
-                                     self._parsers))
+        parsers = [self._parsers[i] for i in indices]
+
+        def scrape_one(url: str, parser: ExpositionParser):
+            return _scrape_one(url, parser, config, headers, basic, secrets)
+
+        if len(urls) == 1:  # in the caller's thread (a collector's daemon thread: never waited for at exit)
+            results = [scrape_one(urls[0], parsers[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, len(urls)))) as pool_:
+                results = list(pool_.map(scrape_one, urls, parsers))
         tables = [parsed.table for parsed, _ in results if parsed is not None]
         table = pa.concat_tables(tables) if tables else GPU_SAMPLES.schema.empty_table()
         quarantine = [q for parsed, _ in results if parsed is not None for q in parsed.quarantine]

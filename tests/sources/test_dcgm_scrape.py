@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ class Server:
     def __init__(self, samples: Path) -> None:
         self.samples = samples
         self.hits: Counter[str] = Counter()
+        self.released = threading.Event()  # set when the server closes: ends the hanging answers
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,7 +38,7 @@ class Server:
                 server.hits[self.path] += 1
                 status, body = server.answer(self.path, self.headers.get("Authorization", ""), server.hits[self.path])
                 if status is None:
-                    time.sleep(2)  # slower than the client's timeout
+                    server.released.wait(2 if self.path == "/slow/metrics" else 60)  # slower than the client's timeout
                     status = 200
                 try:
                     self.send_response(status)
@@ -65,8 +67,13 @@ class Server:
             return 500, b"internal error"
         if path == "/missing/metrics":
             return 404, b"not found"
-        if path == "/slow/metrics":
+        if path in ("/slow/metrics", "/hang/metrics"):
             return None, b""
+        if path == "/mixed/metrics":  # two good samples among garbage and timestamps past what a datetime holds
+            return 200, (b'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-m0"} 7\n<html>502 Bad Gateway</html>\n'
+                         b'DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-m1"} 8 253402300800000\n'
+                         b'DCGM_FI_DEV_GPU_UTIL{gpu="2",UUID="GPU-m2"} 9 99999999999999999999\n'
+                         b'DCGM_FI_DEV_GPU_UTIL{gpu="3",UUID="GPU-m3"} 6\n')
         if path == "/garbage/metrics":
             return 200, b"<html><body>502 Bad Gateway</body></html>\n"
         if path == "/bearer/metrics":
@@ -96,8 +103,16 @@ def serving(shared: Path) -> Iterator[Server]:
     try:
         yield srv
     finally:
+        srv.released.set()
         srv.httpd.shutdown()
         srv.httpd.server_close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (it was bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -205,3 +220,18 @@ def test_samples_without_a_gpu_identity_are_counted_in_the_health_record(server:
         assert result.quarantine == [] and result.table["gpu_uuid"].to_pylist() == ["GPU-a"]
         [health] = result.health
         assert (health["ok"], health["samples"], health["skipped"], health["error"]) == (True, 1, 3, None)
+
+
+def test_one_poll_per_target_whose_attempts_end_within_the_budget(server: Server) -> None:
+    hang, h100 = f"{server.base}/hang/metrics", f"{server.base}/h100/metrics"
+    config = ScrapeConfig(timeout_s=1, retries=3, backoff_s=0.1, budget_s=0.4)
+    assert config.attempts_s() == pytest.approx(4 + 0.1 + 0.2 + 0.4)
+    polls = Scraper([hang, h100], pool="p", config=config).polls()
+    assert list(polls) == [hang, h100]
+    started = time.monotonic()
+    table, quarantine, [health] = polls[hang]()
+    assert time.monotonic() - started < 0.7  # not 4.7 s: the budget cut the attempts short
+    assert (table.num_rows, quarantine, health["ok"], health["target"]) == (0, [], False, hang)
+    assert "Timeout" in health["error"]
+    table, quarantine, [health] = polls[h100]()
+    assert (table.num_rows, quarantine, health["ok"], health["target"]) == (3, [], True, h100)
