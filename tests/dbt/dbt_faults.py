@@ -1,8 +1,9 @@
 """The hand-made landing dataset of dbt_landing_fixture with faults injected, each on its own rows so that
 one build shows every gate biting and each failure names its own rows.
 
-- GPU-b reports 150 % utilisation at 2024-03-01 00:11: value_between on int_gpu_minutes.gpu_util_pct and
-  activity_pct.
+- GPU-b reports 150 % utilisation at 2024-03-01 00:11: left out of int_gpu_minutes (int_gpu_samples_checked),
+  value_between on stg_landing__gpu_samples warns and int_telemetry_daily counts it (the int_gpu_minutes range
+  tests are proven on the model edited in place).
 - GPU-a's energy counter runs backwards at 2024-03-01 00:12, staying far above zero (not a reset):
   monotonic_counter on stg_landing__gpu_samples, and assert_energy_counter_agrees_with_power.
 - 2024-03-02's gpu_samples land twice (a collector part beside the day's file): no dbt test fails on it (the

@@ -3,8 +3,9 @@ rows say what is wrong and name the offending GPU, minute, request or job. The s
 hand-made dataset (the session's `built_warehouse`), so none of them passes or fails whatever the data.
 
 One faulty dataset carries every fault on its own rows (tests/dbt/dbt_faults.py); it is built once and tested
-once. Mart-level consistency tests cannot be broken from landing without breaking an upstream gate first, so
-they are proven on marts edited in place after that build.
+once. Mart-level consistency tests cannot be broken from landing without breaking an upstream gate first, and
+int_gpu_minutes cannot leave 0-100 % from landing (readings outside their physical range are left out,
+int_gpu_samples_checked), so those are proven on models edited in place after that build.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ pytestmark = pytest.mark.slow
 
 # (test kind, model, column) of the tests this module proves
 GATES = [
-    ("value_between", "int_gpu_minutes", "gpu_util_pct"),
-    ("value_between", "int_gpu_minutes", "activity_pct"),
     ("monotonic_counter", "stg_landing__gpu_samples", "value"),
     ("assert_energy_counter_agrees_with_power", None, None),
     ("assert_requests_counted_once", None, None),
@@ -35,8 +34,10 @@ GATES = [
     ("assert_gpu_minutes_equal_gpus_times_window", None, None),
     ("assert_requests_counted_once_in_marts", None, None),
     ("relationships_composite", "mart_gpu_density", None),
+    ("value_between", "int_gpu_minutes", "gpu_util_pct"),
+    ("value_between", "int_gpu_minutes", "activity_pct"),
 ]
-MART_GATES = GATES[-3:]
+TAMPERED_GATES = GATES[-5:]  # proven on models edited in place (the `tampered` fixture)
 
 
 def naive(ts: dt.datetime) -> pd.Timestamp:
@@ -55,13 +56,16 @@ def faulty(tmp_path_factory) -> GateRun:
 
 @pytest.fixture(scope="module")
 def tampered(faulty) -> GateRun:
-    """The faulty build's marts edited in place: one GPU-minute and one request lost, a stage id changed."""
+    """The faulty build's models edited in place: one GPU-minute and one request lost, a stage id changed, and
+    GPU-b's minute with the 150 % reading (left out of the build) set to 150 %."""
     warehouse = faulty.warehouse
     with duckdb.connect(str(warehouse.data_dir / "warehouse.duckdb")) as con:
+        con.execute("update intermediate.int_gpu_minutes set gpu_util_pct = 150, activity_pct = 150 "
+                    "where gpu_uuid = ? and minute_ts = ?", [faults.UTIL_GPU, naive(faults.UTIL_MINUTE)])
         con.execute("update marts.mart_stage_metrics set gpu_minutes = gpu_minutes - 1 where stage_id = 1")
         con.execute("update marts.mart_inference set requests = requests - 1 where stage_id = 0 and service = 'chat'")
         con.execute("update marts.mart_gpu_density set stage_id = 9 where stage_id = 1")
-    names = [faulty.node_name(*gate) for gate in MART_GATES]
+    names = [faulty.node_name(*gate) for gate in TAMPERED_GATES]
     return run_dbt(warehouse, "test", "--select", *names)
 
 
@@ -85,11 +89,31 @@ def test_every_gate_passes_on_the_clean_dataset(built_warehouse):
         assert built_warehouse.query(f"select count(*) as n from {relation}")["n"].iloc[0] == 0, gate
 
 
-def test_utilisation_of_150_percent_names_the_gpu_minute(faulty):
+def test_utilisation_of_150_percent_is_left_out_warned_and_counted(faulty):
+    """The reading warns in staging (one odd reading must not block the build), enters no GPU-minute and is
+    counted for its GPU and day (int_telemetry_daily, which the GX gate gx_readings_plausible reads)."""
+    assert faulty.result("value_between", "stg_landing__gpu_samples", "value")["status"] == "warn"
+    rows = failed(faulty, "value_between", "stg_landing__gpu_samples", "value")
+    assert rows[["gpu_uuid", "sample_ts", "raw_metric", "value"]].values.tolist() == [
+        [faults.UTIL_GPU, naive(faults.UTIL_MINUTE), "DCGM_FI_DEV_GPU_UTIL", 150.0]]
+    minute = faulty.warehouse.row(
+        "select has_sample, gpu_util_pct, activity_pct, power_w from intermediate.int_gpu_minutes "
+        f"where gpu_uuid = '{faults.UTIL_GPU}' and minute_ts = '{naive(faults.UTIL_MINUTE)}'")
+    assert minute["has_sample"] and minute["power_w"] == 200  # GPU-b's only GPU_UTIL of that minute: no value
+    assert pd.isna(minute["gpu_util_pct"]) and pd.isna(minute["activity_pct"])
+    counted = faulty.warehouse.query(
+        "select gpu_uuid, date, raw_metric, implausible_rows, implausible_max_value "
+        "from intermediate.int_telemetry_daily where implausible_rows > 0")
+    assert counted.values.tolist() == [
+        [faults.UTIL_GPU, pd.Timestamp(faults.fx.DAY1), "DCGM_FI_DEV_GPU_UTIL", 1, 150.0]]
+
+
+def test_a_gpu_minute_of_150_percent_names_the_gpu_minute(faulty, tampered):
     assert faulty.returncode != 0  # error-severity failures fail the dbt command, so Dagster's step fails
     for column in ("gpu_util_pct", "activity_pct"):
-        assert faulty.result("value_between", "int_gpu_minutes", column)["status"] == "fail"
-        rows = failed(faulty, "value_between", "int_gpu_minutes", column)
+        assert faulty.result("value_between", "int_gpu_minutes", column)["status"] == "pass"
+        assert tampered.result("value_between", "int_gpu_minutes", column)["status"] == "fail"
+        rows = failed(tampered, "value_between", "int_gpu_minutes", column)
         assert rows[["gpu_uuid", "minute_ts", "failing_value"]].values.tolist() == [
             [faults.UTIL_GPU, naive(faults.UTIL_MINUTE), 150.0]]
         assert rows["failure"].iloc[0] == f"{column} = 150.0 outside [0, 100]"
@@ -144,7 +168,7 @@ def test_no_other_error_fails_on_the_faulty_dataset(faulty):
     """Each fault is caught where intended: the failing tests are these and the ones the faults imply."""
     failing = {faulty.manifest["nodes"][uid]["name"] for uid, r in faulty.results.items() if r["status"] == "fail"}
     intended = {faulty.node_name(*gate) for gate in GATES if gate[0] != "no_gap_longer_than"} - {
-        faulty.node_name(*gate) for gate in MART_GATES}
+        faulty.node_name(*gate) for gate in TAMPERED_GATES}
     # the same duplicate request, seen by the unique tests of the landing source, staging and
     # int_inference_requests; the same MIG profile, seen again in int_job_gpu_allocations
     also = ("source_unique_landing_inference_requests", "unique_stg_landing__inference",
@@ -152,7 +176,7 @@ def test_no_other_error_fails_on_the_faulty_dataset(faulty):
     unexpected = {name for name in failing - intended if not name.startswith(also)}
     assert unexpected == set(), unexpected
     assert intended <= failing
-    for gate in MART_GATES:  # the faults are upstream: the marts still agree with each other
+    for gate in TAMPERED_GATES:  # the marts still agree with each other; the 150 % reading is left out
         assert faulty.result(*gate)["status"] == "pass", gate
 
 
