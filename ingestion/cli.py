@@ -157,7 +157,8 @@ def _duration(text: str) -> float:
 
 
 def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: float, secrets: tuple[str, ...],
-                 describe: str, error_target: str | None = None, deadline_s: float | None = None) -> int:
+                 describe: str, error_target: str | None = None, deadline_s: float | None = None,
+                 max_workers: int = 1) -> int:
     import logging
     import threading
 
@@ -180,7 +181,8 @@ def _run_collect(args: argparse.Namespace, poll, *, source: str, interval_s: flo
             stats = run_collector(
                 poll, source=source, pool=args.pool, interval_s=interval_s, flush_every_s=args.flush_every,
                 base=base, stop_event=stop, deadline_s=deadline_s, max_polls=1 if args.once else None,
-                error_target=error_target, secrets=secrets, progress=lambda line: print(line, flush=True))
+                error_target=error_target, secrets=secrets, progress=lambda line: print(line, flush=True),
+                max_workers=max_workers)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -251,7 +253,7 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
     # the attempts end a little before the deadline, so that a timeout is reported as itself
     scraper = Scraper(targets, pool=args.pool, config=replace(config, budget_s=0.9 * deadline))
     return _run_collect(args, scraper.polls(), source="dcgm-exporter", interval_s=interval, deadline_s=deadline,
-                        secrets=secrets,
+                        max_workers=config.max_workers, secrets=secrets,
                         describe=f"dcgm-exporter from {len(targets)} target(s) ({', '.join(targets)})")
 
 

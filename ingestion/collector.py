@@ -264,12 +264,14 @@ def run_collector(
     error_target: str | None = None,
     secrets: Sequence[str] = (),
     progress: Callable[[str], Any] | None = None,
+    max_workers: int = 64,
 ) -> CollectorStats:
     """Poll every target each tick until `stop_event` is set (or `max_polls` ticks have been answered), flushing
     every `flush_every_s` and at the end.
 
     `poll` is one poll (recorded as `error_target` when it fails) or `{target: poll}`. Each target's poll runs
-    on its own daemon thread with `scrape_deadline(interval_s, deadline_s)` to answer; every tick of every target
+    on its own daemon thread (at most `max_workers` at once) with `scrape_deadline(interval_s, deadline_s)` to
+    answer; every tick of every target
     leaves a scrape_health row (its result, or why there is none). `now()` gives the UTC time of a tick and of
     the run's start (its id, `run_id`). `progress` receives one line per flush (default: the log, at INFO).
     On stop, polls in flight get `STOP_GRACE_S` to answer and are then abandoned (recorded as such).
@@ -282,7 +284,7 @@ def run_collector(
     stats = CollectorStats(run=run_id(now()))
     buffer = PartBuffer(source=source, pool=pool, run=stats.run, base=base)
     ticks = _Ticks(polls, buffer, stats, deadline_s=scrape_deadline(interval_s, deadline_s), now=now,
-                   secrets=secrets)
+                   secrets=secrets, max_workers=max_workers)
     log.info("collector run %s: landing as %s-%s@%s-*", stats.run, source, pool, stats.run)
     _remove_leftovers(source, pool, base)
 
@@ -344,16 +346,17 @@ def _remove_leftovers(source: str, pool: str, base: Path | None) -> None:
 class _Scrape:
     """One poll of one target, on its own daemon thread: a hung one is abandoned, never waited for at exit."""
 
-    def __init__(self, poll: Poll, tick_ts: dt.datetime) -> None:
+    def __init__(self, poll: Poll, tick_ts: dt.datetime, slots: threading.Semaphore) -> None:
         self.tick_ts, self.started = tick_ts, time.monotonic()
         self.done = threading.Event()
         self.outcome: PollResult | Exception | None = None
         self.reported = False  # a health row for its tick is buffered: a later answer is dropped
-        threading.Thread(target=self._run, args=(poll,), daemon=True, name="collector-poll").start()
+        threading.Thread(target=self._run, args=(poll, slots), daemon=True, name="collector-poll").start()
 
-    def _run(self, poll: Poll) -> None:
+    def _run(self, poll: Poll, slots: threading.Semaphore) -> None:
         try:
-            self.outcome = poll()
+            with slots:  # waiting for a slot counts against the deadline
+                self.outcome = poll()
         except Exception as exc:
             self.outcome = exc
         finally:
@@ -367,9 +370,10 @@ class _Ticks:
     """The targets' polls in flight, and the scrape_health row each tick of each target leaves."""
 
     def __init__(self, polls: dict[str, Poll], buffer: PartBuffer, stats: CollectorStats, *, deadline_s: float,
-                 now: Callable[[], dt.datetime], secrets: Sequence[str]) -> None:
+                 now: Callable[[], dt.datetime], secrets: Sequence[str], max_workers: int) -> None:
         self.polls, self.buffer, self.stats = polls, buffer, stats
         self.deadline_s, self.now, self.secrets = deadline_s, now, secrets
+        self.slots = threading.Semaphore(max(1, max_workers))  # polls running at once (one thread per target)
         self.running: dict[str, _Scrape] = {}
 
     def tick(self) -> None:
@@ -381,7 +385,7 @@ class _Ticks:
                 self.stats.missed_ticks += 1
                 self._failed(target, ts, MISSED_TICK, self.running[target].elapsed())
             else:
-                self.running[target] = _Scrape(poll, ts)
+                self.running[target] = _Scrape(poll, ts, self.slots)
                 self.stats.polls += 1
 
     def missed_by_collector(self, ticks: int) -> None:
