@@ -9,11 +9,16 @@ import duckdb
 import pytest
 
 from orchestration.defs.checks.mart_checks import evaluate_all
-from orchestration.defs.checks.mart_suites import MART_CHECKS
+from orchestration.defs.checks.mart_suites import IMPLAUSIBLE_BLOCK_PERCENT, MART_CHECKS
 
 pytestmark = pytest.mark.slow
 
 GPU = "(select min(gpu_uuid) from intermediate.int_gpu_minutes where stage_id = 0)"
+LAST_DAY = "(select max(date) from intermediate.int_telemetry_daily)"
+GPU_UTIL = "raw_metric = 'DCGM_FI_DEV_GPU_UTIL'"
+# the first GPU of the last day in int_telemetry_daily (a MIG GPU in the tiny scenario: no GPU_UTIL)
+ONE_GPU_DAY = (f"date = {LAST_DAY} and gpu_uuid = "
+               f"(select min(gpu_uuid) from intermediate.int_telemetry_daily where date = {LAST_DAY})")
 FAULTS = {
     "gpu_at_150_percent": (
         f"update intermediate.int_gpu_minutes set activity_pct = 150 where gpu_uuid = {GPU} and stage_id = 0",
@@ -46,6 +51,13 @@ FAULTS = {
         "source_ref = 'B99-NOWHERE' where metric = 'ttft_milliseconds' and stage_id = 1",
         "gx_benchmark_fallbacks_cited", "mart_stage_comparison", "benchmark_id",
         {"stage_id": 1, "metric": "ttft_milliseconds", "source_ref": "B99-NOWHERE"}),
+    # one GPU's GPU_UTIL out of range all day: 1,440 of the pool's 357,120 readings (0.4 %), a warning only
+    "one_metric_implausible_all_day": (
+        f"update intermediate.int_telemetry_daily set implausible_rows = sample_rows, implausible_min_value = 150, "
+        f"implausible_max_value = 150 where date = {LAST_DAY} and {GPU_UTIL} and gpu_uuid = "
+        f"(select min(gpu_uuid) from intermediate.int_telemetry_daily where date = {LAST_DAY} and {GPU_UTIL})",
+        "gx_implausible_readings", "int_telemetry_daily", "implausible_readings",
+        {"canonical_metric": "gpu_util_pct", "implausible_readings": 1440, "highest_implausible": 150.0}),
     "missing_telemetry": (
         "update marts.mart_stage_metrics set missing_gpu_minutes_percent = 20 where stage_id = 1",
         "gx_telemetry_coverage", "mart_stage_metrics", "missing_gpu_minutes_percent", {"stage_key": "sharing"}),
@@ -109,3 +121,25 @@ def test_the_per_row_suites_check_the_runs_days(warehouse):
     assert all(o.metadata["rows_validated"].value["int_gpu_minutes per GPU and stage"] > 0
                for o in clean_day if o.check_name == "gx_utilisation_in_range")
     assert not any(o.passed for o in evaluate_all(warehouse, checks, days=sorted(faulty)))
+
+
+def test_implausible_readings_above_the_threshold_block(warehouse):
+    """Every reading of one GPU on the last day implausible: 12.5 % of the pool's readings, above
+    IMPLAUSIBLE_BLOCK_PERCENT: the blocking gate fails and names the pool and day, the warning names the GPU."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"update intermediate.int_telemetry_daily set implausible_rows = sample_rows, "
+                    f"implausible_min_value = -1, implausible_max_value = 1e9 where {ONE_GPU_DAY}")
+        gpu, day = con.execute(f"select distinct gpu_uuid, date from intermediate.int_telemetry_daily "
+                               f"where {ONE_GPU_DAY}").fetchone()
+    outcomes = {o.check_name: o for o in evaluate_all(warehouse)}
+    assert {name for name, o in outcomes.items() if not o.passed} == {"gx_readings_plausible",
+                                                                       "gx_implausible_readings"}
+    share = outcomes["gx_readings_plausible"]
+    assert share.blocking and share.severity == "ERROR"
+    [rows] = share.metadata["sample_rows"].value.values()
+    assert [(r["pool"], str(r["date"])[:10], r["gpus_with_implausible"]) for r in rows] == [
+        ("tiny", day.isoformat(), 1)]
+    assert rows[0]["implausible_percent"] > IMPLAUSIBLE_BLOCK_PERCENT
+    each = outcomes["gx_implausible_readings"]
+    assert not each.blocking and each.severity == "WARN"
+    assert {r["gpu_uuid"] for rows in each.metadata["sample_rows"].value.values() for r in rows} == {gpu}

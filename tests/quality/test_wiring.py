@@ -42,7 +42,7 @@ def test_blocking_flags(defs):
     assert blocking == {"no_duplicate_rows"}
     assert {c.name for c in MART_CHECKS if c.blocking} == {
         "gx_utilisation_in_range", "gx_latency_plausible", "gx_efficiency_consistent", "gx_seven_stages_per_pool",
-        "gx_benchmark_fallbacks_cited"}
+        "gx_benchmark_fallbacks_cited", "gx_readings_plausible"}
 
 
 def test_blocking_checks_run_before_what_they_guard(defs):
