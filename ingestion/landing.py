@@ -101,7 +101,7 @@ Staged = list[tuple[str, Path]]  # (temporary file, the path it becomes) of an i
 
 
 TEMPORARY_SUFFIX = ".tmp"  # `_atomic_write`'s temporary files: `.<final name>.<random>.tmp`, beside the final file
-STALE_TEMPORARY_S = 30.0  # a temporary file untouched this long belongs to a write that was killed
+STALE_TEMPORARY_S = 10.0  # a temporary file untouched this long belongs to a write that was killed
 
 
 def _atomic_write(path: Path, write, staged: Staged | None = None) -> None:
