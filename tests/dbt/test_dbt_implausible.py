@@ -109,6 +109,7 @@ def test_the_gate_blocks_the_day_and_the_warning_names_the_gpus(implausible):
     assert row["pool"] == fx.POOL and str(row["date"]).startswith(fx.DAY1.isoformat())
     assert (row["readings"], row["implausible_readings"], row["gpus_with_implausible"]) == (117, 22, 3)
     assert row["implausible_percent"] == pytest.approx(100 * 22 / 117)
+    assert row["implausible_percent"] > IMPLAUSIBLE_BLOCK_PERCENT
     assert not each.passed and not each.blocking and each.severity == "WARN"
     assert each.failing_count == 3
     # the next day has none: a refresh of it passes both
