@@ -152,19 +152,21 @@ def test_healthy_targets_keep_their_schedule_beside_hanging_down_and_garbage_one
     has a scrape_health row, and the garbage costs only its own lines."""
     names = {"healthy": f"{server.base}/counting/metrics", "hanging": f"{server.base}/hang/metrics",
              "down": f"http://127.0.0.1:{closed_port()}/metrics", "garbage": f"{server.base}/mixed/metrics"}
-    interval = 0.25
+    interval = 0.5
     deadline = collector.scrape_deadline(interval, 2.0)
     config = ScrapeConfig(timeout_s=1, retries=1, backoff_s=0.05, budget_s=0.9 * deadline)
     polls = Scraper(list(names.values()), pool="p", config=config).polls()
     stop = threading.Event()
-    timer = threading.Timer(4.0, stop.set)
+    timer = threading.Timer(6.0, stop.set)
     timer.start()
-    stats = run_collector(polls, source="dcgm-exporter", pool="p", interval_s=interval, flush_every_s=1.0,
+    # one flush, at the stop: ticks that come while the collector flushes are missed for every target alike
+    # (recorded as such), which is not what this test measures
+    stats = run_collector(polls, source="dcgm-exporter", pool="p", interval_s=interval, flush_every_s=60.0,
                           base=tmp_path, stop_event=stop, deadline_s=2.0)
     timer.join()
     rows = _read(tmp_path, "scrape_health").to_pylist()
     by_name = {n: [r for r in rows if r["target"] == url] for n, url in names.items()}
-    assert stats.ticks >= 14 and {n: len(r) for n, r in by_name.items()} == dict.fromkeys(names, stats.ticks)
+    assert stats.ticks >= 10 and {n: len(r) for n, r in by_name.items()} == dict.fromkeys(names, stats.ticks)
     coverage = sum(r["ok"] for r in by_name["healthy"]) / stats.ticks
     print(f"healthy coverage {coverage:.1%} over {stats.ticks} ticks")
     assert coverage >= 0.9
