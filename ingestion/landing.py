@@ -320,6 +320,8 @@ class InputLanding:
         """Put the staged files in place, then remove what this input landed before and did not land now."""
         for tmp, path in self.staged:
             os.replace(tmp, path)
+        for directory in {path.parent for _, path in self.staged}:  # the renames, on disk (as `_atomic_write`)
+            _fsync(directory)
         written = {path for _, path in self.staged}
         for old in self.landed_before():
             if old not in written:
