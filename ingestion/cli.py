@@ -201,7 +201,7 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ingestion.collector import scrape_deadline
-    from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper, has_credentials
+    from ingestion.sources.dcgm_scrape import ScrapeConfig, Scraper
     from ingestion.yaml_keys import is_env_name
 
     targets = list(args.target or [])
@@ -231,12 +231,6 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
         password = password or auth.basic_auth_password_env
         if not args.insecure and not args.ca_file and not auth.verify_tls:
             verify = False
-    for i, target in enumerate(targets, 1):  # refused, not redacted: a URL is logged, recorded and landed
-        if has_credentials(target):
-            print(f"gpu-eff collect dcgm: target {i} has credentials in its URL (user:password@ or a ?token=-like "
-                  f"parameter): give them with --basic-user and --basic-password-env, or --bearer-token-env",
-                  file=sys.stderr)
-            return 2
     for option, name in (("--bearer-token-env", bearer), ("--basic-password-env", password)):
         if name and not is_env_name(name):  # not shown: it may be the secret itself
             print(f"gpu-eff collect dcgm: {option} must be the NAME of an environment variable (like DCGM_TOKEN); "
@@ -251,7 +245,11 @@ def _collect_dcgm(args: argparse.Namespace) -> int:
     interval = interval or 15.0
     deadline = scrape_deadline(interval, config.attempts_s())
     # the attempts end a little before the deadline, so that a timeout is reported as itself
-    scraper = Scraper(targets, pool=args.pool, config=replace(config, budget_s=0.9 * deadline))
+    try:  # a URL with credentials is refused, not redacted: a URL is logged, recorded and landed
+        scraper = Scraper(targets, pool=args.pool, config=replace(config, budget_s=0.9 * deadline))
+    except ValueError as exc:
+        print(f"gpu-eff collect dcgm: {exc}", file=sys.stderr)
+        return 2
     return _run_collect(args, scraper.polls(), source="dcgm-exporter", interval_s=interval, deadline_s=deadline,
                         max_workers=config.max_workers, secrets=secrets,
                         describe=f"dcgm-exporter from {len(targets)} target(s) ({', '.join(targets)})")

@@ -173,7 +173,8 @@ class Scraper:
         for i, url in enumerate(urls):
             if has_credentials(url):
                 raise ValueError(f"target {i + 1} has credentials in its URL (user:password@ or a secret-like "
-                                 f"parameter): give them with basic_user / basic_password_env or bearer_token_env")
+                                 f"parameter): give them with basic_user / basic_password_env or bearer_token_env "
+                                 f"(--basic-user / --basic-password-env or --bearer-token-env)")
         self.urls, self.config = list(urls), config or ScrapeConfig()
         self._parsers = [ExpositionParser(pool=pool, origin=url, extra_labels=self.config.extra_labels)
                          for url in self.urls]
