@@ -170,6 +170,75 @@ SCRAPE_HEALTH = Dataset(
     ("ts", "pool", "source", "target", "ok", "duration_s", "samples"),
 )
 
+# LLM serving engines' own /metrics (vLLM, SGLang, Triton, TGI), usually read through Prometheus: one row per
+# pod (replica), engine index, minute and series. `metric` is the name as received (`_bucket`, `_sum`, `_count`
+# suffixes kept); `le` the bucket's upper bound (+inf for the last), null otherwise. `value_kind` says what
+# `value` is: `increase` (a counter's or bucket's increase over [minute_ts, minute_ts + 1 min), counter resets
+# survived), `mean` (a gauge's mean over that minute), or `total` (a counter's value since the process
+# started, what one saved page gives: `minute_ts` is then the scrape's minute). Series that differ only in
+# labels outside these columns (finished_reason, method, ...) are summed. `engine_index` is vLLM's
+# data-parallel `engine` label (null when absent).
+SERVING_METRICS = Dataset(
+    "serving_metrics",
+    pa.schema(
+        [
+            ("minute_ts", TS),
+            ("pool", pa.string()),
+            ("engine", pa.string()),
+            ("model", pa.string()),
+            ("namespace", pa.string()),
+            ("pod", pa.string()),
+            ("engine_index", pa.string()),
+            ("metric", pa.string()),
+            ("le", pa.float64()),
+            ("value", pa.float64()),
+            ("value_kind", pa.string()),
+            ("source", pa.string()),
+        ]
+    ),
+    "minute_ts",
+    ("minute_ts", "pool", "namespace", "pod", "engine_index", "model", "metric", "le"),
+    ("minute_ts", "pool", "engine", "metric", "value", "value_kind", "source"),
+)
+
+# GPU pods from kube-state-metrics (and Kueue's queue label): one row per pod and observation. A pod seen on
+# several days lands once per day (`observed_ts`: the last minute it was seen that day); dbt keeps its latest
+# observation per `uid`. `gpu_request`/`gpu_limit` count devices of `gpu_resource` as Kubernetes names it
+# (`nvidia.com/gpu`, `nvidia.com/mig-3g.40gb`, ...); `gpu_cores_request` (percent of one GPU) and
+# `gpu_mem_request_mib` are HAMi's vGPU fractions. `tenant`, `queue` and `workload_type` come from the
+# namespace and configurable pod labels (null when the label is absent); `labels` is the pod's labels as JSON.
+POD_ALLOCATIONS = Dataset(
+    "pod_allocations",
+    pa.schema(
+        [
+            ("uid", pa.string()),
+            ("pod", pa.string()),
+            ("namespace", pa.string()),
+            ("pool", pa.string()),
+            ("node", pa.string()),
+            ("gpu_resource", pa.string()),
+            ("gpu_request", pa.float64()),
+            ("gpu_limit", pa.float64()),
+            ("gpu_cores_request", pa.float64()),
+            ("gpu_mem_request_mib", pa.float64()),
+            ("phase", pa.string()),
+            ("created_ts", TS),
+            ("start_ts", TS),
+            ("end_ts", TS),
+            ("tenant", pa.string()),
+            ("queue", pa.string()),
+            ("workload_type", pa.string()),
+            ("owner_kind", pa.string()),
+            ("labels", pa.string()),
+            ("observed_ts", TS),
+            ("source", pa.string()),
+        ]
+    ),
+    "observed_ts",
+    ("uid", "observed_ts"),
+    ("uid", "pod", "namespace", "pool", "phase", "observed_ts", "source"),
+)
+
 # Configuration table, one file per pool (not date-partitioned): which stage was in force when.
 STAGE_CALENDAR = Dataset(
     "stage_calendar",
@@ -209,8 +278,8 @@ GPU_INVENTORY = Dataset(
 
 DATASETS: dict[str, Dataset] = {
     d.name: d
-    for d in (GPU_SAMPLES, JOBS, JOB_EVENTS, INFERENCE_REQUESTS, EXPERIMENTS, SCRAPE_HEALTH, STAGE_CALENDAR,
-              GPU_INVENTORY)
+    for d in (GPU_SAMPLES, JOBS, JOB_EVENTS, INFERENCE_REQUESTS, EXPERIMENTS, SCRAPE_HEALTH, SERVING_METRICS,
+              POD_ALLOCATIONS, STAGE_CALENDAR, GPU_INVENTORY)
 }
 
 WORKLOAD_TYPES = ("training", "inference", "development", "evaluation", "other")
@@ -219,4 +288,6 @@ JOB_STATUSES = ("succeeded", "failed", "cancelled", "preempted", "running", "pen
 JOB_EVENT_TYPES = ("submitted", "started", "checkpoint", "failed", "restarted", "preempted", "finished")
 REQUEST_STATUSES = ("ok", "error", "timeout", "cancelled")
 EXPERIMENT_STATUSES = ("ok", "failed")
+SERVING_VALUE_KINDS = ("increase", "mean", "total")
+POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
