@@ -62,6 +62,23 @@ class DcgmExporter:
 
 
 @dataclass(frozen=True)
+class ServingQuery:
+    """The serving engines' own /metrics (vLLM, SGLang, Triton, TGI) as Prometheus scraped them."""
+
+    selector: str = ""  # label matchers added to every query, e.g. '{namespace=~"llm-.*"}'
+
+
+@dataclass(frozen=True)
+class KubernetesQuery:
+    """kube-state-metrics' GPU pods (and Kueue's queue label on them) as Prometheus scraped them."""
+
+    selector: str = ""  # e.g. '{job="kube-state-metrics"}'
+    tenant_label: str | None = None  # None: the pod's namespace is the tenant
+    queue_label: str | None = "kueue.x-k8s.io/queue-name"
+    workload_type_label: str | None = "gpu-efficiency/workload-type"
+
+
+@dataclass(frozen=True)
 class Prometheus:
     url: str
     metrics: tuple[str, ...]
@@ -70,6 +87,8 @@ class Prometheus:
     timeout_s: float = 60.0
     auth: Auth = field(default_factory=Auth)
     pool: str = ""  # the pool its GPUs belong to
+    serving: ServingQuery | None = None  # None: serving engines are not read from this Prometheus
+    kubernetes: KubernetesQuery | None = None  # None: pods are not read from this Prometheus
 
 
 @dataclass(frozen=True)
@@ -205,10 +224,40 @@ def _dcgm(r: KeyReader) -> DcgmExporter:
                         r.get("retries", int, 2), _auth(r))
 
 
+def _optional_section(r: KeyReader, key: str) -> KeyReader | None:
+    """A sub-section that may be absent, `true` (all defaults) or a mapping."""
+    value = r.data.get(key)
+    if value is None or value is False:
+        return None
+    if value is True:
+        return KeyReader({}, r.key(key), r.path)
+    return r.sub(key)
+
+
+def _serving(r: KeyReader) -> ServingQuery:
+    r.unknown({"selector"})
+    return ServingQuery(r.get("selector", str, ""))
+
+
+def _kubernetes(r: KeyReader) -> KubernetesQuery:
+    r.unknown({"selector", "tenant_label", "queue_label", "workload_type_label"})
+    default = KubernetesQuery()
+
+    def label(key: str) -> str | None:
+        if key not in r.data:
+            return getattr(default, key)
+        return None if r.data[key] is None else r.get(key, str)  # null: not read from a label
+
+    return KubernetesQuery(r.get("selector", str, ""), label("tenant_label"), label("queue_label"),
+                           label("workload_type_label"))
+
+
 def _prometheus(r: KeyReader, pool_names: list[str]) -> Prometheus:
-    r.unknown({"url", "metrics", "step_s", "selector", "timeout_s", "pool"} | AUTH_KEYS)
+    from ingestion.sources.prometheus import DEFAULT_METRICS
+
+    r.unknown({"url", "metrics", "step_s", "selector", "timeout_s", "pool", "serving", "kubernetes"} | AUTH_KEYS)
     url = _url(r, "url", r.get("url", str))
-    metrics = tuple(r.get("metrics", list))
+    metrics = tuple(r.get("metrics", list, list(DEFAULT_METRICS)))
     if not metrics:
         raise r.fail("metrics", "must name at least one metric")
     pool = r.get("pool", str, pool_names[0] if len(pool_names) == 1 else None)
@@ -216,8 +265,11 @@ def _prometheus(r: KeyReader, pool_names: list[str]) -> Prometheus:
         raise r.fail("pool", f"must name the pool of its GPUs (one of {pool_names})")
     if pool not in pool_names:
         raise r.fail("pool", f"must be one of the pools {pool_names}, got {pool!r}")
+    serving, kubernetes = _optional_section(r, "serving"), _optional_section(r, "kubernetes")
     return Prometheus(url, metrics, r.get("step_s", int, 60), r.get("selector", str, ""),
-                      r.get("timeout_s", float, 60.0), _auth(r), pool)
+                      r.get("timeout_s", float, 60.0), _auth(r), pool,
+                      serving=_serving(serving) if serving is not None else None,
+                      kubernetes=_kubernetes(kubernetes) if kubernetes is not None else None)
 
 
 def _logs(r: KeyReader, base: Path) -> tuple[LogFile, ...]:

@@ -53,7 +53,7 @@ def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
 
                 today += land_day(sim, day, base)
             if config.prometheus is not None:
-                today.append(_land_prometheus_day(config, day, base))
+                today += _land_prometheus_day(config, day, base)
             landed += today
             shown.step(str(day), sum(f.rows for f in today))
     wanted = set(days)
@@ -79,7 +79,9 @@ def ensure_every_dataset(base: Path | None = None) -> list[landing.LandedFile]:
     return written
 
 
-def _land_prometheus_day(config: Config, day: dt.date, base: Path | None) -> landing.LandedFile:
+def _land_prometheus_day(config: Config, day: dt.date, base: Path | None) -> list[landing.LandedFile]:
+    """One UTC day of the configured Prometheus: GPU telemetry, and the serving engines' metrics and the
+    kube-state-metrics GPU pods where the configuration asks for them (each dataset one input)."""
     from ingestion.sources import prometheus
 
     prom = config.prometheus
@@ -89,8 +91,24 @@ def _land_prometheus_day(config: Config, day: dt.date, base: Path | None) -> lan
         timeout_s=prom.timeout_s)
     table, quarantine, _ = prometheus.fetch_day(prom.url, day, prom.metrics, prom.pool, step_s=prom.step_s,
                                                 selector=prom.selector, client=client)
-    return landing.write_day("gpu_samples", day, table, source=prometheus.SOURCE, pool=prom.pool,
-                             origin=prom.url, rejected=quarantine, base=base)
+    landed = [landing.write_day("gpu_samples", day, table, source=prometheus.SOURCE, pool=prom.pool,
+                                origin=prom.url, rejected=quarantine, base=base)]
+    if prom.serving is not None or prom.kubernetes is not None:
+        from ingestion.sources import kube_state, prometheus_k8s
+    if prom.serving is not None:
+        table, quarantine, _ = prometheus_k8s.fetch_serving_day(client, day, prom.pool, step_s=prom.step_s,
+                                                                selector=prom.serving.selector)
+        landed.append(landing.write_day("serving_metrics", day, table, source=prometheus.SOURCE, pool=prom.pool,
+                                        origin=prom.url, rejected=quarantine, base=base))
+    if prom.kubernetes is not None:
+        k8s = prom.kubernetes
+        names = kube_state.PodLabelNames(tenant=k8s.tenant_label, queue=k8s.queue_label,
+                                         workload_type=k8s.workload_type_label)
+        table, quarantine, _ = prometheus_k8s.fetch_pods_day(client, day, prom.pool, step_s=prom.step_s,
+                                                             selector=k8s.selector, names=names)
+        landed.append(landing.write_day("pod_allocations", day, table, source=prometheus.SOURCE, pool=prom.pool,
+                                        origin=prom.url, rejected=quarantine, base=base))
+    return landed
 
 
 def land_lab(config: Config, base: Path | None = None) -> list[landing.LandedFile]:

@@ -71,6 +71,35 @@ def test_a_full_file_loads(tmp_path, monkeypatch):
     assert config.prometheus.pool == "gpu-a"  # the only pool
 
 
+def test_serving_and_kubernetes_sections_are_off_unless_named(tmp_path):
+    config = load_config(_write(tmp_path, GOOD))
+    assert config.prometheus.serving is None and config.prometheus.kubernetes is None
+
+
+def test_serving_and_kubernetes_sections_take_defaults_selectors_and_label_names(tmp_path):
+    text = GOOD.replace("    metrics: [DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_POWER_USAGE]\n", """\
+    serving: true
+    kubernetes:
+      selector: '{job="kube-state-metrics"}'
+      tenant_label: team
+      queue_label: null
+""")
+    prom = load_config(_write(tmp_path, text)).prometheus
+    assert prom.metrics[0] == "DCGM_FI_DEV_GPU_UTIL" and len(prom.metrics) > 2  # the default DCGM fields
+    assert prom.serving.selector == ""
+    assert prom.kubernetes.selector == '{job="kube-state-metrics"}'
+    assert prom.kubernetes.tenant_label == "team"
+    assert prom.kubernetes.queue_label is None  # null: no queue label
+    assert prom.kubernetes.workload_type_label == "gpu-efficiency/workload-type"  # the default
+
+
+def test_an_unknown_key_in_the_kubernetes_section_is_named(tmp_path):
+    text = GOOD.replace("    metrics: [DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_POWER_USAGE]\n",
+                        "    kubernetes: {queue_lable: team}\n")
+    with pytest.raises(ConfigError, match=r"sources\.prometheus\.kubernetes\.queue_lable"):
+        load_config(_write(tmp_path, text))
+
+
 def test_without_a_file_the_vendored_lab_runs_land_in_their_own_pool(monkeypatch):
     monkeypatch.delenv("GPU_EFF_CONFIG", raising=False)
     [lab] = load_config().logs

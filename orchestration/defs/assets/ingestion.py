@@ -18,6 +18,10 @@ DAILY_DATASETS = {
     "jobs": "Jobs (training, inference replicas, notebooks, evaluations), by submit date.",
     "job_events": "Job lifecycle events: submitted, started, checkpoint, failed, restarted, preempted, finished.",
     "inference_requests": "Inference requests with arrival, scheduling, first-token and end times, by arrival date.",
+    "serving_metrics": "Serving engines' own metrics (vLLM, SGLang, Triton, TGI) per pod and minute: counter "
+                       "increases, histogram buckets and gauge means, names as received.",
+    "pod_allocations": "GPU pods from kube-state-metrics: GPU requests, phase, node, created/start/end times, "
+                       "tenant, queue and workload type.",
 }
 CONFIG_DATASETS = {
     "stage_calendar": "Which efficiency stage was in force when, per pool.",
