@@ -121,14 +121,21 @@ def free_port() -> int:
 @contextlib.contextmanager
 def start_prometheus(history: PromHistory, workdir: Path) -> Iterator[str]:
     """Backfill `history` into workdir/tsdb, run Prometheus on it, yield its base URL, stop it."""
+    om = workdir / "history.om"
+    om.write_text(history.openmetrics())
+    with serve_openmetrics(om, workdir) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_openmetrics(om: Path, workdir: Path) -> Iterator[str]:
+    """Backfill the OpenMetrics file `om` into workdir/tsdb, run Prometheus on it, yield its base URL, stop it."""
     found = binaries()
     assert found, "prometheus/promtool not on PATH"
     prometheus, promtool = found
-    om = workdir / "history.om"
-    om.write_text(history.openmetrics())
     tsdb = workdir / "tsdb"
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tsdb)],
-                   check=True, capture_output=True, timeout=300)
+                   check=True, capture_output=True, timeout=600)
     config = workdir / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
