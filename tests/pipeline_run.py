@@ -51,6 +51,19 @@ def run_job(name: str, scenario: str, data_dir: Path) -> dg.ExecuteInProcessResu
         )
 
 
+def run_config(config: Path, data_dir: Path, days: list) -> dg.ExecuteInProcessResult:
+    """One run of the daily_refresh job over `days` with the configuration file `config` (GPU_EFF_CONFIG)."""
+    from orchestration.definitions import defs
+
+    with environment(GPU_EFF_CONFIG=str(config), GPU_EFF_DATA_DIR=str(data_dir)), \
+            dg.instance_for_test() as instance:
+        return defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": days[0].isoformat(),
+                  "dagster/asset_partition_range_end": days[-1].isoformat()},
+        )
+
+
 def mart(data_dir: Path, name: str, order_by: str) -> pd.DataFrame:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(f"select * from marts.{name} order by {order_by}").df()
