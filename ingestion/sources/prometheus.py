@@ -53,7 +53,7 @@ DEFAULT_METRICS = (
     "DCGM_FI_DEV_FB_USED",
     "DCGM_FI_DEV_FB_FREE",
 )
-
+Series = tuple[dict[str, str], np.ndarray, np.ndarray]  # (labels incl. __name__, ts in unix seconds, values)
 
 
 class PrometheusError(RuntimeError):
@@ -129,7 +129,27 @@ class PrometheusClient:
                     report: FetchReport | None = None) -> list[dict[str, Any]]:
         """Return the `matrix` result (list of {metric, values}) of one query_range request."""
         params = {"query": query, "start": _fmt(start), "end": _fmt(end), "step": _fmt(step_s)}
-        url = self.base_url.rstrip("/") + "/api/v1/query_range?" + urllib.parse.urlencode(params)
+        status, body, attempts = self._get("/api/v1/query_range", params, query, report)
+        return self._decode(query, status, body, attempts=attempts, report=report, secrets=self._secrets())
+
+    def label_values(self, label: str, start: float, end: float, match: str = "",
+                     report: FetchReport | None = None) -> list[str]:
+        """The values of `label` in series present between `start` and `end` (`GET /api/v1/label/<label>/values`),
+        only in series that `match` selects when given (e.g. '{namespace="llm"}')."""
+        params = {"start": _fmt(start), "end": _fmt(end)}
+        if match:
+            params["match[]"] = match
+        what = f"label values of {label}" + (f" in {match}" if match else "")
+        status, body, attempts = self._get(f"/api/v1/label/{urllib.parse.quote(label)}/values", params, what, report)
+        data = self._data(what, status, body, attempts=attempts, report=report, secrets=self._secrets())
+        if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
+            raise PrometheusError(f"Prometheus {what}: expected a list of strings", query=what)
+        return data
+
+    def _get(self, path: str, params: dict[str, str], what: str, report: FetchReport | None
+             ) -> tuple[int | None, bytes, int]:
+        """(HTTP status or None, body, attempts) of one GET, retrying 5xx and timeouts with backoff."""
+        url = self.base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(params)
         context = None
         if url.startswith("https"):
             context = ssl.create_default_context(cafile=self.ca_file)
@@ -153,16 +173,26 @@ class PrometheusClient:
                 attempt += 1
                 if report is not None:
                     report.retries += 1
-                log.warning("prometheus %s for %r, retry %d/%d", status or "timeout/connection error", query,
+                log.warning("prometheus %s for %r, retry %d/%d", status or "timeout/connection error", what,
                             attempt, self.retries)
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
-            return self._decode(query, status, body, attempts=attempt + 1, report=report, secrets=self._secrets())
+            return status, body, attempt + 1
 
     @staticmethod
     def _decode(query: str, status: int | None, body: bytes, *, attempts: int,
                 report: FetchReport | None, secrets: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The `matrix` result of a response; PrometheusError otherwise, its text redacted."""
+        data = PrometheusClient._data(query, status, body, attempts=attempts, report=report, secrets=secrets)
+        if not isinstance(data, dict) or data.get("resultType") != "matrix":
+            got = data.get("resultType") if isinstance(data, dict) else type(data).__name__
+            raise PrometheusError(f"Prometheus query {query!r}: expected a matrix, got {got!r}", query=query)
+        return data.get("result") or []
+
+    @staticmethod
+    def _data(query: str, status: int | None, body: bytes, *, attempts: int,
+              report: FetchReport | None, secrets: Sequence[str] = ()) -> Any:
+        """The `data` of a successful response; PrometheusError otherwise, its text redacted."""
         try:
             with gc_paused():
                 payload = json.loads(body)
@@ -185,11 +215,7 @@ class PrometheusClient:
             log.warning("prometheus warning for %r: %s", query, warning)
             if report is not None:
                 report.warnings.append(f"{query}: {warning}")
-        data = payload.get("data") or {}
-        if data.get("resultType") != "matrix":
-            raise PrometheusError(f"Prometheus query {query!r}: expected a matrix, got {data.get('resultType')!r}",
-                                  query=query)
-        return data.get("result") or []
+        return payload.get("data")
 
 
 @contextlib.contextmanager
@@ -229,7 +255,37 @@ def chunk_ranges(start: float, end: float, step_s: float, max_points: int = MAX_
 
 
 
-def decode_series(series: Sequence[tuple[dict[str, str], np.ndarray, np.ndarray]], pool: str
+def range_series(client: PrometheusClient, query: str, start: float, end: float, step_s: float,
+                 report: FetchReport, *, name: str | None = None, max_points: int = MAX_POINTS_PER_SERIES
+                 ) -> list[Series]:
+    """`query` over [start, end] in chunks of at most `max_points` steps: one (labels, ts, values) per label set,
+    each point once and in time order, none outside [start, end]. `name` is the `__name__` of results without one
+    (what a function such as avg_over_time returns)."""
+    parts: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[list[Any]]]] = {}
+    for chunk_start, chunk_end in chunk_ranges(start, end, step_s, max_points):
+        report.chunks += 1
+        for item in client.query_range(query, chunk_start, chunk_end, step_s, report):
+            labels = item.get("metric") or {}
+            if name is not None:
+                labels.setdefault("__name__", name)
+            key = tuple(sorted(labels.items()))
+            parts.setdefault(key, (labels, []))[1].append(item.get("values") or [])
+    series: list[Series] = []
+    for labels, chunks in parts.values():
+        points = [p for chunk in chunks for p in chunk]
+        if not points:
+            continue
+        ts = np.array([p[0] for p in points], dtype=np.float64)
+        values = np.array([p[1] for p in points], dtype=object).astype(np.float64)  # "NaN", "+Inf" parse
+        unique_ts, first = np.unique(ts, return_index=True)  # drops points repeated by adjacent chunks
+        report.duplicate_points += len(ts) - len(unique_ts)
+        inside = (unique_ts >= start) & (unique_ts <= end)  # a proxy may answer more than was asked
+        report.dropped_outside_day += int((~inside).sum())
+        series.append((labels, unique_ts[inside], values[first][inside]))
+    return series
+
+
+def decode_series(series: Sequence[Series], pool: str
                   ) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Build a gpu_samples table from (labels, ts_seconds, values) per series; UUID-less series are quarantined."""
     kept, quarantine = [], []
@@ -294,30 +350,11 @@ def fetch_day(
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
     end = start + 86_400 - step_s
     report = FetchReport(day=day, metrics=tuple(metrics))
-    ranges = chunk_ranges(start, end, step_s, max_points)
-    series: list[tuple[dict[str, str], np.ndarray, np.ndarray]] = []
+    series: list[Series] = []
     with gc_paused():  # until the parsed JSON is garbage: re-enabled earlier, the collector walks it all
         for metric in metrics:
-            query = metric + selector
-            parts: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[list[Any]]]] = {}
-            for chunk_start, chunk_end in ranges:
-                report.chunks += 1
-                for item in client.query_range(query, chunk_start, chunk_end, step_s, report):
-                    labels = item.get("metric") or {}
-                    labels.setdefault("__name__", metric)
-                    key = tuple(sorted(labels.items()))
-                    parts.setdefault(key, (labels, []))[1].append(item.get("values") or [])
-            for labels, chunks in parts.values():
-                points = [p for chunk in chunks for p in chunk]
-                if not points:
-                    continue
-                ts = np.array([p[0] for p in points], dtype=np.float64)
-                values = np.array([p[1] for p in points], dtype=object).astype(np.float64)  # "NaN", "+Inf" parse
-                unique_ts, first = np.unique(ts, return_index=True)  # drops points repeated by adjacent chunks
-                report.duplicate_points += len(ts) - len(unique_ts)
-                inside = (unique_ts >= start) & (unique_ts <= end)  # a proxy may answer more than was asked
-                report.dropped_outside_day += int((~inside).sum())
-                series.append((labels, unique_ts[inside], values[first][inside]))
+            series += range_series(client, metric + selector, start, end, step_s, report, name=metric,
+                                   max_points=max_points)
     table, quarantine = decode_series(series, pool)
     report.series = len(series)
     report.rows = table.num_rows
