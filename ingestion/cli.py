@@ -68,6 +68,7 @@ DEFAULT_POOLS = {"h200-lab": "lab-h200"}
 DIRECTORY_KINDS = {"h200-lab"}  # kinds that also read a directory (the lab recording)
 # kind -> the `gpu-eff import` options its reader takes (argparse names = the reader's keyword arguments)
 KIND_OPTIONS = {"dcgm-text": ("scrape_ts",),
+                "serving-text": ("scrape_ts", "namespace", "pod"),
                 "nvidia-smi": ("hostname", "tz", "gpu_uuid", "start", "date", "interval_s")}
 
 
@@ -97,6 +98,8 @@ def _import(args: argparse.Namespace) -> int:
     except ValueError as exc:  # the reader refused the file as a whole; its message names the file
         print(f"gpu-eff import {args.kind}: {exc}", file=sys.stderr)
         return 2
+    for note in result.notes():
+        print(note)
     base = Path(args.data_dir).resolve() if args.data_dir else None
     landed_files = land(result, source, base, progress=lambda line: print(line, flush=True), batch=args.batch)
     reasons: Counter[str] = Counter()
@@ -311,6 +314,10 @@ IMPORT_KINDS = {
     "dcgm-text": "a dcgm-exporter /metrics page saved to a file (`curl node:9400/metrics > page.txt`); "
                  "--scrape-ts says when it was taken",
     "prometheus-json": "a saved Prometheus API response (/api/v1/query_range or /api/v1/query) of DCGM metrics",
+    "serving-text": "an LLM serving engine's /metrics page saved to a file (vLLM, SGLang, TGI, Triton, Dynamo; "
+                    "also kube-state-metrics pod families): the families the product uses land as serving_metrics "
+                    "(and GPU pods as pod_allocations), the others are counted; --scrape-ts says when it was taken, "
+                    "--namespace/--pod name the replica when the page has no such labels",
     "h200-lab": "a lab recording directory (job_log.jsonl + nvml_samples.csv + env.json) of controlled "
                 "experiments; pool lab-h200 unless --pool",
     "nvidia-smi": "an nvidia-smi log, detected by content: `--query-gpu=timestamp,uuid,... --format=csv -l N`, "
@@ -326,7 +333,8 @@ Importing the same file again replaces what it landed before.
 examples:
   gpu-eff import slurm-sacct sacct.txt --pool train-a
   gpu-eff import requests /var/log/serving/requests.jsonl --pool infer-a
-  gpu-eff import dcgm-text page.txt --pool prod --scrape-ts 2026-11-30T08:00:00Z"""
+  gpu-eff import dcgm-text page.txt --pool prod --scrape-ts 2026-11-30T08:00:00Z
+  gpu-eff import serving-text vllm.txt --pool infer-a --scrape-ts 2026-11-30T08:00:00Z --namespace llm --pod vllm-0"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -342,8 +350,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=sorted(KINDS), metavar="KIND", help="what the file is (see kinds below)")
     imp.add_argument("path", help="the file (h200-lab: the recording's directory)")
     imp.add_argument("--pool", help="the GPU pool the records belong to (required, except h200-lab: lab-h200)")
-    imp.add_argument("--scrape-ts", help="dcgm-text: when the page was scraped (ISO 8601; default: the file's "
-                                         "modification time)")
+    imp.add_argument("--scrape-ts", help="dcgm-text, serving-text: when the page was scraped (ISO 8601; default: "
+                                         "the file's modification time)")
+    page = imp.add_argument_group("serving-text pages saved from one replica (a label on the page wins)")
+    page.add_argument("--namespace", help="the Kubernetes namespace of the replica the page was saved from")
+    page.add_argument("--pod", help="the pod of the replica the page was saved from")
     smi = imp.add_argument_group("nvidia-smi logs (their timestamps carry no zone)")
     smi.add_argument("--hostname", help="the machine the log was recorded on")
     smi.add_argument("--tz", help="the zone the log's times are in: a name (Asia/Shanghai) or an offset (+08:00); "

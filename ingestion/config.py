@@ -25,7 +25,7 @@ SECRET_KEYS = {"token", "bearer_token", "password", "basic_auth_password", "secr
 # The real H200 lab runs vendored with the product: the deck's 实验室实测 evidence.
 LAB_DIR = Path(__file__).resolve().parent / "lab_data" / "h200"
 LOG_KINDS = ("jobs", "slurm-sacct", "openb", "requests", "azure-llm-trace", "dcgm-text", "prometheus-json",
-             "h200-lab")
+             "h200-lab", "serving-text")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ class ImportResult:
     tables: dict[str, pa.Table] = field(default_factory=dict)  # dataset name -> rows of its contract
     rejected: dict[str, list[dict]] = field(default_factory=dict)  # dataset name -> quarantine records
 
+    def notes(self) -> list[str]:
+        """What the reader has to say about the file beyond its rows and rejects (`gpu-eff import` prints it):
+        e.g. the families of a metrics page that the product does not use."""
+        return []
+
 
 # kind (as in `gpu-eff import KIND` and the config's `sources.logs`) -> (landing source, module, reader)
 KINDS: dict[str, tuple[str, str, str]] = {
@@ -42,6 +47,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "azure-llm-trace": ("azure-llm-trace", "ingestion.importers.azure_llm_trace", "read_azure_llm_trace"),
     "dcgm-text": ("dcgm-exporter", "ingestion.importers.dcgm_text", "read_dcgm_text"),
     "prometheus-json": ("prometheus", "ingestion.importers.prometheus_json", "read_prometheus_json"),
+    "serving-text": ("serving-text", "ingestion.importers.serving_text", "read_serving_text"),
     "h200-lab": ("nvml", "ingestion.importers.h200_lab", "read_h200_lab"),
     "nvidia-smi": ("nvidia-smi", "ingestion.importers.nvidia_smi", "read_nvidia_smi"),
 }
