@@ -10,7 +10,7 @@ with reported as (
 
     select model_name from {{ ref('stg_landing__gpu_inventory') }}
     union
-    select gpu_model from {{ ref('stg_landing__jobs') }}
+    select gpu_model from {{ ref('int_jobs') }}
     union
     select model_name from {{ ref('gpu_catalog') }}
 

@@ -3,6 +3,8 @@
 -- Decisions: the work lost at a failure is the time since the later of the last checkpoint and
 -- the last (re)start before it; the recovery time is until the next `restarted` event (null when
 -- the job was not restarted). lost GPU-hours = (lost work + recovery time) x the job's gpu_count.
+-- A job derived from a Kubernetes pod (int_pod_jobs) has no events: a pod that ended Failed is one failure at
+-- its end_ts that lost its whole run (no checkpoint is known) and was not restarted.
 
 with events as (
 
@@ -12,7 +14,7 @@ with events as (
 
 jobs as (
 
-    select * from {{ ref('stg_landing__jobs') }}
+    select * from {{ ref('int_jobs') }}
 
 ),
 
@@ -36,6 +38,21 @@ failures as (
     inner join jobs
         on events.job_id = jobs.job_id
     where events.event = 'failed'
+
+    union all
+
+    select
+        job_id,
+        end_ts                                                                     as failed_ts,
+        pool,
+        tenant,
+        workload_type,
+        gpu_count,
+        start_ts                                                                   as job_start_ts
+    from jobs
+    where job_source = 'pod_allocations'
+      and status = 'failed'
+      and end_ts is not null
 
 ),
 

@@ -13,7 +13,7 @@
 
 with jobs as (
 
-    select * from {{ ref('stg_landing__jobs') }}
+    select * from {{ ref('int_jobs') }}
     where start_ts is not null
       and gpu_slots > 0
 

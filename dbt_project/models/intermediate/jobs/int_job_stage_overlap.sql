@@ -7,7 +7,7 @@
 
 with jobs as (
 
-    select * from {{ ref('stg_landing__jobs') }}
+    select * from {{ ref('int_jobs') }}
     where start_ts is not null
 
 ),

@@ -3,6 +3,8 @@
 --
 -- Decisions: a failure belongs to the stage of its `failed` event; jobs_run = jobs that ran in
 -- the window; effective_training_time_ratio = 1 - lost training GPU-hours / training GPU-hours.
+-- A job derived from a Kubernetes pod has no events: a pod that vanished while running (status preempted,
+-- int_pod_jobs) is one preemption at its end_ts.
 
 with windows as (
 
@@ -28,9 +30,18 @@ preemptions as (
         jobs.pool,
         events.event_ts
     from {{ ref('stg_landing__job_events') }} as events
-    inner join {{ ref('stg_landing__jobs') }} as jobs
+    inner join {{ ref('int_jobs') }} as jobs
         on events.job_id = jobs.job_id
     where events.event = 'preempted'
+
+    union all
+
+    select
+        pool,
+        end_ts                                                                     as event_ts
+    from {{ ref('int_jobs') }}
+    where job_source = 'pod_allocations'
+      and status = 'preempted'
 
 ),
 

@@ -22,7 +22,7 @@ windows as (
 
 jobs as (
 
-    select * from {{ ref('stg_landing__jobs') }}
+    select * from {{ ref('int_jobs') }}
 
 ),
 

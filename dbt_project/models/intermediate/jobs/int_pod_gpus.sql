@@ -1,0 +1,36 @@
+-- Which GPUs each Kubernetes pod ran on, per day: one row per pool, day, namespace/pod and GPU (MIG instance
+-- included) whose dcgm-exporter readings carried that pod's labels. int_pod_jobs turns it into a job's
+-- gpu_uuids and gpu_model.
+--
+-- Every pod of a reading counts: on a shared GPU (dcgm-exporter's --kubernetes-virtual-gpus) the same reading
+-- lands once per pod, and each of those pods ran there. The readings themselves are counted once elsewhere:
+-- int_gpu_minutes takes the mean (or, for the energy counter, the maximum) of a GPU's readings per minute, which
+-- repeated copies of one reading leave unchanged.
+--
+-- Incremental by day like int_telemetry_daily (the run's days, macros/incremental.sql; delete+insert on
+-- `date`): a daily run scans only the new day's readings, a table a thousand times smaller comes out.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='date',
+        on_schema_change='sync_all_columns',
+    )
+}}
+
+select
+    pool,
+    landing_date                                       as date,
+    namespace,
+    pod,
+    gpu_uuid,
+    mig_profile,
+    gpu_instance_id,
+    max(hostname)                                      as hostname,
+    max(model_name)                                    as model_name,
+    min(sample_ts)                                     as first_ts,
+    max(sample_ts)                                     as last_ts
+from {{ ref('stg_landing__gpu_samples') }}
+where {{ date_window_filter('landing_date') }}
+  and pod is not null
+group by pool, landing_date, namespace, pod, gpu_uuid, mig_profile, gpu_instance_id
