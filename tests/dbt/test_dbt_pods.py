@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dbt_landing_fixture as fx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-import dbt_landing_fixture as fx
 from dbt_warehouse import DbtWarehouse
+
 from ingestion import landing
 from ingestion.contracts import DATASETS
 
