@@ -377,7 +377,38 @@ H200_LAB = [
     _lab("env_nested_100000", 0, 0, env=DEEP.encode()),
 ]
 
-CASES: list[Case] = [*JOBS_JSONL, *JOBS_CSV, *SACCT, *OPENB, *REQUESTS, *AZURE, *DCGM, *PROMETHEUS, *H200_LAB]
+# ---- serving-text -------------------------------------------------------------------------------------------
+
+SERVING_OPTIONS = {"scrape_ts": "2026-11-01T00:00:30Z", "pod": "vllm-0"}
+
+
+def _serving(i: int, value: str = "1") -> str:
+    return f'vllm:generation_tokens_total{{model_name="m{i}"}} {value}'
+
+
+def _serving_text(name: str, hostile: bytes | str, landed: int = 2, quarantined: int = 1) -> Case:
+    return Case("serving-text", f"{name}.prom", {f"{name}.prom": _lines([_serving(1), hostile, _serving(3)])},
+                landed, quarantined, SERVING_OPTIONS)
+
+
+SERVING = [
+    _serving_text("value_nan", _serving(2, "NaN")),
+    _serving_text("value_inf", _serving(2, "+Inf")),
+    _serving_text("value_1e400", _serving(2, "1e400")),
+    _serving_text("value_negative_counter", _serving(2, "-5")),
+    _serving_text("timestamp_1e20", _serving(2, "1 100000000000000000000")),
+    _serving_text("label_set_not_closed", 'vllm:generation_tokens_total{model_name="m2" 1'),
+    _serving_text("invalid_utf8", b'vllm:generation_tokens_total{model_name="' + BAD_UTF8 + b'"} 1'),
+    _serving_text("long_model_label", _serving(2).replace("m2", LONG)),
+    _serving_text("same_series_twice", _serving(1)),
+    _serving_text("histogram_cut_short", 'vllm:time_to_first_token_seconds_bucket{le="0.1",model_name="m2"} 1'),
+    _serving_text("nan_in_a_skipped_family", "vllm:request_params_n_sum NaN", 2, 0),
+    Case("serving-text", "bom_crlf.prom", {"bom_crlf.prom": BOM + _lines([_serving(1), _serving(2)], b"\r\n")},
+         2, 0, SERVING_OPTIONS),
+]
+
+CASES: list[Case] = [*JOBS_JSONL, *JOBS_CSV, *SACCT, *OPENB, *REQUESTS, *AZURE, *DCGM, *PROMETHEUS, *H200_LAB,
+                     *SERVING]
 
 if __name__ == "__main__":
     for case in CASES:
