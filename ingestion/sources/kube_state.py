@@ -132,7 +132,7 @@ def unidentified(series: Sequence[Series]) -> list[dict[str, Any]]:
 
 @dataclass
 class _Pod:
-    """What the window says about one pod; `last_*` pairs keep the latest observation of a family."""
+    """What the window says about one pod: per family, the value or labels of its latest point."""
 
     namespace: str
     pod: str

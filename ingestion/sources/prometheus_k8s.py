@@ -76,7 +76,7 @@ class ServingReport(FetchReport):
     skipped: list[str] = field(default_factory=list)  # series names of context-only families present, not read
 
 
-def _day_bounds(day: dt.date) -> float:
+def _day_start(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
 
 
@@ -121,7 +121,7 @@ def counter_increases(ts: np.ndarray, values: np.ndarray, first_step: float, ste
 def fetch_serving_day(client: PrometheusClient, day: dt.date, pool: str, *, step_s: int = 60, selector: str = ""
                       ) -> tuple[pa.Table, list[dict[str, Any]], ServingReport]:
     """One UTC day of the serving engines' families as serving_metrics rows: (table, quarantine, report)."""
-    start = _day_bounds(day)
+    start = _day_start(day)
     end = start + 86_400  # the last minute's increase ends at the next midnight
     exposed = client.label_values("__name__", start, end, match=_selector("", selector) if selector else "")
     report = ServingReport(day=day, metrics=())
@@ -194,7 +194,7 @@ def fetch_pods_day(client: PrometheusClient, day: dt.date, pool: str, *, step_s:
                    names: kube_state.PodLabelNames = DEFAULT_POD_LABELS
                    ) -> tuple[pa.Table, list[dict[str, Any]], FetchReport]:
     """One UTC day of kube-state-metrics' GPU pods as pod_allocations rows: (table, quarantine, report)."""
-    start = _day_bounds(day)
+    start = _day_start(day)
     end = start + 86_400 - step_s
     report = FetchReport(day=day, metrics=kube_state.KSM_POD_FAMILIES)
     v2 = "|".join(kube_state.RESOURCE_FAMILIES)
