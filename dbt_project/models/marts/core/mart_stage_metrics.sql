@@ -11,7 +11,16 @@
 --   * decoding_parallelism: decode seconds of requests / replica-seconds of inference jobs in the window.
 --   * throughput_per_watt: energy of each GPU-minute x the inference share of its allocation.
 --   * cost: provisioned GPUs x window hours x hourly price (gpu_catalog) + energy x energy_price.
---   * request-based metrics are null (missing) when the stage has no request log at all.
+--   * serving metrics come from the best source present, per metric: the request log (exact) first, else
+--     the serving engines' own histograms and counters (int_serving_stage_metrics). `<metric>_basis` says
+--     which (inference_requests | serving_metrics), mart_metric_basis the series behind it. From engines:
+--     throughput = generation-token counter increases / window seconds; TTFT and TBT p50/p95 from histogram
+--     buckets (PromQL's histogram_quantile) with `_bound` companions (the true value within +/- bound);
+--     prefill efficiency = 100 x sum(prefill time) / sum(TTFT) from the histograms' _sum series; decoding
+--     parallelism = sum(decode time) / serving replica-seconds, else the mean running requests per replica.
+--     Serving replica-seconds: the inference jobs' (as for the request log), else the pod-minutes that
+--     reported serving series. Inference output tokens (throughput per watt and per dollar) follow the
+--     throughput's basis. A metric with neither source is null (missing).
 
 with windows as (
 
@@ -46,6 +55,12 @@ requests as (
 job_overlap as (
 
     select * from {{ ref('int_job_stage_overlap') }}
+
+),
+
+serving as (
+
+    select * from {{ ref('int_serving_stage_metrics') }}
 
 ),
 
@@ -221,16 +236,30 @@ joined as (
         coalesce(gpu_stats.inference_gpu_hours, 0)                                 as inference_gpu_hours,
         coalesce(request_stats.requests_total, 0)                                  as requests_total,
         coalesce(request_stats.requests_ok, 0)                                     as requests_ok,
-        coalesce(request_stats.inference_output_tokens, 0)                         as inference_output_tokens,
-        request_stats.ttft_milliseconds,
-        request_stats.ttft_p95_milliseconds,
-        request_stats.tbt_milliseconds,
-        request_stats.tbt_p95_milliseconds,
+        coalesce(request_stats.inference_output_tokens, 0)                         as request_output_tokens,
+        request_stats.ttft_milliseconds                                            as request_ttft_milliseconds,
+        request_stats.ttft_p95_milliseconds                                        as request_ttft_p95_milliseconds,
+        request_stats.tbt_milliseconds                                             as request_tbt_milliseconds,
+        request_stats.tbt_p95_milliseconds                                         as request_tbt_p95_milliseconds,
         request_stats.prefill_ms_sum,
         request_stats.ttft_ms_sum,
         request_stats.decode_seconds,
+        serving.generation_tokens                                                  as serving_generation_tokens,
+        1000.0 * serving.ttft_p50_seconds                                          as serving_ttft_milliseconds,
+        1000.0 * serving.ttft_p50_bound_seconds                                    as serving_ttft_milliseconds_bound,
+        1000.0 * serving.ttft_p95_seconds                                          as serving_ttft_p95_milliseconds,
+        1000.0 * serving.ttft_p95_bound_seconds                                    as serving_ttft_p95_milliseconds_bound,
+        1000.0 * serving.tbt_p50_seconds                                           as serving_tbt_milliseconds,
+        1000.0 * serving.tbt_p50_bound_seconds                                     as serving_tbt_milliseconds_bound,
+        1000.0 * serving.tbt_p95_seconds                                           as serving_tbt_p95_milliseconds,
+        1000.0 * serving.tbt_p95_bound_seconds                                     as serving_tbt_p95_milliseconds_bound,
+        100.0 * {{ safe_divide('serving.prefill_time_sum_seconds', 'serving.ttft_sum_seconds') }}
+                                                                                   as serving_prefill_efficiency_percent,
+        serving.decode_time_sum_seconds                                            as serving_decode_seconds,
+        serving.running_requests_per_replica                                       as serving_running_requests_per_replica,
         coalesce(job_stats.training_tokens, 0)                                     as training_tokens,
-        coalesce(job_stats.serving_replica_seconds, 0)                             as serving_replica_seconds,
+        coalesce(nullif(job_stats.serving_replica_seconds, 0), serving.serving_replica_seconds, 0)
+                                                                                   as serving_replica_seconds,
         coalesce(stage_gpu_prices.hourly_price_sum, inventory_prices.hourly_price_sum) as provisioned_hourly_price,
         coalesce(stage_gpu_prices.unpriced_gpus, inventory_prices.unpriced_gpus, 0) as unpriced_gpus,
         energy_price.price_per_kwh,
@@ -242,6 +271,8 @@ joined as (
         on windows.pool = request_stats.pool and windows.stage_id = request_stats.stage_id
     left join job_stats
         on windows.pool = job_stats.pool and windows.stage_id = job_stats.stage_id
+    left join serving
+        on windows.pool = serving.pool and windows.stage_id = serving.stage_id
     left join stage_gpu_prices
         on windows.pool = stage_gpu_prices.pool and windows.stage_id = stage_gpu_prices.stage_id
     left join inventory_counts
@@ -249,6 +280,40 @@ joined as (
     left join inventory_prices
         on windows.pool = inventory_prices.pool
     cross join energy_price
+
+),
+
+-- each serving metric from the request log when it yields one, else from the engines
+chosen as (
+
+    select
+        *,
+        case
+            when requests_total > 0 then 'inference_requests'
+            when serving_generation_tokens is not null then 'serving_metrics'
+        end                                                                        as throughput_basis,
+        case
+            when requests_total > 0 then request_output_tokens
+            else coalesce(serving_generation_tokens, 0)
+        end                                                                        as inference_output_tokens,
+        case
+            when request_ttft_milliseconds is not null then 'inference_requests'
+            when serving_ttft_milliseconds is not null then 'serving_metrics'
+        end                                                                        as ttft_basis,
+        case
+            when request_tbt_milliseconds is not null then 'inference_requests'
+            when serving_tbt_milliseconds is not null then 'serving_metrics'
+        end                                                                        as tbt_basis,
+        case
+            when ttft_ms_sum > 0 then 'inference_requests'
+            when serving_prefill_efficiency_percent is not null then 'serving_metrics'
+        end                                                                        as prefill_efficiency_basis,
+        case
+            when decode_seconds is not null and serving_replica_seconds > 0 then 'inference_requests'
+            when coalesce(serving_decode_seconds, serving_running_requests_per_replica) is not null
+                then 'serving_metrics'
+        end                                                                        as decoding_parallelism_basis
+    from joined
 
 ),
 
@@ -262,7 +327,7 @@ costed as (
         provisioned_hourly_price * window_hours
             + coalesce(energy_joules / 3600000.0 * price_per_kwh * pue, 0)         as cost_usd,
         inference_output_tokens + training_tokens                                  as total_tokens
-    from joined
+    from chosen
 
 ),
 
@@ -281,22 +346,53 @@ final as (
         gpu_minutes,
 
         -- the ten metrics of the dictionary
-        case when requests_total > 0
+        case when throughput_basis is not null
             then {{ safe_divide('inference_output_tokens', 'window_seconds') }} end as throughput_tokens_per_sec,
-        ttft_milliseconds,
-        tbt_milliseconds,
-        100.0 * {{ safe_divide('prefill_ms_sum', 'ttft_ms_sum') }}                  as prefill_efficiency_percent,
-        {{ safe_divide('decode_seconds', 'serving_replica_seconds') }}              as decoding_parallelism,
+        case ttft_basis
+            when 'inference_requests' then request_ttft_milliseconds
+            when 'serving_metrics' then serving_ttft_milliseconds
+        end                                                                        as ttft_milliseconds,
+        case tbt_basis
+            when 'inference_requests' then request_tbt_milliseconds
+            when 'serving_metrics' then serving_tbt_milliseconds
+        end                                                                        as tbt_milliseconds,
+        case prefill_efficiency_basis
+            when 'inference_requests' then 100.0 * {{ safe_divide('prefill_ms_sum', 'ttft_ms_sum') }}
+            when 'serving_metrics' then serving_prefill_efficiency_percent
+        end                                                                        as prefill_efficiency_percent,
+        case decoding_parallelism_basis
+            when 'inference_requests' then {{ safe_divide('decode_seconds', 'serving_replica_seconds') }}
+            when 'serving_metrics' then coalesce(
+                {{ safe_divide('serving_decode_seconds', 'serving_replica_seconds') }},
+                serving_running_requests_per_replica)
+        end                                                                        as decoding_parallelism,
         gpu_utilization_percent,
         memory_overhead_gb,
         {{ safe_divide('total_tokens', 'energy_joules') }}                          as cluster_throughput_per_watt,
-        case when requests_total > 0
+        case when throughput_basis is not null
             then {{ safe_divide('inference_output_tokens', 'inference_energy_joules') }} end as throughput_per_watt,
         {{ safe_divide('total_tokens', 'cost_usd') }}                               as throughput_per_dollar,
 
-        -- companions
-        ttft_p95_milliseconds,
-        tbt_p95_milliseconds,
+        -- companions: p95s and, for percentiles read from histogram buckets, the bound of each value
+        case ttft_basis
+            when 'inference_requests' then request_ttft_p95_milliseconds
+            when 'serving_metrics' then serving_ttft_p95_milliseconds
+        end                                                                        as ttft_p95_milliseconds,
+        case tbt_basis
+            when 'inference_requests' then request_tbt_p95_milliseconds
+            when 'serving_metrics' then serving_tbt_p95_milliseconds
+        end                                                                        as tbt_p95_milliseconds,
+        case when ttft_basis = 'serving_metrics' then serving_ttft_milliseconds_bound end as ttft_milliseconds_bound,
+        case when ttft_basis = 'serving_metrics' then serving_ttft_p95_milliseconds_bound end
+                                                                                   as ttft_p95_milliseconds_bound,
+        case when tbt_basis = 'serving_metrics' then serving_tbt_milliseconds_bound end as tbt_milliseconds_bound,
+        case when tbt_basis = 'serving_metrics' then serving_tbt_p95_milliseconds_bound end
+                                                                                   as tbt_p95_milliseconds_bound,
+        throughput_basis,
+        ttft_basis,
+        tbt_basis,
+        prefill_efficiency_basis,
+        decoding_parallelism_basis,
         gpu_utilization_p95_percent,
         memory_overhead_p95_gb,
         allocation_percent,
@@ -311,7 +407,7 @@ final as (
         serving_replica_seconds,
         inference_gpu_hours,
         -- served tokens depend on demand; per GPU-second of inference allocation shows efficiency
-        case when requests_total > 0
+        case when throughput_basis is not null
             then {{ safe_divide('inference_output_tokens', 'inference_gpu_hours * 3600.0') }} end
                                                                                    as tokens_per_inference_gpu_second,
         provisioned_gpu_hours,
