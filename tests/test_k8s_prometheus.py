@@ -35,14 +35,18 @@ def k8s_run(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("k8s")
     sim = simulation_for("tiny")
-    write_openmetrics(sim, work / "exporters.om")
+    days = load_scenario("tiny").dates()
+    files = [work / f"exporters-{day}.om" for day in days]
+    for day, path in zip(days, files, strict=True):  # one file per day: promtool reads a file once per block
+        write_openmetrics(sim, path, days=[day])
     config = work / "k8s-prometheus.yaml"
     data_dir = work / "data"
-    with serve_openmetrics(work / "exporters.om", work) as url:
+    # a series that ends (a pod's labels) gets a staleness marker from a scraping Prometheus, not from a backfill
+    with serve_openmetrics(files, work, lookback="59s") as url:
         text = EXAMPLE.read_text().replace("url: http://127.0.0.1:9090", f"url: {url}")
         text = text.replace("inventory: k8s-inventory.csv", f"inventory: {EXAMPLE.parent / 'k8s-inventory.csv'}")
         config.write_text(text)
-        result = run_config(config, data_dir, load_scenario("tiny").dates())
+        result = run_config(config, data_dir, days)
     assert result.success
     return data_dir
 

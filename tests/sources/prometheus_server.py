@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,14 +128,19 @@ def start_prometheus(history: PromHistory, workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_openmetrics(om: Path, workdir: Path) -> Iterator[str]:
-    """Backfill the OpenMetrics file `om` into workdir/tsdb, run Prometheus on it, yield its base URL, stop it."""
+def serve_openmetrics(om: Path | Sequence[Path], workdir: Path, lookback: str = "5m") -> Iterator[str]:
+    """Backfill OpenMetrics file(s) into workdir/tsdb, run Prometheus on it, yield its base URL, stop it.
+
+    promtool reads a file once per block it writes: give it one file per day (24-hour blocks). A backfilled
+    database has no staleness markers (a scrape writes one when a series disappears), so a series that ends
+    is repeated for `lookback`; a lookback under the sample interval gives what a scraping Prometheus would."""
     found = binaries()
     assert found, "prometheus/promtool not on PATH"
     prometheus, promtool = found
     tsdb = workdir / "tsdb"
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tsdb)],
-                   check=True, capture_output=True, timeout=600)
+    for path in [om] if isinstance(om, Path) else om:
+        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
+                        str(path), str(tsdb)], check=True, capture_output=True, timeout=600)
     config = workdir / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
@@ -143,7 +148,7 @@ def serve_openmetrics(om: Path, workdir: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
          "--storage.tsdb.retention.time=100y",  # the backfilled history is weeks old: keep it
-         f"--web.listen-address=127.0.0.1:{port}", "--query.lookback-delta=5m",
+         f"--web.listen-address=127.0.0.1:{port}", f"--query.lookback-delta={lookback}",
          f"--web.console.templates={workdir}", f"--web.console.libraries={workdir}"],
         stdout=log, stderr=subprocess.STDOUT,
     )
