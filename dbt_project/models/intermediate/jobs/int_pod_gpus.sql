@@ -7,16 +7,10 @@
 -- int_gpu_minutes takes the mean (or, for the energy counter, the maximum) of a GPU's readings per minute, which
 -- repeated copies of one reading leave unchanged.
 --
--- Incremental by day like int_telemetry_daily (the run's days, macros/incremental.sql; delete+insert on
--- `date`): a daily run scans only the new day's readings, a table a thousand times smaller comes out.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='date',
-        on_schema_change='sync_all_columns',
-    )
-}}
+-- A table rebuilt in full, not incremental: the allocation models that int_gpu_minutes (incremental) reads depend on
+-- it, and the pipeline builds every input of the incremental models before them. It stays cheap by reading one
+-- metric, board power, which every source reports for every GPU and MIG instance (the heartbeat of
+-- stg_landing__gpu_samples' gap test) and dcgm-exporter labels with the pod like every other field.
 
 select
     pool,
@@ -31,6 +25,6 @@ select
     min(sample_ts)                                     as first_ts,
     max(sample_ts)                                     as last_ts
 from {{ ref('stg_landing__gpu_samples') }}
-where {{ date_window_filter('landing_date') }}
+where canonical_metric = 'power_w'
   and pod is not null
 group by pool, landing_date, namespace, pod, gpu_uuid, mig_profile, gpu_instance_id
