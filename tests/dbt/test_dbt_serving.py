@@ -214,10 +214,6 @@ def test_metric_basis_names_the_series_and_the_bound(warehouse):
     assert "within ±bound" in basis.loc["ttft_milliseconds", "note"]
     # p2 has no GPU telemetry: those metrics are missing, not made up
     assert basis.loc["gpu_utilization_percent", "basis"] == "missing"
-    comparison = warehouse.row(
-        f"select basis, series from marts.mart_stage_comparison where pool = '{SERVING_POOL}' "
-        "and metric = 'ttft_milliseconds'")
-    assert comparison == {"basis": "serving_metrics", "series": f"prometheus: {TTFT}_bucket"}
 
 
 def test_pool_with_both_sources_takes_the_request_log(warehouse):

@@ -1,8 +1,7 @@
 -- Long form of the ten dictionary metrics: one row per pool, stage and metric, with the
 -- baseline (stage 0 of the same pool) and the previous stage's value for comparison.
 -- value_source / evidence_tier are 'measured' / 集群实测 when the pool's telemetry yields a value;
--- later work fills missing values from lab runs or benchmarks with their own tier. basis, series, bound and
--- basis_note say what each value was computed from (mart_metric_basis).
+-- later work fills missing values from lab runs or benchmarks with their own tier.
 
 {%- set metrics = [
     'throughput_tokens_per_sec',
@@ -26,12 +25,6 @@ with stage_metrics as (
 definitions as (
 
     select * from {{ ref('metric_definitions') }}
-
-),
-
-basis as (
-
-    select * from {{ ref('mart_metric_basis') }}
 
 ),
 
@@ -85,18 +78,10 @@ final as (
         100.0 * ({{ safe_divide('compared.value', 'compared.baseline_value') }} - 1) as change_vs_baseline_percent,
         case when compared.value is not null then 'measured' else 'missing' end     as value_source,
         case when compared.value is not null then '集群实测' else '估算' end          as evidence_tier,
-        'mart_stage_metrics.' || compared.metric                                   as source_ref,
-        basis.basis,
-        basis.series,
-        basis.bound,
-        basis.note                                                                 as basis_note
+        'mart_stage_metrics.' || compared.metric                                   as source_ref
     from compared
     left join definitions
         on compared.metric = definitions.metric
-    left join basis
-        on compared.pool = basis.pool
-        and compared.stage_id = basis.stage_id
-        and compared.metric = basis.metric
 
 )
 
