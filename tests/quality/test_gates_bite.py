@@ -37,7 +37,7 @@ def test_clean_run_passes_every_quality_check(clean_run):
     checks = check_results(result)
     ours = {k: e for k, e in checks.items() if k in MY_CHECKS or e.check_name in (
         "fresh_partition", "no_duplicate_rows", "volume_vs_7day_median", "quarantine_volume", "scrape_health")}
-    assert len(ours) == len(MART_CHECKS) + 15
+    assert len(ours) == len(MART_CHECKS) + 21  # 3 per landing dataset (6), 2 volumes, scrape health
     failed = {k: e.description for k, e in ours.items() if not e.passed}
     assert not failed
     assert "deck" in materialized(result)

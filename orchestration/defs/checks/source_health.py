@@ -38,10 +38,14 @@ QUARANTINE_WARN_SHARE = 0.01  # quarantined / (landed + quarantined) rows above 
 # same key twice is a reading landed twice, or two values for one reading (the warehouse's tests of the readings
 # rely on this gate instead of grouping billions of readings again).
 DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
-    "gpu_samples": ("ts", "gpu_uuid", "gpu_instance_id", "metric", "source"),
+    # namespace/pod: dcgm-exporter exports a shared GPU's reading once per pod (--kubernetes-virtual-gpus)
+    "gpu_samples": ("ts", "gpu_uuid", "gpu_instance_id", "metric", "source", "namespace", "pod"),
     "inference_requests": ("request_id",),
     "jobs": ("job_id",),
     "job_events": ("job_id", "ts", "event"),
+    "serving_metrics": ("minute_ts", "pool", "namespace", "pod", "engine_index", "model", "metric", "le",
+                        "value_kind", "source"),
+    "pod_allocations": ("pool", "uid", "observed_ts", "source"),
 }
 SAMPLES = 5
 
@@ -100,6 +104,9 @@ def freshness(dataset: str, day: dt.date | None, lab_pools: Iterable[str] = (), 
     if day is None:
         return outcome(True, "not evaluated: the run has no partition (freshness is judged on partitioned runs)")
     files = day_files(dataset, day, lab_pools, base)
+    if not files and not landed_days(dataset, lab_pools, base):
+        return outcome(True, f"{dataset}: not expected: nothing has ever landed in it (no configured source "
+                             f"produces it, e.g. no job log on a cluster read from Prometheus)")
     if not files:
         return outcome(False, f"{dataset}: partition date={day} did not arrive "
                               f"(no file under landing/{dataset}/date={day}/)", 1)
