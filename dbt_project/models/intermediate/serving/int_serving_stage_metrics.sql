@@ -99,6 +99,8 @@ stage_sums as (
         sum(case when canonical_metric = 'ttft_seconds' and series_part = 'sum' then value end) as ttft_sum_seconds,
         sum(case when canonical_metric = 'prefill_time_seconds' and series_part = 'sum' then value end)
                                                                                    as prefill_time_sum_seconds,
+        sum(case when canonical_metric = 'queue_time_seconds' and series_part = 'sum' then value end)
+                                                                                   as queue_time_sum_seconds,
         sum(case when canonical_metric = 'decode_time_seconds' and series_part = 'sum' then value end)
                                                                                    as decode_time_sum_seconds,
         avg(case when canonical_metric = 'running_requests' then value end)       as running_requests_per_replica,
@@ -139,6 +141,7 @@ series_names as (
     'tpot_bucket_series': ('tpot_request_seconds', 'bucket'),
     'itl_bucket_series': ('itl_seconds', 'bucket'),
     'prefill_sum_series': ('prefill_time_seconds', 'sum'),
+    'queue_sum_series': ('queue_time_seconds', 'sum'),
     'decode_sum_series': ('decode_time_seconds', 'sum'),
     'running_requests_series': ('running_requests', 'value'),
     'kv_cache_series': ('kv_cache_usage_ratio', 'value'),
@@ -181,6 +184,7 @@ final as (
         tbt.p95_bound_seconds                                                      as tbt_p95_bound_seconds,
         stage_sums.ttft_sum_seconds,
         stage_sums.prefill_time_sum_seconds,
+        stage_sums.queue_time_sum_seconds,
         stage_sums.decode_time_sum_seconds,
         stage_sums.running_requests_per_replica,
         stage_sums.kv_cache_usage_ratio,

@@ -71,6 +71,7 @@ joined as (
         serving.ttft_bucket_series,
         serving.ttft_sum_series,
         serving.prefill_sum_series,
+        serving.queue_sum_series,
         serving.decode_sum_series,
         serving.running_requests_series,
         serving.tbt_bucket_series,
@@ -163,12 +164,14 @@ long as (
         prefill_efficiency_basis,
         case prefill_efficiency_basis
             when 'inference_requests' then '{{ request_series["prefill_efficiency_percent"] }}'
-            when 'serving_metrics' then prefill_sum_series || ', ' || ttft_sum_series
+            when 'serving_metrics' then prefill_sum_series || ', ' || coalesce(queue_sum_series, ttft_sum_series)
         end,
         cast(null as {{ dbt.type_float() }}),
         case prefill_efficiency_basis
             when 'inference_requests' then '100 x sum(first_token - scheduled) / sum(first_token - arrival) over requests'
-            when 'serving_metrics' then '100 x sum of prefill times / sum of TTFTs, from the histograms'' _sum series'
+            when 'serving_metrics' then case when queue_sum_series is not null
+                then '100 x sum of prefill times / sum of (prefill + queue) times, from the histograms'' _sum series'
+                else '100 x sum of prefill times / sum of TTFTs, from the histograms'' _sum series' end
         end
     from joined
 

@@ -16,7 +16,8 @@
 --     which (inference_requests | serving_metrics), mart_metric_basis the series behind it. From engines:
 --     throughput = generation-token counter increases / window seconds; TTFT and TBT p50/p95 from histogram
 --     buckets (PromQL's histogram_quantile) with `_bound` companions (the true value within +/- bound);
---     prefill efficiency = 100 x sum(prefill time) / sum(TTFT) from the histograms' _sum series; decoding
+--     prefill efficiency = 100 x sum(prefill time) / sum(prefill + queue time) from the histograms' _sum
+--     series (both observed when a request finishes; sum(TTFT) in the denominator without a queue series); decoding
 --     parallelism = sum(decode time) / serving replica-seconds, else the mean running requests per replica.
 --     Serving replica-seconds: the inference jobs' (as for the request log), else the pod-minutes that
 --     reported serving series. Inference output tokens (throughput per watt and per dollar) follow the
@@ -253,8 +254,13 @@ joined as (
         1000.0 * serving.tbt_p50_bound_seconds                                     as serving_tbt_milliseconds_bound,
         1000.0 * serving.tbt_p95_seconds                                           as serving_tbt_p95_milliseconds,
         1000.0 * serving.tbt_p95_bound_seconds                                     as serving_tbt_p95_milliseconds_bound,
-        100.0 * {{ safe_divide('serving.prefill_time_sum_seconds', 'serving.ttft_sum_seconds') }}
-                                                                                   as serving_prefill_efficiency_percent,
+        -- prefill and queue times are observed together when a request finishes (vLLM), TTFT at its first
+        -- token: prefill / (prefill + queue) sums one population; TTFT's sum is the fallback without a queue series
+        100.0 * case when serving.queue_time_sum_seconds is not null
+            then {{ safe_divide('serving.prefill_time_sum_seconds',
+                                'serving.prefill_time_sum_seconds + serving.queue_time_sum_seconds') }}
+            else {{ safe_divide('serving.prefill_time_sum_seconds', 'serving.ttft_sum_seconds') }}
+        end                                                                        as serving_prefill_efficiency_percent,
         serving.decode_time_sum_seconds                                            as serving_decode_seconds,
         serving.running_requests_per_replica                                       as serving_running_requests_per_replica,
         coalesce(job_stats.training_tokens, 0)                                     as training_tokens,
