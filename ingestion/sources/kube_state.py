@@ -195,7 +195,7 @@ def _later(current: tuple[float, dict[str, str]] | None, t: float, labels: dict[
 
 def pod_allocations(series: Sequence[Series], pool: str, names: PodLabelNames = PodLabelNames(),
                     source: str = "prometheus", *, window_end: float | None = None,
-                    step_s: float | None = None) -> pa.Table:
+                    step_s: float | None = None, observed_until: float | None = None) -> pa.Table:
     """One pod_allocations row per pod that requests GPUs in `series` (KSM pod families over one window).
 
     `series`: (labels with `__name__`, ts in unix seconds, values), points in time order; other families,
@@ -203,6 +203,8 @@ def pod_allocations(series: Sequence[Series], pool: str, names: PodLabelNames = 
     evaluation and `step_s` its step (default: the latest point given, and the smallest step between two
     points of a series): a pod last seen before `window_end` while Running or Pending vanished (it was
     deleted), and gets end_ts = its last observation + `step_s`. One scrape has no step: nothing vanished.
+    `observed_until` caps observed_ts (a window that looks one step past its day to see who was deleted at
+    midnight still lands every row on that day).
     """
     kept: list[Series] = []
     for labels, ts, values in series:
@@ -228,6 +230,10 @@ def pod_allocations(series: Sequence[Series], pool: str, names: PodLabelNames = 
         step_s = min(steps) if steps else None
     rows = [row for pod in sorted(pods.values(), key=lambda p: (p.namespace, p.pod, p.uid))
             if (row := _row(pod, pool, names, source, window_end, step_s)) is not None]
+    if observed_until is not None:
+        cap = _timestamp(observed_until)
+        for row in rows:
+            row["observed_ts"] = min(row["observed_ts"], cap)
     return pa.Table.from_pylist(rows, schema=POD_ALLOCATIONS.schema)
 
 

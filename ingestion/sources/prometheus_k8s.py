@@ -46,6 +46,7 @@ A family absent on the server gives no rows and no error; so does a label the se
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,9 +194,13 @@ def _summed(parts: list[pa.Table]) -> pa.Table:
 def fetch_pods_day(client: PrometheusClient, day: dt.date, pool: str, *, step_s: int = 60, selector: str = "",
                    names: kube_state.PodLabelNames = DEFAULT_POD_LABELS
                    ) -> tuple[pa.Table, list[dict[str, Any]], FetchReport]:
-    """One UTC day of kube-state-metrics' GPU pods as pod_allocations rows: (table, quarantine, report)."""
+    """One UTC day of kube-state-metrics' GPU pods as pod_allocations rows: (table, quarantine, report).
+
+    The query looks one step past the day (once that step is history) so that a pod deleted at midnight is
+    seen to vanish on the day it was last seen, rather than on no day at all."""
     start = _day_start(day)
     end = start + 86_400 - step_s
+    query_end = end + step_s if end + 2 * step_s <= time.time() else end
     report = FetchReport(day=day, metrics=kube_state.KSM_POD_FAMILIES)
     v2 = "|".join(kube_state.RESOURCE_FAMILIES)
     v1 = "|".join(kube_state.V1_GPU_FAMILIES)
@@ -207,18 +212,20 @@ def fetch_pods_day(client: PrometheusClient, day: dt.date, pool: str, *, step_s:
                        kube_state.LABELS_FAMILY))
     other_families = _selector("", selector, f'__name__=~"{others}"')
     with gc_paused():
-        series = range_series(client, gpu_v2, start, end, step_s, report)
-        series += range_series(client, gpu_v1, start, end, step_s, report)
+        series = range_series(client, gpu_v2, start, query_end, step_s, report)
+        series += range_series(client, gpu_v1, start, query_end, step_s, report)
         phases = range_series(client, f"(timestamp({phase}) * {phase} > 0) and {POD_JOIN} {gpu_pods}",
-                              start, end, step_s, report, name=kube_state.PHASE_FAMILY)
+                              start, query_end, step_s, report, name=kube_state.PHASE_FAMILY)
         series += [_observed_phase(labels, ts, sample_ts, step_s) for labels, ts, sample_ts in phases]
-        series += range_series(client, f"{other_families} and {POD_JOIN} {gpu_pods}", start, end, step_s, report)
-    if phases:  # a pod whose phases the day never saw (only the lookback carried it over midnight) is not a row
+        series += range_series(client, f"{other_families} and {POD_JOIN} {gpu_pods}", start, query_end, step_s,
+                               report)
+    if phases:  # a pod the day never saw (only the lookback carried it over midnight, or born after it) is not a row
         seen = {kube_state.pod_name(labels) for labels, ts, _ in series
-                if labels["__name__"] == kube_state.PHASE_FAMILY and len(ts)}
+                if labels["__name__"] == kube_state.PHASE_FAMILY and len(ts) and ts[0] <= end}
         series = [s for s in series if kube_state.pod_name(s[0]) in seen]
     quarantine = kube_state.unidentified(series)
-    table = kube_state.pod_allocations(series, pool, names, SOURCE, window_end=end, step_s=step_s)
+    table = kube_state.pod_allocations(series, pool, names, SOURCE, window_end=query_end, step_s=step_s,
+                                       observed_until=end)
     report.series = len(series)
     report.quarantined_series = len(quarantine)
     report.rows = table.num_rows

@@ -6,7 +6,8 @@ labelled by legacy relabelling (`kubernetes_pod_name`), gauges (one scraped thro
 `exported_pod`; one with no pod label at all), a context-only family and a `_created` series.
 kube-state-metrics pods: one pending, then running, then succeeded; one deleted while running (MIG); one deleted
 while pending; a HAMi vGPU pod scraped without honor_labels (exported_*); a KSM v1 pod without uid; a CPU pod;
-a GPU pod deleted two minutes before the day. Samples every minute at whole minutes; `serve_openmetrics`
+a GPU pod deleted two minutes before the day; one deleted at the day's end (its
+last sample at 23:59); one created at the next day's first minute. Samples every minute at whole minutes; `serve_openmetrics`
 (prometheus_server.py) backfills the text into a real Prometheus.
 """
 
@@ -161,6 +162,8 @@ HAMI = {"exported_namespace": "dev", "exported_pod": "notebook-c", "uid": "u-c",
 LEGACY = {"namespace": "old", "pod": "legacy-g"}  # KSM v1: no uid
 CPU = {"namespace": "team-a", "pod": "cpu-d", "uid": "u-d"}
 GONE = {"namespace": "team-a", "pod": "old-e", "uid": "u-e"}
+MIDNIGHT = {"namespace": "team-a", "pod": "cut-m", "uid": "u-m"}  # deleted at the day's end
+NEWBORN = {"namespace": "team-a", "pod": "next-n", "uid": "u-n"}  # created at the next day's first minute
 
 
 def ksm_series() -> list[tuple[str, dict[str, str], Value]]:
@@ -184,6 +187,10 @@ def ksm_series() -> list[tuple[str, dict[str, str], Value]]:
         *pod(CPU, START, END - 60, [(START, "Running")], gpus={"cpu": 2}, created=at(20, 0, -1), node="node-1"),
         *pod(GONE, START, at(23, 58, -1), [(START, "Running")], gpus={"nvidia_com_gpu": 1},
              created=at(20, 0, -1), started=at(20, 1, -1), node="node-1"),
+        *pod(MIDNIGHT, START, at(23, 59), [(START, "Running")], gpus={"nvidia_com_gpu": 1},
+             created=at(20, 0, -1), started=at(20, 1, -1), node="node-1"),
+        *pod(NEWBORN, at(0, 0, 1), END - 60, [(at(0, 0, 1), "Running")], gpus={"nvidia_com_gpu": 1},
+             created=at(0, 0, 1), started=at(0, 0, 1), node="node-1"),
     ]
 
 

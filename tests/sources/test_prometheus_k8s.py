@@ -152,7 +152,8 @@ def test_gpu_pods_with_phases_times_and_labels(pods) -> None:
     table, quarantine, report = pods
     assert table.schema == POD_ALLOCATIONS.schema and quarantine == [] and report.rows == table.num_rows
     rows = {r["uid"]: r for r in table.to_pylist()}
-    assert sorted(rows) == ["old/legacy-g", "u-a", "u-b", "u-c", "u-f"]  # no CPU pod, no pod gone before the day
+    # no CPU pod, no pod gone before the day, none born after it
+    assert sorted(rows) == ["old/legacy-g", "u-a", "u-b", "u-c", "u-f", "u-m"]
     wanted = ("pod", "namespace", "node", "gpu_resource", "gpu_request", "gpu_limit", "gpu_cores_request",
               "gpu_mem_request_mib", "phase", "created_ts", "start_ts", "end_ts", "tenant", "queue", "workload_type",
               "owner_kind", "observed_ts")
@@ -165,6 +166,9 @@ def test_gpu_pods_with_phases_times_and_labels(pods) -> None:
         # scraped without honor_labels: exported_*; HAMi cores and memory
         "u-c": ("notebook-c", "dev", "node-3", "nvidia.com/gpu", 1.0, 1.0, 30.0, 10240.0, "Running",
                 kh.at(22, 30, -1), kh.at(22, 31, -1), None, "dev", None, "development", "StatefulSet", kh.at(23, 59)),
+        # deleted at midnight: seen to vanish on the day (the query looks one step past it), row on the day
+        "u-m": ("cut-m", "team-a", "node-1", "nvidia.com/gpu", 1.0, 1.0, None, None, "Running", kh.at(20, 0, -1),
+                kh.at(20, 1, -1), kh.at(0, 0, 1), "team-a", None, None, None, kh.at(23, 59)),
         # deleted while pending
         "u-f": ("queued-f", "team-a", None, "nvidia.com/gpu", 8.0, 8.0, None, None, "Pending", kh.at(5), None,
                 kh.at(5, 31), "team-a", "team-a-queue", None, None, kh.at(5, 30)),
