@@ -263,6 +263,21 @@ def test_kube_state_gpu_requests_name_whole_gpus_mig_profiles_and_hami_fractions
     assert {"nvidia_com_gpu", "nvidia_com_gpucores", "nvidia_com_mig_3g_40gb"} <= kinds
 
 
+def test_a_day_written_alone_has_the_same_values_as_within_more_days(sim, days, exported, tmp_path):
+    """Per-day files (promtool reads a file once per block) must agree bit for bit with a longer window: a
+    cumulative `_sum` that differed in its last bit at midnight would read as a counter reset."""
+    alone = tmp_path / "second-day.om"
+    write_openmetrics(sim, alone, days[1:])
+    path, _ = exported
+    second_day = _unix(sim, (FIRST_DAY + 1) * 1440)
+    def samples(file, since: int) -> set[tuple[str, float, int]]:
+        with file.open() as f:
+            points = (line.rsplit(" ", 2) for line in f if not line.startswith("#"))
+            return {(head, float(value), int(ts)) for head, value, ts in points if int(ts) >= since}
+
+    assert samples(alone, second_day) == samples(path, second_day)
+
+
 def test_a_day_outside_the_scenario_is_refused(sim, tmp_path):
     with pytest.raises(ValueError, match="2030-01-01 is outside scenario 'tiny'"):
         write_openmetrics(sim, tmp_path / "x.om", [load_scenario("tiny").start_date.replace(year=2030, month=1,

@@ -308,14 +308,21 @@ class _Observations:
         width = len(edges) + 1
         grid = np.bincount(row * width + bucket, weights, minlength=(sample_s.size + 1) * width)
         counts = np.cumsum(np.cumsum(grid.reshape(-1, width), axis=0), axis=1)[:sample_s.size]
-        sums = np.cumsum(np.bincount(row, weights * values, minlength=sample_s.size + 1))[:sample_s.size]
-        return counts, sums
+        return counts, _sum_before(times, weights * values, sample_s)
 
     def totals(self, sample_s: np.ndarray) -> np.ndarray:
         """A counter: the weights of the events strictly before each sample time."""
         times, weights = (np.concatenate(a) if a else np.empty(0) for a in (self.times, self.weights))
-        row = np.searchsorted(sample_s, times, side="right")
-        return np.cumsum(np.bincount(row, weights, minlength=sample_s.size + 1))[:sample_s.size]
+        return _sum_before(times, weights, sample_s)
+
+
+def _sum_before(times: np.ndarray, amounts: np.ndarray, sample_s: np.ndarray) -> np.ndarray:
+    """The sum of `amounts` of the events strictly before each sample time, added in time order from the first
+    event: the same float at a sample whatever window is written (one day's file and the next agree on the
+    midnight sample, where partial sums in another order would differ in the last bit and read as a reset)."""
+    order = np.argsort(times, kind="stable")
+    prefix = np.concatenate([[0.0], np.cumsum(amounts[order])])
+    return prefix[np.searchsorted(times[order], sample_s, side="left")]
 
 
 VLLM_HISTOGRAMS = (  # family, help (vLLM's), bucket edges

@@ -98,13 +98,18 @@ def _first(labels: dict[str, str], column: str) -> str | None:
     return None
 
 
+ROUNDING = 1e-9  # relative: float noise in a counter's value, far below any real reset
+
+
 def counter_increases(ts: np.ndarray, values: np.ndarray, first_step: float, step_s: float
                       ) -> tuple[np.ndarray, np.ndarray]:
     """(minute starts, increases) of one counter series evaluated every `step_s` from `first_step`.
 
     The increase ending at each point (after the first) is labelled with the minute it covers, one step before
     the point; a decrease is a reset (the increase is the new value); a point that follows a gap covers the gap.
-    A series whose first point comes after `first_step` started then, from 0.
+    A series whose first point comes after `first_step` started then, from 0. A decrease within float rounding
+    of the value (a `_sum` added up in another order) is no change, not a reset of the whole total (PromQL's
+    increase() would count it as one).
     """
     present = ~np.isnan(values)
     ts, values = ts[present], values[present]
@@ -113,7 +118,8 @@ def counter_increases(ts: np.ndarray, values: np.ndarray, first_step: float, ste
     increases = np.empty_like(values)
     increases[0] = values[0]
     diff = np.diff(values)
-    increases[1:] = np.where(diff < 0, values[1:], diff)
+    reset = diff < -ROUNDING * np.abs(values[:-1])
+    increases[1:] = np.where(reset, values[1:], np.maximum(diff, 0.0))
     keep = np.ones(len(ts), dtype=bool)
     keep[0] = ts[0] > first_step
     return ts[keep] - step_s, increases[keep]

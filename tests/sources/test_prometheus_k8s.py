@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -193,3 +194,11 @@ def test_both_days_land(serving, pods, tmp_path) -> None:
                                    base=tmp_path)
         assert (landed.rows, landed.quarantined) == (table.num_rows, len(quarantine)), name
     assert SERVING_METRICS.schema == serving[0].schema
+
+
+def test_a_decrease_within_float_rounding_is_no_reset() -> None:
+    ts = np.array([0.0, 60.0, 120.0, 180.0])
+    values = np.array([42508.15, 42508.63, 42508.63 - 5e-11, 3.0])  # rounding noise, then a real reset
+    minutes, increases = k8s.counter_increases(ts, values, first_step=0.0, step_s=60.0)
+    assert minutes.tolist() == [0.0, 60.0, 120.0]
+    assert increases == pytest.approx([0.48, 0.0, 3.0])
