@@ -6,8 +6,8 @@ labelled by legacy relabelling (`kubernetes_pod_name`), gauges (one scraped thro
 `exported_pod`; one with no pod label at all), a context-only family and a `_created` series.
 kube-state-metrics pods: one pending, then running, then succeeded; one deleted while running (MIG); one deleted
 while pending; a HAMi vGPU pod scraped without honor_labels (exported_*); a KSM v1 pod without uid; a CPU pod;
-a GPU pod deleted two minutes before the day; one deleted at the day's end (its
-last sample at 23:59); one created at the next day's first minute. Samples every minute at whole minutes; `serve_openmetrics`
+a GPU pod deleted two minutes before the day; one deleted at the day's end (its last sample at 23:59); one
+created at the next day's first minute. Samples every minute at whole minutes; `serve_openmetrics`
 (prometheus_server.py) backfills the text into a real Prometheus.
 """
 
