@@ -10,12 +10,12 @@ from typing import Any
 
 from pptx import Presentation
 
-from deck_assets.evidence import write_evidence
+from deck_assets.evidence import with_basis, write_evidence
 from deck_assets.files import atomic_write
 from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
 from deck_assets.slides import Context, Evidence, render_slide
 from deck_assets.text import format_number, sanitize
-from deck_assets.warehouse import MART_SCHEMA, Snapshot, WarehouseError, read_snapshot
+from deck_assets.warehouse import BASIS_MART, MART_SCHEMA, Snapshot, WarehouseError, read_snapshot
 
 TEMPLATE_PATH = Path(__file__).with_name("template.pptx")  # made by `python -m deck_assets.template`
 POOL_NAME_MAX = 40
@@ -119,7 +119,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
         "tiers": [{"name": t.name, "mark": t.mark, "note": t.note} for t in outline.tiers],
     }
     # Evidence first (a JSON list + its Markdown twin), then the deck: a deck on disk always has its evidence.
-    write_evidence(path, evidence.items, meta)
+    write_evidence(path, with_basis(evidence.items, snapshot.marts.get(BASIS_MART, ())), meta)
     atomic_write(path, buffer.getvalue())
     atomic_write(latest_path, buffer.getvalue())
     return DeckResult(path=path, latest_path=latest_path, slide_count=len(prs.slides),

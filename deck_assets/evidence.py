@@ -100,6 +100,22 @@ def to_markdown(items: list[Mapping[str, Any]], meta: Mapping[str, Any] | None =
     return "\n".join(lines) + "\n"
 
 
+def with_basis(items: Iterable[dict[str, Any]], basis_rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The items, each one about a metric of a pool and stage given where the warehouse read it
+    (``marts.mart_metric_basis``): ``basis`` (the dataset), ``series`` (e.g. ``prometheus:
+    vllm:time_to_first_token_seconds_bucket``), ``bound`` (± of a percentile read from histogram buckets) and
+    ``basis_note`` (how it was computed)."""
+    by_key = {(r["pool"], r["metric"], r["stage_key"]): r for r in basis_rows}
+    out = []
+    for item in items:
+        row = by_key.get((item.get("pool"), item.get("metric"), item.get("stage_key")))
+        if row is not None:
+            item = {**item, "basis": row["basis"], "series": row["series"], "bound": row["bound"],
+                    "basis_note": row["note"]}
+        out.append(item)
+    return out
+
+
 def write_evidence(deck_path: Path, items: list[dict[str, Any]], meta: Mapping[str, Any] | None = None
                    ) -> tuple[Path, Path]:
     """Write the JSON list and its Markdown twin beside ``deck_path`` atomically; return their paths."""

@@ -41,8 +41,10 @@ LAB_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Marts the `chart` slides read (all pools): absent here is fine, a chart bound to an absent mart or
 # column is a WarehouseError naming it (Snapshot.mart_rows).
+# Where each metric of each stage was read (basis, series, bound): the evidence file names it beside the number.
+BASIS_MART = "mart_metric_basis"
 CHART_MARTS = ("mart_scheduling", "mart_data_stalls", "mart_inference", "mart_reliability", "mart_hourly_profile",
-               "mart_gpu_density", "mart_daily_utilization", "mart_stage_comparison")
+               "mart_gpu_density", "mart_daily_utilization", "mart_stage_comparison", BASIS_MART)
 _LAB_TEXT = {"experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
              "baseline_phase", "work_unit", "phase", "gpu_uuid", "model_name"}
 

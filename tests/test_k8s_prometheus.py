@@ -108,3 +108,18 @@ def test_every_metric_is_measured_from_prometheus_series(k8s_run):
     ttft = basis[basis.metric == "ttft_milliseconds"]
     assert ttft.series.str.contains("vllm:time_to_first_token_seconds_bucket").all()
     assert ttft.bound.notna().all()
+
+
+def test_the_deck_shows_every_metric_as_measured_with_its_prometheus_series(k8s_run):
+    from deck_assets.evidence import read_evidence
+
+    [evidence] = (k8s_run / "deck").glob("gpu_efficiency_*.pptx.evidence.json")
+    items = read_evidence(evidence)
+    basis = mart(k8s_run, "mart_metric_basis", "pool, stage_id, metric")
+    ten = set(basis.metric)
+    shown = [i for i in items if i.get("metric") in ten and i.get("pool") == "tiny"]
+    assert {i["metric"] for i in shown} == ten
+    assert {i["tier"] for i in shown} == {"集群实测"}  # no benchmark stands in for what the cluster measures
+    assert all(i["series"].startswith("prometheus: ") for i in shown)
+    ttft = [i for i in shown if i["metric"] == "ttft_milliseconds"]
+    assert all("vllm:time_to_first_token_seconds_bucket" in i["series"] and i["bound"] > 0 for i in ttft)

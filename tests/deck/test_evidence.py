@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deck_assets.evidence import TIERS, evidence_paths, read_evidence, to_markdown, validate, write_evidence
+from deck_assets.evidence import TIERS, evidence_paths, read_evidence, to_markdown, validate, with_basis, write_evidence
 
 ITEMS = [
     {"slide": 2, "text": "23.4%", "value": 23.4, "tier": "集群实测",
@@ -54,3 +54,21 @@ def test_reads_the_old_document_format(tmp_path: Path) -> None:
     path.write_text(json.dumps({"items": ITEMS}), encoding="utf-8")
 
     assert read_evidence(path) == ITEMS
+
+
+def test_with_basis_names_the_series_behind_each_stage_metric() -> None:
+    items = [
+        {"slide": 5, "text": "TTFT: 97.9 ms", "value": 97.9, "tier": "集群实测", "source": "s",
+         "pool": "k8s", "metric": "ttft_milliseconds", "stage_key": "software"},
+        {"slide": 5, "text": "42%", "value": 42.0, "tier": "集群实测", "source": "s"},  # not a stage metric
+    ]
+    basis = [{"pool": "k8s", "metric": "ttft_milliseconds", "stage_key": "software", "basis": "serving_metrics",
+              "series": "prometheus: vllm:time_to_first_token_seconds_bucket", "bound": 12.5, "note": "p50 ..."},
+             {"pool": "k8s", "metric": "ttft_milliseconds", "stage_key": "baseline", "basis": "serving_metrics",
+              "series": "other", "bound": 1.0, "note": ""}]
+    annotated = with_basis(items, basis)
+    assert annotated[0]["series"] == "prometheus: vllm:time_to_first_token_seconds_bucket"
+    assert (annotated[0]["basis"], annotated[0]["bound"], annotated[0]["basis_note"]) == (
+        "serving_metrics", 12.5, "p50 ...")
+    assert annotated[1] == items[1]
+    assert "series" not in items[0]  # the input is not changed
