@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GPU_EFF_SCENARIO := $(SCENARIO)
 
-.PHONY: demo rebuild test bench install ui lint clean
+.PHONY: demo rebuild test bench install ui lint clean k8s-prometheus
 
 # Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
 # (`dagster dev` and `dg` do); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
@@ -53,6 +53,11 @@ bench: install
 
 ui: install
 	$(BIN)/dagster dev
+
+# The simulated cluster as a Kubernetes cluster's Prometheus (needs the prometheus package), for
+# GPU_EFF_CONFIG=ingestion/examples/k8s-prometheus.yaml make demo in another terminal.
+k8s-prometheus: install
+	@$(BIN)/python -m ingestion.simulator.k8s_prometheus
 
 lint: install
 	$(BIN)/ruff check .

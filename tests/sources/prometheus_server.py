@@ -13,7 +13,6 @@ import datetime as dt
 import http.server
 import json
 import math
-import shutil
 import socket
 import subprocess
 import threading
@@ -22,6 +21,8 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ingestion.simulator.k8s_prometheus import backfill, binaries, server_args
 
 # (labels of one GPU or MIG instance as dcgm-exporter emits them)
 GPUS: list[dict[str, str]] = [
@@ -107,11 +108,6 @@ class PromHistory:
         return "\n".join(lines) + "\n"
 
 
-def binaries() -> tuple[str, str] | None:
-    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    return (prometheus, promtool) if prometheus and promtool else None
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,27 +127,18 @@ def start_prometheus(history: PromHistory, workdir: Path) -> Iterator[str]:
 def serve_openmetrics(om: Path | Sequence[Path], workdir: Path, lookback: str = "5m") -> Iterator[str]:
     """Backfill OpenMetrics file(s) into workdir/tsdb, run Prometheus on it, yield its base URL, stop it.
 
-    promtool reads a file once per block it writes: give it one file per day (24-hour blocks). A backfilled
-    database has no staleness markers (a scrape writes one when a series disappears), so a series that ends
-    is repeated for `lookback`; a lookback under the sample interval gives what a scraping Prometheus would."""
+    One file per day (promtool reads a file once per block). A backfilled database has no staleness markers, so
+    a series that ends is repeated for `lookback`; under the sample interval gives what a scraping Prometheus
+    would (ingestion/simulator/k8s_prometheus.py)."""
     found = binaries()
     assert found, "prometheus/promtool not on PATH"
     prometheus, promtool = found
     tsdb = workdir / "tsdb"
-    for path in [om] if isinstance(om, Path) else om:
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
-                        str(path), str(tsdb)], check=True, capture_output=True, timeout=600)
-    config = workdir / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+    backfill([om] if isinstance(om, Path) else om, tsdb, promtool)
     port = free_port()
     log = (workdir / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
-        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-         "--storage.tsdb.retention.time=100y",  # the backfilled history is weeks old: keep it
-         f"--web.listen-address=127.0.0.1:{port}", f"--query.lookback-delta={lookback}",
-         f"--web.console.templates={workdir}", f"--web.console.libraries={workdir}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen(server_args(tsdb, workdir, f"127.0.0.1:{port}", lookback, prometheus),
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
