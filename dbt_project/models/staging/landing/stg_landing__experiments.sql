@@ -7,12 +7,7 @@
 -- that matches nothing: at run time this model checks the glob first and, when it is empty, selects a
 -- typed empty relation instead of the source (at parse time it always refers to the source, for lineage).
 
-{%- set experiments_glob = env_var('GPU_EFF_DATA_DIR', '../data') ~ '/landing/experiments/*/*.parquet' -%}
-{%- set has_files = true -%}
-{%- if execute -%}
-    {%- set found = run_query("select count(*) from glob('" ~ experiments_glob ~ "')") -%}
-    {%- set has_files = found.columns[0].values()[0] > 0 -%}
-{%- endif %}
+{%- set has_files = landing_has_files('experiments') %}
 
 {% if has_files %}
 

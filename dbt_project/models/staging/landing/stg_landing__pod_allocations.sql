@@ -6,12 +6,7 @@
 -- A warehouse fed by job logs alone has no pod_allocations file, and DuckDB's read_parquet fails on a glob that
 -- matches nothing: at run time this model then selects a typed empty relation (as stg_landing__experiments).
 
-{%- set pods_glob = env_var('GPU_EFF_DATA_DIR', '../data') ~ '/landing/pod_allocations/*/*.parquet' -%}
-{%- set has_files = true -%}
-{%- if execute -%}
-    {%- set found = run_query("select count(*) from glob('" ~ pods_glob ~ "')") -%}
-    {%- set has_files = found.columns[0].values()[0] > 0 -%}
-{%- endif %}
+{%- set has_files = landing_has_files('pod_allocations') %}
 
 with
 

@@ -12,12 +12,7 @@
 -- fails on a glob that matches nothing: at run time this model then selects a typed empty relation
 -- (stg_landing__experiments does the same).
 
-{%- set serving_glob = env_var('GPU_EFF_DATA_DIR', '../data') ~ '/landing/serving_metrics/*/*.parquet' -%}
-{%- set has_files = true -%}
-{%- if execute -%}
-    {%- set found = run_query("select count(*) from glob('" ~ serving_glob ~ "')") -%}
-    {%- set has_files = found.columns[0].values()[0] > 0 -%}
-{%- endif %}
+{%- set has_files = landing_has_files('serving_metrics') %}
 
 with
 
