@@ -12,14 +12,14 @@ from pptx import Presentation
 
 from deck_assets.evidence import with_basis, write_evidence
 from deck_assets.files import atomic_write
-from deck_assets.outline import DEFAULT_OUTLINE, Outline, SourceSpec, load_outline
+from deck_assets.outline import DEFAULT_OUTLINE, Outline, load_outline
 from deck_assets.slides import Context, Evidence, render_slide
+from deck_assets.status_claims import claim_uses, used_claims
 from deck_assets.text import format_number, sanitize
 from deck_assets.warehouse import BASIS_MART, MART_SCHEMA, Snapshot, WarehouseError, read_snapshot
 
 TEMPLATE_PATH = Path(__file__).with_name("template.pptx")  # made by `python -m deck_assets.template`
 POOL_NAME_MAX = 40
-_NO_SPEC = SourceSpec(label="")
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,21 @@ class DeckResult:
     simulated: bool  # any data came from the simulated cluster
 
 
-def _sources(outline: Outline, snapshot: Snapshot) -> list[str]:
-    """Every landing source of every pool, simulated ones first."""
-    return sorted({s for c in snapshot.coverage for s in c.sources},
-                  key=lambda s: (not outline.sources.get(s, _NO_SPEC).simulated, s))
+def _sources(snapshot: Snapshot) -> list[str]:
+    """Every landing source of every pool, those of simulated pools first."""
+    simulated = {s for c in snapshot.coverage if c.simulated for s in c.sources}
+    return sorted({s for c in snapshot.coverage for s in c.sources}, key=lambda s: (s not in simulated, s))
 
 
-def is_simulated(outline: Outline, snapshot: Snapshot) -> bool:
-    return any(outline.sources.get(s, _NO_SPEC).simulated for s in _sources(outline, snapshot))
+def is_simulated(snapshot: Snapshot) -> bool:
+    """Whether any pool's data is simulated (the warehouse says so from the landed data's source)."""
+    return any(c.simulated for c in snapshot.coverage)
 
 
 def _template_values(outline: Outline, snapshot: Snapshot, pool: str, as_of: dt.date) -> dict[str, str]:
     """The {placeholders} the outline's text may use, all from the warehouse (and as_of)."""
     coverage = sorted(snapshot.coverage, key=lambda c: c.pool)
-    sources = _sources(outline, snapshot)
+    sources = _sources(snapshot)
     labels = [outline.sources[s].label if s in outline.sources else sanitize(s) for s in sources]
     firsts = [c.first_ts for c in coverage if c.first_ts]
     lasts = [c.last_ts for c in coverage if c.last_ts]
@@ -61,6 +62,8 @@ def _template_values(outline: Outline, snapshot: Snapshot, pool: str, as_of: dt.
     stages = snapshot.stages(pool)
     return {
         "pool": sanitize(pool, max_len=POOL_NAME_MAX),
+        "tier": snapshot.measured_tier(pool),
+        "caveat": outline.simulated_caveat if any(c.simulated for c in coverage if c.pool == pool) else "",
         "pools": "、".join(pools),
         "sources": "、".join(labels) or outline.missing_value,
         "period_start": min(firsts).date().isoformat() if firsts else outline.missing_value,
@@ -83,7 +86,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
     if not snapshot.stages(pool):
         raise WarehouseError(f"{warehouse_path}: {MART_SCHEMA}.mart_stage_metrics has no rows for pool {pool!r}")
     values = _template_values(outline, snapshot, pool, as_of)
-    simulated = is_simulated(outline, snapshot)
+    simulated = is_simulated(snapshot)
 
     prs = Presentation(str(template_path))
     props = prs.core_properties
@@ -117,6 +120,7 @@ def build_deck(warehouse_path: Path, deck_dir: Path, as_of: dt.date, *,
         "sources": values["sources"],
         "simulated": simulated,
         "tiers": [{"name": t.name, "mark": t.mark, "note": t.note} for t in outline.tiers],
+        "status_claims": used_claims(outline.status_claims, claim_uses(outline.slides)),
     }
     # Evidence first (a JSON list + its Markdown twin), then the deck: a deck on disk always has its evidence.
     write_evidence(path, with_basis(evidence.items, snapshot.marts.get(BASIS_MART, ())), meta)

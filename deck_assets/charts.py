@@ -11,7 +11,8 @@
 - ``type``: ``column`` (default), ``column_stacked``, ``line``, ``area_stacked``; ``scale`` multiplies the values
   (e.g. 100 for a share), ``number_format`` (default ``0.0``), ``labels`` (true / false; default: shown when
   the chart has at most ``LABELS_MAX_POINTS`` points), ``value_axis: {title, min, max, log}``,
-  ``category_axis: {title}``, ``title`` (a small chart title), ``tier`` (default the first tier, 集群实测),
+  ``category_axis: {title}``, ``title`` (a small chart title), ``tier`` (default the pool's measured tier: 集群实测,
+  or 仿真 for a simulated pool),
   or ``tier_column`` (each point's tier from that column of its row; with ``tier_with_baseline: true`` the
   weaker of it and the baseline row's, for ratios to the baseline), ``stage_labels`` (x ``stage``: short
   category names by stage id, e.g. [基线, 阶段一, ...]).
@@ -338,7 +339,7 @@ def _decimals(number_format: str) -> int:
 def _record(ctx: Context, spec: SlideSpec, chart_spec: dict[str, Any], data: _Data, number: int,
             number_format: str) -> None:
     mart = str(chart_spec["mart"])
-    default_tier = str(chart_spec.get("tier") or ctx.outline.tiers[0].name)
+    default_tier = str(chart_spec.get("tier") or ctx.measured_tier)
     unit = str(chart_spec.get("unit", ""))
     decimals = _decimals(number_format)
     known_tiers = {t.name for t in ctx.outline.tiers}

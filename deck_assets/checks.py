@@ -17,14 +17,22 @@
 - ``numbers_in_evidence``: every number shown on a slide appears in the evidence appendix for that slide, as
   text (the same digits in an item's ``text``) or as value (equal to an item's ``value`` to the precision shown).
   See ``number_tokens`` for what is not a number to prove (page numbers, dates, names such as H200).
+- ``claim_forms``: every cited figure (an evidence item with a ``bench_id``, tier 行业基准) whose source states it as
+  up to / at least / at most / a mean / a median (``claim_form`` not ``point``) shows that word (至多, 不少于, 不超过,
+  均值, 中位数) right before its number in the slide's text, or in the notes when the item's ``place`` is notes.
 - ``talk_time``: the speaker notes' characters (whitespace excluded) / ``chars_per_minute`` are within
   ``tolerance`` of ``target_minutes`` (``Outline.talk``). A warning, not a blocker.
+- ``status_currency``: every product or project status claim the deck cites (``{status:ID}``, the outline's
+  ``status_claims``) was checked against its source (``as_of``) no more than 12 months before the deck's build date
+  (its core properties' created date, which the builder sets to the deck's as_of; today where it has none). A
+  warning, not a blocker; a finding names the slide and the claim.
 
 Each result has ``passed``, ``description`` and ``findings`` (slide, shape, text excerpt, measured vs allowed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +46,8 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Length
 
 from deck_assets import measure
+from deck_assets.status_claims import MAX_AGE_MONTHS, claim_uses, cutoff, is_stale
+from deck_assets.warehouse import CLAIM_FORM_WORDS
 
 SEED_PAGES_PATH = Path(__file__).with_name("seed_pages.yaml")
 MIN_FONT_PT = 12.0
@@ -400,6 +410,38 @@ def check_min_font(prs: Any, min_pt: float = MIN_FONT_PT) -> CheckResult:
     return CheckResult("min_font", not findings, f"no text below {min_pt:g} pt", findings)
 
 
+# Tier names that are also ordinary words (估算 "estimate" in 按参数量估算显存): not read as labels in text.
+TIER_NAMES_IN_PROSE = ("估算",)
+TIER_LABELS_DESCRIPTION = ("every evidence tier a slide names (legend, KPI card, table, subtitle, footer, notes) is "
+                           "the tier of a number on that slide: simulated data is never labelled 集群实测")
+
+
+def check_tier_labels(prs: Any, evidence: Sequence[Mapping[str, Any]], tier_names: Sequence[str]) -> CheckResult:
+    """A finding for each tier named on a slide (its text frames and notes) that none of the slide's evidence
+    items carries: e.g. 集群实测 on a slide whose numbers come from the simulated cluster (仿真)."""
+    labels = [t for t in tier_names if t not in TIER_NAMES_IN_PROSE]
+    # the longer name first, so that a name inside another (none today) is not counted twice
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(labels, key=len, reverse=True))) if labels else None
+    by_slide: dict[Any, set[str]] = {}
+    for item in evidence:
+        by_slide.setdefault(item.get("slide"), set()).add(str(item.get("tier")))
+    findings = []
+    named = 0
+    for number, slide in enumerate(prs.slides, start=1):
+        if pattern is None:
+            break
+        shown = by_slide.get(number, set())
+        texts = [(label, frame.text) for _shape, frame, label in _frames(slide)] + [("Notes", _notes(slide))]
+        for label, text in texts:
+            for match in pattern.finditer(text):
+                named += 1
+                if match.group(0) not in shown:
+                    behind = "、".join(sorted(shown)) or "no numbers"
+                    findings.append(Finding(number, label, _excerpt(text),
+                                            f"names the tier {match.group(0)} but the slide's numbers are {behind}"))
+    return CheckResult("tier_labels", not findings, TIER_LABELS_DESCRIPTION, findings, {"tier_labels_checked": named})
+
+
 def number_tokens(text: str, skip: Sequence[str] = ()) -> list[str]:
     """The numbers in ``text`` a slide must prove. Not numbers: the ``skip`` strings (the seed's titles),
     ``NAME_PATTERNS`` (dates, clock times, MIG profiles, versions after product names, identifiers that start
@@ -482,6 +524,57 @@ def check_numbers_in_evidence(prs: Any, evidence: Sequence[Mapping[str, Any]],
                        {"numbers_checked": checked, "evidence_items": len(evidence)})
 
 
+BENCH_TIER = "行业基准"
+CLAIM_FORMS_DESCRIPTION = ("every cited figure stated by its source as up to / at least / at most / a mean / a median "
+                           "shows 至多 / 不少于 / 不超过 / 均值 / 中位数 right before its number")
+
+
+def _claim_form_texts(slide: Any, place: str) -> list[tuple[str, str]]:
+    """(label, paragraph text) where an evidence item of ``place`` is shown: the notes, or the slide's text frames."""
+    if place == "notes":
+        return [("Notes", _notes(slide))]
+    return [(label, _paragraph_text(p)) for _shape, frame, label in _frames(slide) for p in frame.paragraphs]
+
+
+def _number_pattern(text: str) -> str:
+    """``text`` as a whole number: not part of a longer one (5 is not in 50 or 5.2)."""
+    return rf"(?<![\d.]){re.escape(text)}(?!\d|\.\d)"
+
+
+def check_claim_forms(prs: Any, evidence: Sequence[Mapping[str, Any]]) -> CheckResult:
+    """Every cited figure whose claim_form is not ``point`` is shown with its word (CLAIM_FORM_WORDS) right before its
+    number, as often as the evidence records it on that slide and place; a finding names the slide and the benchmark."""
+    slides = list(prs.slides)
+    wanted: dict[tuple[int, bool, str, str], list[Mapping[str, Any]]] = {}
+    findings = []
+    for item in evidence:
+        if item.get("tier") != BENCH_TIER or not item.get("bench_id") or item.get("claim_form") == "point":
+            continue
+        slide, form, bench = item.get("slide"), item.get("claim_form"), item["bench_id"]
+        if form not in CLAIM_FORM_WORDS:
+            findings.append(Finding(slide, "", str(item.get("text", "")),
+                                    f"{bench}: claim_form {form!r} is not one of {sorted(CLAIM_FORM_WORDS)}"))
+            continue
+        key = (slide, item.get("place") == "notes", CLAIM_FORM_WORDS[form], str(item.get("text", "")))
+        wanted.setdefault(key, []).append(item)
+    for (slide, in_notes, word, text), items in wanted.items():
+        if not isinstance(slide, int) or not 1 <= slide <= len(slides):
+            findings.append(Finding(slide, "", text, f"{items[0]['bench_id']}: the evidence names a slide the deck "
+                                                     f"does not have"))
+            continue
+        paragraphs = _claim_form_texts(slides[slide - 1], "notes" if in_notes else "slide")
+        number = _number_pattern(text)
+        shown = sum(len(re.findall(rf"{re.escape(word)}\s*{number}", p)) for _label, p in paragraphs)
+        if shown >= len(items):
+            continue
+        bare = next(((label, p) for label, p in paragraphs if re.search(number, p)), ("", ""))
+        findings.append(Finding(slide, bare[0], _excerpt(bare[1]),
+                                f"{items[0]['bench_id']}: {text} is shown without its claim form 「{word}」 "
+                                f"({items[0]['claim_form']})", shown, len(items)))
+    return CheckResult("claim_forms", not findings, CLAIM_FORMS_DESCRIPTION, findings,
+                       {"cited_figures_checked": sum(len(v) for v in wanted.values())})
+
+
 def check_talk_time(prs: Any, talk: Any) -> CheckResult:
     per_slide = [len("".join(_notes(s).split())) for s in prs.slides]
     chars = sum(per_slide)
@@ -499,6 +592,42 @@ def check_talk_time(prs: Any, talk: Any) -> CheckResult:
                                               for c in per_slide]})
 
 
+STATUS_CURRENCY_DESCRIPTION = (f"every product or project status claim on the deck was checked against its source no "
+                               f"more than {MAX_AGE_MONTHS} months before the deck's build date")
+
+
+def deck_build_date(prs: Any) -> dt.date:
+    """The deck's build date: its core properties' created date (the builder's as_of); today where it has none."""
+    created = prs.core_properties.created
+    return created.date() if isinstance(created, dt.datetime) else dt.date.today()
+
+
+def check_status_currency(prs: Any, outline: Any, build_date: dt.date | None = None) -> CheckResult:
+    """A finding for each status claim cited on a slide of the deck whose as_of is more than MAX_AGE_MONTHS
+    before the build date, naming the slide, where on it (subtitle, points, notes) and the claim's id; the summary
+    lists every cited claim with its as_of and source."""
+    build = build_date or deck_build_date(prs)
+    claims = getattr(outline, "status_claims", None) or {}
+    uses = [u for u in claim_uses(getattr(outline, "slides", ())) if u.claim_id in claims
+            and u.slide <= len(prs.slides)]
+    findings = []
+    for use in uses:
+        claim = claims[use.claim_id]
+        if is_stale(claim, build):
+            findings.append(Finding(
+                use.slide, use.place.capitalize(), _excerpt(claim.text),
+                f"status claim {claim.id} was last checked against its source ({claim.source}) on "
+                f"{claim.as_of.isoformat()}, more than {MAX_AGE_MONTHS} months before the build date "
+                f"{build.isoformat()}: check it again, then update its text and as_of",
+                claim.as_of.isoformat(), f">= {cutoff(build).isoformat()}"))
+    cited = sorted({u.claim_id for u in uses})
+    return CheckResult("status_currency", not findings, STATUS_CURRENCY_DESCRIPTION, findings,
+                       {"build_date": build.isoformat(),
+                        "status_claims": [{"id": c, "as_of": claims[c].as_of.isoformat(), "source": claims[c].source,
+                                           "slides": sorted({u.slide for u in uses if u.claim_id == c})}
+                                          for c in cited]})
+
+
 def run_checks(deck_path: Path, evidence: Sequence[Mapping[str, Any]], outline: Any,
                seed: Sequence[SeedPage] | None = None) -> dict[str, CheckResult]:
     """Every check over the deck at ``deck_path``, by name."""
@@ -512,6 +641,9 @@ def run_checks(deck_path: Path, evidence: Sequence[Mapping[str, Any]], outline: 
         check_bounds(prs),
         check_min_font(prs, max(min_pt, MIN_FONT_PT)),
         check_numbers_in_evidence(prs, evidence, seed),
+        check_tier_labels(prs, evidence, [t.name for t in outline.tiers]),
+        check_claim_forms(prs, evidence),
         check_talk_time(prs, outline.talk),
+        check_status_currency(prs, outline),
     ]
     return {r.name: r for r in results}

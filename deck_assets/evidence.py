@@ -7,8 +7,8 @@ The JSON file is a list of objects, one per number shown on a slide::
 
 ``tier`` is one of ``TIERS``; ``source`` names the mart and column, or the citation. Extra keys
 (``pool``, ``stage_key``, ``metric``, ``place``...) are kept. Deck-level facts (as_of, pools, sources,
-simulated, the tier legend) go in the header of the Markdown twin ``<deck>.pptx.evidence.md``, a table per
-slide for a person to read.
+simulated, the tier legend, the product/project status claims the deck cites with their as_of and source) go in
+the header of the Markdown twin ``<deck>.pptx.evidence.md``, a table per slide for a person to read.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def to_markdown(items: list[Mapping[str, Any]], meta: Mapping[str, Any] | None =
     meta = dict(meta or {})
     deck = meta.pop("deck", "deck")
     tiers = meta.pop("tiers", None) or []
+    claims = meta.pop("status_claims", None) or []
     lines = [f"# 证据附录 · {_cell(deck)}", ""]
     labels = {"as_of": "截止日期", "pool": "详情资源池", "pools": "资源池", "sources": "数据来源",
               "simulated": "模拟数据", "warehouse": "数据仓库"}
@@ -84,6 +85,13 @@ def to_markdown(items: list[Mapping[str, Any]], meta: Mapping[str, Any] | None =
         lines += ["", "## 证据等级", "", "| 等级 | 标记 | 说明 |", "|---|---|---|"]
         for tier in tiers:
             lines.append(f"| {_cell(tier.get('name'))} | {_cell(tier.get('mark'))} | {_cell(tier.get('note'))} |")
+    if claims:
+        lines += ["", "## 状态声明（产品与项目现状，核对日期与来源）", "",
+                  "| 编号 | 内容 | 核对日期 | 来源 | 链接 | 页 |", "|---|---|---|---|---|---|"]
+        for claim in claims:
+            pages = "、".join(str(s) for s in claim.get("slides") or [])
+            lines.append("| " + " | ".join(_cell(claim.get(k)) for k in ("id", "text", "as_of", "source", "url"))
+                         + f" | {_cell(pages)} |")
     by_slide: dict[Any, list[Mapping[str, Any]]] = {}
     for item in items:
         by_slide.setdefault(item.get("slide"), []).append(item)

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from deck_assets.status_claims import StatusClaim, claim_uses, parse_status_claims
+
 DEFAULT_OUTLINE = Path(__file__).with_name("outline.yaml")
 SLIDE_KINDS = ("title", "metric_table", "bar_chart", "delta_cards", "lab_evidence", "bullets", "diagram", "chart")
 DIAGRAM_LAYOUTS = ("right", "full")
@@ -39,7 +41,6 @@ class Tier:
 @dataclass(frozen=True)
 class SourceSpec:
     label: str
-    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,41 @@ class Talk:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """How a gain over the baseline shows its day-to-day spread (mart_stage_comparison.ratio_low / ratio_high):
+    ``range`` after a ratio whose interval excludes 1, ``no_change`` when it includes 1 (a gain that cannot be told
+    from day-to-day noise), ``too_few_days`` when a side has under two days; ``flat`` replaces a KPI card's change."""
+
+    range: str = "（逐日区间 {low}–{high}）"
+    no_change: str = "（逐日区间 {low}–{high}，无可测变化）"
+    too_few_days: str = "（不足两天，无区间）"
+    flat: str = "无可测变化"
+
+
+@dataclass(frozen=True)
+class AdverseRule:
+    """A value that can move against the story: a metric (key of `metrics`) or a stage mart's column
+    ("MART.COLUMN" of `mart_values`), which way is better, and the reason the marts give when it gets worse."""
+
+    key: str
+    label: str
+    higher_is_better: bool | None  # None: the metric's own (mart_stage_comparison.higher_is_better)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Adverse:
+    """{adverse:STAGE}: a sentence per rule whose value in STAGE is worse than in the stage before."""
+
+    min_change: float = 0.05  # relative: smaller moves are not called out
+    sentence: str = "{label}较上一阶段变差（{previous} → {current}）：{reason}"
+    rules: tuple[AdverseRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Outline:
     simulated_notice: str
+    simulated_caveat: str  # {caveat} in text when the detailed pool's data is simulated
     footer: str
     missing_value: str
     focus_pool_note: str
@@ -93,9 +127,13 @@ class Outline:
     metrics: dict[str, MetricSpec]
     slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
     talk: Talk = field(default_factory=Talk)
+    spread: Spread = field(default_factory=Spread)
+    adverse: Adverse = field(default_factory=Adverse)
     sections: dict[str, str] = field(default_factory=dict)  # section key -> name shown in the band
     # "mart.column" -> how {mart:MART:STAGE:COLUMN} shows a stage mart's value (label = the column)
     mart_values: dict[str, MetricSpec] = field(default_factory=dict)
+    # id -> a product/project status claim that text cites as {status:ID} (deck_assets.status_claims)
+    status_claims: dict[str, StatusClaim] = field(default_factory=dict)
 
     def tier(self, name: str) -> Tier:
         for tier in self.tiers:
@@ -136,6 +174,7 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
               for i, entry in enumerate(_require(raw, "slides", str(path)))]
     return Outline(
         simulated_notice=str(_require(deck, "simulated_notice", f"{path}: deck")),
+        simulated_caveat=str(_require(deck, "simulated_caveat", f"{path}: deck")),
         footer=str(_require(deck, "footer", f"{path}: deck")),
         missing_value=str(_require(deck, "missing_value", f"{path}: deck")),
         focus_pool_note=str(deck.get("focus_pool_note", "")),
@@ -148,7 +187,7 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
             min_size_pt=int(fonts["min_size_pt"]),
         ),
         keep_together=tuple(str(w) for w in (raw.get("typography") or {}).get("keep_together") or ()),
-        sources={k: SourceSpec(str(v["label"]), bool(v.get("simulated", False)))
+        sources={k: SourceSpec(str(v["label"]))
                  for k, v in _require(raw, "sources", str(path)).items()},
         tiers=tuple(Tier(str(t["name"]), str(t.get("mark", "")), str(t.get("color", "000000")),
                          str(t.get("note", ""))) for t in _require(raw, "tiers", str(path))),
@@ -156,8 +195,46 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
         mart_values=mart_values,
         slides=tuple(slides),
         talk=Talk(**{k: float(v) for k, v in (deck.get("talk") or {}).items()}),
+        spread=Spread(**{k: str(v) for k, v in (deck.get("spread") or {}).items()}),
+        adverse=_adverse(raw.get("adverse_notes") or {}, metrics, mart_values, path),
         sections=sections,
+        status_claims=_status_claims(raw, slides, path),
     )
+
+
+def _adverse(raw: dict[str, Any], metrics: dict[str, MetricSpec], mart_values: dict[str, MetricSpec],
+             path: Path) -> Adverse:
+    """adverse_notes: {min_change, sentence, rules: {KEY: {reason, label?, better?}}}; a KEY that is neither a
+    metric nor a mart value, or a mart value without label and better, fails naming it."""
+    rules = []
+    for key, rule in (raw.get("rules") or {}).items():
+        where = f"{path}: adverse_notes.rules.{key}"
+        if key in metrics:
+            label, better = str(rule.get("label") or metrics[key].label), rule.get("better")
+        elif key in mart_values:
+            label, better = str(_require(rule, "label", where)), _require(rule, "better", where)
+        else:
+            raise OutlineError(f"{where}: not a key of metrics nor of mart_values")
+        if better not in (None, "higher", "lower"):
+            raise OutlineError(f"{where}: better must be higher or lower, not {better!r}")
+        rules.append(AdverseRule(str(key), label, None if better is None else better == "higher",
+                                 str(_require(rule, "reason", where))))
+    defaults = Adverse()
+    return Adverse(float(raw.get("min_change", defaults.min_change)), str(raw.get("sentence", defaults.sentence)),
+                   tuple(rules))
+
+
+def _status_claims(raw: dict[str, Any], slides: list[SlideSpec], path: Path) -> dict[str, StatusClaim]:
+    """The top-level status_claims; a {status:ID} of a slide that names no claim fails, naming the slide."""
+    try:
+        claims = parse_status_claims(raw.get("status_claims"), f"{path}: status_claims")
+    except ValueError as exc:
+        raise OutlineError(str(exc)) from None
+    for use in claim_uses(slides):
+        if use.claim_id not in claims:
+            raise OutlineError(f"{path}: slide {use.slide_id} ({use.place}): {{status:{use.claim_id}}}: unknown "
+                               f"status claim id (not in the top-level status_claims {sorted(claims)})")
+    return claims
 
 
 def _metric(key: str, spec: Any, where: str, *, require_label: bool) -> MetricSpec:

@@ -48,7 +48,15 @@ from deck_assets.style import (
     write_paragraphs,
 )
 from deck_assets.text import fill, format_change, format_number, format_ratio, sanitize, zh_scale
-from deck_assets.warehouse import MART_SCHEMA, Benchmark, MetricValue, Snapshot, Stage, WarehouseError
+from deck_assets.warehouse import (
+    CLAIM_FORM_WORDS,
+    MART_SCHEMA,
+    Benchmark,
+    MetricValue,
+    Snapshot,
+    Stage,
+    WarehouseError,
+)
 
 SLIDE_W, SLIDE_H = 960.0, 540.0  # points (13.333 x 7.5 in)
 MARGIN = 36.0
@@ -64,12 +72,14 @@ FOOTNOTE = Box(MARGIN, 482, CONTENT_W, 25)  # 资料来源 line of slides that c
 FOOTNOTE_LABEL = "资料来源："
 LEFT_COLUMN, COLUMN_GAP = 0.38, 12.0  # diagram layout right: points column share and gap
 CHART_SHARE = 0.3  # metric table with a chart: the least share of the content width the chart gets
-# {bench:ID} {stage:STAGE:METRIC} {ratio:STAGE:METRIC}: numbers in outline text, each recorded as evidence
-PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart|coverage):([^{}]*)\}")
+# {bench:ID} {stage:STAGE:METRIC} {ratio:STAGE:METRIC}: numbers in outline text, each recorded as evidence;
+# {status:ID}: the text of a status claim (deck_assets.status_claims), no number, not evidence
+PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart|coverage|status):([^{}]*)\}")
 # A unit written right after a placeholder ("{bench:X}%", "{bench:Y} Gb/s") belongs before the tier mark.
 UNIT_AFTER = re.compile(r"^ ?(?:%|倍|卡|次|[KMGT]?[bB]/s|TWh|TFLOPS|W\b|tokens/s)")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
 BENCH_TIER = "行业基准"
+ESTIMATE_TIER = "估算"  # a value the warehouse lacks
 
 
 @dataclass
@@ -101,6 +111,11 @@ class Context:
     @property
     def fonts(self) -> Fonts:
         return self.outline.fonts
+
+    @property
+    def measured_tier(self) -> str:
+        """The tier of what the warehouse measured on the detailed pool: 仿真 or 集群实测, from the data's source."""
+        return self.snapshot.measured_tier(self.pool)
 
 
 def _layout(prs: Presentation, name: str, index: int) -> SlideLayout:
@@ -171,7 +186,8 @@ def _content_slide(ctx: Context, spec: SlideSpec, number: int) -> Slide:
             raise OutlineError(f"slide {spec.id}: subtitle does not fit one line at 14 pt: {plain!r}")
         size = measure.fit_size([plain], width, SUBTITLE.height - 2 * INSET_Y, 16, 14, max_lines=1)
         _rich_text(ctx, slide, SUBTITLE, [(paragraph, 0)], size, color=MUTED, name="Subtitle")
-    footer = measure.truncate(fill(ctx.outline.footer, ctx.values), 12, FOOTER.width - 2 * INSET_X - 4)
+    template = str(spec.binds.get("footer") or ctx.outline.footer)  # a slide about other data names its own
+    footer = measure.truncate(fill(template, ctx.values), 12, FOOTER.width - 2 * INSET_X - 4)
     add_text(slide, FOOTER, [footer], ctx.fonts, 12, color=MUTED,
              anchor=MSO_ANCHOR.MIDDLE, name="Footer")
     add_text(slide, PAGE_NO, [f"{number} / {ctx.slide_total}"], ctx.fonts, 12, color=MUTED,
@@ -212,6 +228,7 @@ def _stage_for(ctx: Context, spec: SlideSpec, key: str, placeholder: str) -> Sta
 
 
 def _bench_text(bench: Benchmark) -> str:
+    """The number as published (a range or text stays as it is), without its claim form."""
     number = bench.number
     if number is None:
         return sanitize(bench.value)
@@ -219,6 +236,16 @@ def _bench_text(bench: Benchmark) -> str:
         return format_number(number, "int")
     text = format_number(number, "sig3")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def claim_form_word(bench: Benchmark, spec: SlideSpec, placeholder: str) -> str:
+    """The word the figure carries before its number (CLAIM_FORM_WORDS); an OutlineError naming the slide and the
+    benchmark when the row's claim_form is empty or unknown: a figure is never shown without the form its source
+    states it in."""
+    if bench.claim_form not in CLAIM_FORM_WORDS:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: benchmark {bench.id} has claim_form "
+                           f"{bench.claim_form!r} in reference.industry_benchmarks (one of {sorted(CLAIM_FORM_WORDS)})")
+    return CLAIM_FORM_WORDS[bench.claim_form]
 
 
 def short_citation(bench: Benchmark) -> str:
@@ -244,35 +271,43 @@ def short_citation(bench: Benchmark) -> str:
 
 def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int, place: str) -> Paragraph:
     placeholder = "{" + kind + ":" + arg + "}"
+    if kind == "status":
+        return [Segment(_status_text(ctx, spec, arg.strip(), placeholder))]
     missing = [Segment(ctx.outline.missing_value)]
+    mv: MetricValue | None = None
     extra: dict[str, Any] = {"place": place, "placeholder": placeholder}
     if kind == "bench":
         bench = ctx.snapshot.benchmarks.get(arg.strip())
         if bench is None:
             raise OutlineError(f"slide {spec.id}: {placeholder}: unknown benchmark id {arg.strip()!r} "
                                f"(not in reference.industry_benchmarks)")
+        word = claim_form_word(bench, spec, placeholder)
         if not bench.value:
             return missing
         tier_name = BENCH_TIER
         shown = _bench_text(bench)
         value: Any = bench.number if bench.number is not None else bench.value
         source = ", ".join(p for p in (bench.source, bench.venue_year, bench.url) if p) + f" [{bench.id}]"
-        extra.update(bench_id=bench.id, unit=bench.unit)
+        extra.update(bench_id=bench.id, unit=bench.unit, claim_form=bench.claim_form, conditions=bench.conditions)
         if place != "notes" and bench not in ctx.cited:
             ctx.cited.append(bench)
+        if word:
+            ctx.evidence.add(number, shown, value, tier_name, source, claim_word=word, **extra)
+            tier = ctx.outline.tier(tier_name)
+            return [Segment(f"{word} {shown}")] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
     elif kind == "coverage":
         found = _coverage_value(ctx, spec, arg.strip(), placeholder)
         if found is None:
             return missing
         value, shown, source = found
-        tier_name = ctx.outline.tiers[0].name
+        tier_name = ctx.measured_tier
         extra.update(pool=ctx.pool, metric=arg.strip())
     elif kind == "mart":
         resolved = _mart_value(ctx, spec, arg, placeholder)
         if resolved is None:
             return missing
         value, shown, source, stage = resolved
-        tier_name = ctx.outline.tiers[0].name
+        tier_name = ctx.measured_tier
         extra.update(pool=ctx.pool, stage_key=stage.stage_key, metric=source.rsplit(".", 1)[1])
     else:
         parts = arg.split(":")
@@ -293,7 +328,7 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
             value = _clean(row[key]) if key in row else (mv.value if mv else None)
             if value is None:
                 return missing
-            tier_name = mv.evidence_tier if mv else ctx.outline.tiers[0].name
+            tier_name = mv.evidence_tier if mv else ctx.measured_tier
             divisor, prefix = _scaled(metric, [value])
             unit = f"{prefix} {metric.unit}".strip() if prefix else metric.unit
             shown = format_number(value / divisor, metric.format)
@@ -314,7 +349,39 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
             raise OutlineError(f"slide {spec.id}: {placeholder}: unknown placeholder kind {kind!r}")
     ctx.evidence.add(number, shown, value, tier_name, source, **extra)
     tier = ctx.outline.tier(tier_name)
-    return [Segment(shown)] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
+    out = [Segment(shown)] + ([Segment(tier.mark, hex_color(tier.color))] if tier.mark else [])
+    if kind == "ratio":
+        out.append(Segment(spread_text(ctx, mv, number, tier_name, extra)))
+    return out
+
+
+def _bound(value: float) -> str:
+    return format_number(value, "d1" if abs(value) >= 10 else "d2")
+
+
+def spread_text(ctx: Context, mv: MetricValue | None, number: int, tier_name: str, extra: dict[str, Any]) -> str:
+    """The day-to-day spread of a gain over the baseline, as the outline words it (deck.spread), its two bounds
+    recorded as evidence: a range, or "no measurable change" when it includes 1, or "too few days"."""
+    spread = ctx.outline.spread
+    if mv is None or mv.measurable_change is None or mv.ratio_low is None or mv.ratio_high is None:
+        return spread.too_few_days
+    low, high = _bound(mv.ratio_low), _bound(mv.ratio_high)
+    for side, bound, shown in (("low", mv.ratio_low, low), ("high", mv.ratio_high, high)):
+        ctx.evidence.add(number, f"ratio_{side}: {shown}", bound, tier_name,
+                         f"{MART_SCHEMA}.mart_stage_comparison.ratio_{side}",
+                         **{k: v for k, v in extra.items() if k != "placeholder"},
+                         spread_of=extra.get("placeholder", extra.get("metric")), days=mv.days,
+                         measurable_change=mv.measurable_change)
+    return fill(spread.range if mv.measurable_change else spread.no_change, {"low": low, "high": high})
+
+
+def _status_text(ctx: Context, spec: SlideSpec, claim_id: str, placeholder: str) -> str:
+    """{status:ID}: the status claim's text (its as_of and source go to the evidence appendix's header)."""
+    claim = ctx.outline.status_claims.get(claim_id)
+    if claim is None:
+        raise OutlineError(f"slide {spec.id}: {placeholder}: unknown status claim id {claim_id!r} (not in the "
+                           f"outline's status_claims {sorted(ctx.outline.status_claims)})")
+    return sanitize(claim.text)
 
 
 COVERAGE_KEYS = ("gpus", "days", "missing_gpu_minutes_percent", "checks", "checks_passed")
@@ -374,8 +441,54 @@ def _mart_value(ctx: Context, spec: SlideSpec, arg: str,
     return value, shown, f"{MART_SCHEMA}.{mart}.{column}", stage
 
 
+ADVERSE = re.compile(r"\{adverse:([^{}]*)\}")
+
+
+def _stage_value(ctx: Context, key: str, stage: Stage) -> tuple[float | None, bool | None]:
+    """(value, higher_is_better) of an adverse rule's key in a stage: a metric, or "MART.COLUMN"."""
+    if "." not in key:
+        mv = ctx.snapshot.value(ctx.pool, key, stage.stage_id)
+        return (mv.value, mv.higher_is_better) if mv else (None, None)
+    mart, column = key.split(".", 1)
+    rows = [r for r in ctx.snapshot.mart_rows(mart, ctx.pool, ("stage_id", column))
+            if int(r["stage_id"]) == stage.stage_id]
+    return (_clean(rows[0][column]) if rows else None), None
+
+
+def _adverse_text(ctx: Context, spec: SlideSpec, stage_key: str, placeholder: str) -> str:
+    """{adverse:STAGE}: for each of the outline's adverse rules whose value in STAGE is worse than in the stage
+    before by more than min_change, its sentence (values as {stage:}/{mart:} placeholders, so they are evidence)."""
+    stage = _stage_for(ctx, spec, stage_key, placeholder)
+    stages = {s.stage_id: s for s in ctx.snapshot.stages(ctx.pool)}
+    previous = stages.get(stage.stage_id - 1) if stage else None
+    if stage is None or previous is None:
+        return ""
+    adverse = ctx.outline.adverse
+    out = []
+    for rule in adverse.rules:
+        (now, metric_hib), (before, _) = _stage_value(ctx, rule.key, stage), _stage_value(ctx, rule.key, previous)
+        higher = rule.higher_is_better if rule.higher_is_better is not None else metric_hib
+        if now is None or before is None or higher is None or before == 0:
+            continue
+        worse = now < before if higher else now > before
+        if not worse or abs(now - before) / abs(before) <= adverse.min_change:
+            continue
+        if "." in rule.key:
+            mart, column = rule.key.split(".", 1)
+            shown = {k: f"{{mart:{mart}:{s.stage_key}:{column}}}" for k, s in (("previous", previous),
+                                                                              ("current", stage))}
+        else:
+            shown = {k: f"{{stage:{s.stage_key}:{rule.key}}}" for k, s in (("previous", previous), ("current", stage))}
+        reason = rule.reason.replace("{stage}", stage.stage_key).replace("{previous_stage}", previous.stage_key)
+        out.append(adverse.sentence.replace("{label}", rule.label).replace("{previous}", shown["previous"])
+                   .replace("{current}", shown["current"]).replace("{reason}", reason))
+    return "".join(out)
+
+
 def _resolve(ctx: Context, spec: SlideSpec, text: str, number: int, place: str) -> Paragraph:
-    """Fill a text's {values} and resolve its evidence placeholders (recording each number)."""
+    """Fill a text's {values} and resolve its evidence placeholders (recording each number); {adverse:STAGE}
+    first becomes its sentences (with placeholders of their own)."""
+    text = ADVERSE.sub(lambda m: _adverse_text(ctx, spec, m.group(1).strip(), m.group(0)), text)
     out: Paragraph = []
     pos = 0
     for match in PLACEHOLDER.finditer(text):
@@ -384,7 +497,7 @@ def _resolve(ctx: Context, spec: SlideSpec, text: str, number: int, place: str) 
         resolved = _resolve_one(ctx, spec, match.group(1), match.group(2), number, place)
         pos = match.end()
         unit = UNIT_AFTER.match(text[pos:])
-        if unit and len(resolved) == 2:  # value and mark: the unit goes between them
+        if unit and len(resolved) >= 2:  # value, then a mark or a spread: the unit goes right after the value
             resolved.insert(1, Segment(unit.group(0)))
             pos += unit.end()
         out.extend(resolved)
@@ -618,13 +731,13 @@ def render_title(ctx: Context, spec: SlideSpec, number: int) -> None:
     for cov in ctx.snapshot.coverage:
         if cov.days is not None:
             ctx.evidence.add(slide_no, f"{cov.pool}: {format_number(cov.days, 'sig3')} 天", cov.days,
-                             ctx.outline.tiers[0].name, "mart_data_coverage.days", pool=cov.pool)
+                             cov.evidence_tier, "mart_data_coverage.days", pool=cov.pool)
         if cov.gpus is not None:
             ctx.evidence.add(slide_no, f"{cov.pool}: {format_number(cov.gpus, 'int')} GPU", cov.gpus,
-                             ctx.outline.tiers[0].name, "mart_data_coverage.gpus", pool=cov.pool)
+                             cov.evidence_tier, "mart_data_coverage.gpus", pool=cov.pool)
+    period_tier = ctx.outline.weakest_tier([c.evidence_tier for c in ctx.snapshot.coverage])
     for key, column in (("period_start", "first_ts"), ("period_end", "last_ts")):
-        ctx.evidence.add(slide_no, ctx.values[key], ctx.values[key], ctx.outline.tiers[0].name,
-                         f"mart_data_coverage.{column}")
+        ctx.evidence.add(slide_no, ctx.values[key], ctx.values[key], period_tier, f"mart_data_coverage.{column}")
     _notes(ctx, slide, spec)
 
 
@@ -672,7 +785,7 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
         best = _best_stage(found) if spec.binds.get("bold_best") else None
         row = [_Cell(metric.label), _Cell(unit)]
         for stage, mv in zip(stages, found, strict=True):
-            tier_name = mv.evidence_tier if mv else ctx.outline.tiers[-1].name
+            tier_name = mv.evidence_tier if mv else ESTIMATE_TIER
             tier = ctx.outline.tier(tier_name)
             raw = mv.value if mv else None
             text = format_number(None if raw is None else raw / divisor, metric.format,
@@ -693,7 +806,7 @@ def render_metric_table(ctx: Context, spec: SlideSpec, number: int) -> None:
     if chart:
         box = Box(table.right + COLUMN_GAP, table.top, MARGIN + CONTENT_W - table.right - COLUMN_GAP, table.height)
         importlib.import_module("deck_assets.charts").draw_chart(ctx, slide, spec, chart, box, number)
-    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26))
+    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26), number)
     _points(ctx, slide, spec, table.bottom + 34, bottom, size=MIN_PT, paragraphs=points)
     _notes(ctx, slide, spec)
 
@@ -783,11 +896,14 @@ def _draw_table(ctx: Context, slide: Slide, rows: list[list[_Cell]], top: float,
     return table_box
 
 
-def _tier_legend(ctx: Context, slide: Slide, box: Box) -> None:
+def _tier_legend(ctx: Context, slide: Slide, box: Box, number: int) -> None:
+    """The tiers of the numbers on slide ``number`` so far, with their marks (a legend never names a tier that the
+    slide's evidence lacks: check_tier_labels)."""
     shape = add_text(slide, box, [ctx.outline.tier_legend_title + "："], ctx.fonts, 12, color=MUTED,
                      name="Tier legend")
     paragraph = shape.text_frame.paragraphs[0]
-    for tier in ctx.outline.tiers:
+    used = {item["tier"] for item in ctx.evidence.items if item["slide"] == number}
+    for tier in (t for t in ctx.outline.tiers if t.name in used):
         if tier.mark:
             add_run(paragraph, f"{tier.mark} ", ctx.fonts, 12, bold=True, color=hex_color(tier.color))
         note = "，".join(n for n in (tier.note, "" if tier.mark else ctx.outline.no_mark) if n)
@@ -802,7 +918,7 @@ def _tier_for(ctx: Context, column: str, stage: Stage) -> tuple[str, str]:
     mv = ctx.snapshot.value(ctx.pool, column, stage.stage_id)
     if mv is not None:
         return mv.evidence_tier, mv.source_ref or f"mart_stage_metrics.{column}"
-    return ctx.outline.tiers[0].name, f"mart_stage_metrics.{column}"
+    return ctx.measured_tier, f"mart_stage_metrics.{column}"
 
 
 def render_bar_chart(ctx: Context, spec: SlideSpec, number: int) -> None:
@@ -915,7 +1031,7 @@ def _delta_card(ctx: Context, slide: Slide, spec: SlideSpec, box: Box, key: str,
                         "value": shown(mv.value if mv else None), "unit": unit})
     ratio = format_ratio(mv.ratio_to_baseline if mv else None, missing)
     ratio_line = fill(str(spec.binds.get("ratio_text", "{ratio}")), {"ratio": ratio})
-    tier_name = mv.evidence_tier if mv else ctx.outline.tiers[-1].name
+    tier_name = mv.evidence_tier if mv else ESTIMATE_TIER
     baseline_mv = ctx.snapshot.value(ctx.pool, key, 0)
     if baseline_mv is not None:
         tier_name = ctx.outline.weakest_tier([tier_name, baseline_mv.evidence_tier])
@@ -924,20 +1040,25 @@ def _delta_card(ctx: Context, slide: Slide, spec: SlideSpec, box: Box, key: str,
     label = measure.fit_size([metric.label], inner.width - 2 * INSET_X, 30 - 2 * INSET_Y, 18, 12, bold=True,
                              max_lines=1)
     add_text(slide, Box(inner.left, inner.top, inner.width, 30), [metric.label], ctx.fonts, label, bold=True)
-    big = change_text = format_change(change, missing)
+    change_text = format_change(change, missing)
+    flat = mv is not None and mv.measurable_change is False  # within day-to-day noise: no gain to claim
+    big = ctx.outline.spread.flat if flat else change_text
+    if flat:
+        colour = MUTED
     big_size = measure.fit_size([big], inner.width - 2 * INSET_X, inner.height * 0.42, 40, 20, bold=True,
                                 max_lines=1)
     add_text(slide, Box(inner.left, inner.top + 30, inner.width, inner.height * 0.42), [big], ctx.fonts,
              big_size, bold=True, color=colour, anchor=MSO_ANCHOR.MIDDLE)
-    detail_top = inner.top + 30 + inner.height * 0.42
-    detail = add_text(slide, Box(inner.left, detail_top, inner.width, inner.top + inner.height - detail_top),
-                      [values_line, ratio_line + " · "], ctx.fonts, 13, color=MUTED,
-                      anchor=MSO_ANCHOR.BOTTOM)
-    tier_text = (tier.mark + " " if tier.mark else "") + tier.name
-    add_run(detail.text_frame.paragraphs[1], tier_text, ctx.fonts, 13, color=hex_color(tier.color))
-
     stage_key = mv.stage.stage_key if mv else ""
     extra = {"pool": ctx.pool, "metric": key, "stage_key": stage_key}
+    spread = spread_text(ctx, mv, number, tier_name, extra)
+    detail_top = inner.top + 30 + inner.height * 0.42
+    detail = add_text(slide, Box(inner.left, detail_top, inner.width, inner.top + inner.height - detail_top),
+                      [values_line, ratio_line, spread + " · "], ctx.fonts, 13, color=MUTED,
+                      anchor=MSO_ANCHOR.BOTTOM)
+    tier_text = (tier.mark + " " if tier.mark else "") + tier.name
+    add_run(detail.text_frame.paragraphs[2], tier_text, ctx.fonts, 13, color=hex_color(tier.color))
+
     source = mv.source_ref if mv and mv.source_ref else f"mart_stage_comparison.{key}"
     ctx.evidence.add(number, f"{metric.label} 变化: {change_text}", change, tier_name,
                      "mart_stage_comparison.change_vs_baseline_percent", **extra)
@@ -971,15 +1092,16 @@ def _variant(factor: dict[str, Any], variant: str | None) -> str:
 
 def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
     """One row per lab factor (marts.mart_lab_comparisons): ratios and baseline -> treatment rates, each
-    marked with the lab tier; without lab data, a plain statement and no numbers."""
+    marked with its row's tier (实验室实测 from a real GPU, 仿真 from a simulated one: the mart says which);
+    without lab data, a plain statement and no numbers."""
     binds = spec.binds
     mart = f"{MART_SCHEMA}.{binds['mart']}"
     phases_mart = f"{MART_SCHEMA}.{binds.get('experiments_mart', 'mart_lab_experiments')}"
     missing = ctx.outline.missing_value
-    tier = ctx.outline.tier(str(binds["tier"]))
     found = _lab_rows(ctx, spec)
-    slide = _content_slide(ctx, spec, number)
     if not found:
+        slide = _content_slide(replace(ctx, values={**ctx.values, "lab_pool": missing, "lab_gpu_model": missing,
+                                                    "lab_tier": missing}), spec, number)
         add_text(slide, Box(MARGIN, body_top(spec) + 8, CONTENT_W, 120), [str(binds["empty_text"])], ctx.fonts, 20,
                  color=INK, name="No lab data")
         _notes(ctx, slide, replace(spec, notes=str(binds.get("empty_notes", binds["empty_text"]))))
@@ -1001,7 +1123,10 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
         "caveat_gpu_util": format_number(caveat_util, "d1", missing),
         "caveat_sm_active": format_number(caveat_sm, "d1", missing),
     }
+    tier = ctx.outline.tier(ctx.outline.weakest_tier([str(r["evidence_tier"]) for _, r in found]))
+    lab_values["lab_tier"] = tier.name
     lab_ctx = replace(ctx, values={**ctx.values, **lab_values})
+    slide = _content_slide(lab_ctx, spec, number)
     if gpus is not None:
         ctx.evidence.add(number, f"{lab_values['lab_gpus']} 块 {lab_values['lab_gpu_model']}", gpus, tier.name,
                          f"{phases_mart}.gpu_uuid", aggregate="count distinct", experiment_id=experiments,
@@ -1019,6 +1144,7 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
                                + [_Cell(str(r["header"])) for r in ratios]
                                + [_Cell(headers["rates"]), _Cell(headers["tier"])]]
     for factor, row in found:
+        tier = ctx.outline.tier(str(row["evidence_tier"]))
         label = str(factor["label"])
         extra = {"experiment_id": row["experiment_id"], "pool": row["pool"], "factor": row["factor"]}
         treatment, baseline = _variant(factor, row["treatment_variant"]), _variant(factor, row["baseline_variant"])
@@ -1044,7 +1170,7 @@ def render_lab_evidence(ctx: Context, spec: SlideSpec, number: int) -> None:
         rows.append(cells)
     table = _draw_table(ctx, slide, rows, top=body_top(spec), bottom=body_bottom(spec) - 82,
                         name="Lab comparison table", fit_cols=(0, 1, len(rows[0]) - 2))
-    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26))
+    _tier_legend(ctx, slide, Box(MARGIN, table.bottom + 8, CONTENT_W, 26), number)
     _points(lab_ctx, slide, spec, table.bottom + 38, body_bottom(spec))
     _notes(lab_ctx, slide, spec)
 

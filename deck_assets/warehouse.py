@@ -15,15 +15,20 @@ from deck_assets.quality import quality_summary
 MART_SCHEMA = "marts"  # dbt_project builds the marts in this schema (macros/generate_schema_name.sql)
 REFERENCE_SCHEMA = "reference"  # dbt seeds (configuration and reference data)
 BENCHMARKS_TABLE = "industry_benchmarks"
-BENCHMARK_COLUMNS = ("id", "metric", "value", "unit", "source", "venue_year", "url")
+BENCHMARK_COLUMNS = ("id", "metric", "value", "unit", "source", "venue_year", "url", "claim_form", "conditions")
+# The word a cited figure carries right before its number, by claim_form ("至多 6.4 倍", "均值 10.5%"); a point
+# figure carries none: its configuration is stated by the outline text and the slide's 资料来源 footnote.
+CLAIM_FORM_WORDS = {"up_to": "至多", "at_least": "不少于", "at_most": "不超过", "mean": "均值", "median": "中位数",
+                    "point": ""}
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "mart_data_coverage": ("pool", "sources", "first_ts", "last_ts", "days", "gpus", "sample_rows"),
+    "mart_data_coverage": ("pool", "sources", "simulated", "evidence_tier", "first_ts", "last_ts", "days", "gpus",
+                           "sample_rows"),
     "mart_stage_metrics": ("pool", "stage_id", "stage_key", "stage_name_zh"),
     "mart_stage_comparison": (
         "pool", "stage_id", "stage_key", "stage_name_zh", "metric", "value", "unit", "higher_is_better",
         "baseline_value", "ratio_to_baseline", "change_vs_baseline_percent", "value_source",
-        "evidence_tier", "source_ref",
+        "evidence_tier", "source_ref", "days", "ratio_low", "ratio_high", "measurable_change",
     ),
 }
 # Optional marts: a warehouse without lab data lacks them (or they are empty); the deck then says so.
@@ -33,10 +38,10 @@ LAB_COLUMNS: dict[str, tuple[str, ...]] = {
         "experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
         "baseline_phase", "work_unit", "treatment_work_per_s", "baseline_work_per_s", "throughput_ratio",
         "treatment_work_per_joule", "baseline_work_per_joule", "work_per_joule_ratio", "treatment_power_w",
-        "baseline_power_w", "power_ratio",
+        "baseline_power_w", "power_ratio", "evidence_tier",
     ),
     "mart_lab_experiments": (
-        "experiment_id", "pool", "phase", "gpu_uuid", "model_name", "gpu_util_pct", "sm_active_pct",
+        "experiment_id", "pool", "phase", "gpu_uuid", "model_name", "gpu_util_pct", "sm_active_pct", "evidence_tier",
     ),
 }
 # Marts the `chart` slides read (all pools): absent here is fine, a chart bound to an absent mart or
@@ -46,7 +51,7 @@ BASIS_MART = "mart_metric_basis"
 CHART_MARTS = ("mart_scheduling", "mart_data_stalls", "mart_inference", "mart_reliability", "mart_hourly_profile",
                "mart_gpu_density", "mart_daily_utilization", "mart_stage_comparison", BASIS_MART)
 _LAB_TEXT = {"experiment_id", "pool", "factor", "treatment_variant", "baseline_variant", "treatment_phase",
-             "baseline_phase", "work_unit", "phase", "gpu_uuid", "model_name"}
+             "baseline_phase", "work_unit", "phase", "gpu_uuid", "model_name", "evidence_tier"}
 
 
 class WarehouseError(RuntimeError):
@@ -57,6 +62,8 @@ class WarehouseError(RuntimeError):
 class Coverage:
     pool: str
     sources: tuple[str, ...]
+    simulated: bool  # some of the pool's data comes from a simulated source
+    evidence_tier: str  # the tier of what is measured on the pool: 仿真 (simulated) or 集群实测
     first_ts: dt.datetime | None
     last_ts: dt.datetime | None
     days: float | None
@@ -85,6 +92,12 @@ class MetricValue:
     value_source: str
     evidence_tier: str
     source_ref: str
+    # The day-to-day spread of ratio_to_baseline (min-max of the stage's and the baseline's daily values) and
+    # whether it excludes 1; None with fewer than two days on either side.
+    days: float | None = None
+    ratio_low: float | None = None
+    ratio_high: float | None = None
+    measurable_change: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,9 @@ class Benchmark:
     source: str
     venue_year: str
     url: str
+    # How the source states the value: up_to, at_least, at_most, mean, median or point (the deck adds the word).
+    claim_form: str = ""
+    conditions: str = ""  # what the source measured, on what, against what
 
     @property
     def number(self) -> float | None:
@@ -130,6 +146,13 @@ class Snapshot:
     @property
     def pools(self) -> list[str]:
         return sorted(c.pool for c in self.coverage)
+
+    def measured_tier(self, pool: str) -> str:
+        """The tier of what the warehouse measured on ``pool`` (mart_data_coverage.evidence_tier)."""
+        for c in self.coverage:
+            if c.pool == pool:
+                return c.evidence_tier
+        raise WarehouseError(f"{self.warehouse_path}: {MART_SCHEMA}.mart_data_coverage has no row for pool {pool!r}")
 
     def stages(self, pool: str) -> list[Stage]:
         rows = self.stage_metrics.get(pool, {})
@@ -256,6 +279,8 @@ def read_snapshot(path: Path) -> Snapshot:
         Coverage(
             pool=str(r["pool"]),
             sources=tuple(s.strip() for s in str(r["sources"] or "").split(",") if s.strip()),
+            simulated=bool(r["simulated"]),
+            evidence_tier=str(r["evidence_tier"]),
             first_ts=_utc(r["first_ts"]),
             last_ts=_utc(r["last_ts"]),
             days=_num(r["days"]),
@@ -284,6 +309,10 @@ def read_snapshot(path: Path) -> Snapshot:
             value_source=str(r["value_source"] or "missing"),
             evidence_tier=str(r["evidence_tier"] or "估算"),
             source_ref=str(r["source_ref"] or ""),
+            days=_num(r["days"]),
+            ratio_low=_num(r["ratio_low"]),
+            ratio_high=_num(r["ratio_high"]),
+            measurable_change=None if r["measurable_change"] is None else bool(r["measurable_change"]),
         )
     return Snapshot(path, coverage, stage_metrics, comparison, lab_comparisons=lab["mart_lab_comparisons"],
                     lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks,

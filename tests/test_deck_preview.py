@@ -93,7 +93,7 @@ def test_deck_preview_is_skipped_without_libreoffice(tmp_path: Path, monkeypatch
     assert not (tmp_path / "preview").exists()
 
 
-def test_deck_checks_are_registered_blocking_except_talk_time() -> None:
+def test_deck_checks_are_registered_blocking_except_talk_time_and_status_currency() -> None:
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -101,6 +101,6 @@ def test_deck_checks_are_registered_blocking_except_talk_time() -> None:
              if key.asset_key == dg.AssetKey("deck")}
 
     assert set(specs) == {"structure", "titles_and_notes", "text_overflow", "shapes_on_slide", "min_font",
-                          "numbers_in_evidence", "talk_time"}
-    assert {name for name, spec in specs.items() if not spec.blocking} == {"talk_time"}
+                          "numbers_in_evidence", "tier_labels", "claim_forms", "talk_time", "status_currency"}
+    assert {name for name, spec in specs.items() if not spec.blocking} == {"talk_time", "status_currency"}
     assert dg.AssetKey("deck") in graph.get(dg.AssetKey("deck_preview")).parent_keys

@@ -72,6 +72,7 @@ SCHEDULED_ALLOCATION = [72.5, 62.4, 87.6, 86.8, 80.4, 79.8, 89.5]
 FAILURES = [12, 10, 12, 11, 8, 10, 16]
 LOST_GPU_HOURS = [90.7, 169.3, 164.0, 172.4, 129.6, 17.6, 14.6]
 MTTR = [73.1, 97.9, 83.2, 91.2, 72.0, 5.8, 5.1]
+TRAINING_GPU_HOURS = [2013.0, 2539.0, 3712.0, 3694.0, 3379.0, 3267.0, 3726.0]
 # (ttft p50, ttft p95, tbt p50, tbt p95) of the '(all)' rows; a service row with other numbers.
 LATENCY = [(311.9, 13853.9, 14.0, 22.0), (450.5, 1274.6, 20.1, 31.9), (471.8, 1293.5, 20.3, 32.6),
            (473.5, 1299.0, 20.2, 32.7), (97.7, 380.7, 14.1, 22.4), (98.1, 382.0, 14.2, 22.3),
@@ -143,11 +144,12 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
                 value double, unit varchar, higher_is_better boolean, baseline_value double,
                 previous_value double, ratio_to_baseline double, ratio_to_previous double,
                 change_vs_baseline_percent double, value_source varchar, evidence_tier varchar,
-                source_ref varchar)""")
+                source_ref varchar, days integer, day_min double, day_max double, ratio_low double,
+                ratio_high double, measurable_change boolean)""")
         con.execute("""
             create table marts.mart_data_coverage (
-                pool varchar, sources varchar, first_ts timestamptz, last_ts timestamptz, days double,
-                gpus bigint, sample_rows bigint)""")
+                pool varchar, sources varchar, simulated boolean, evidence_tier varchar, first_ts timestamptz,
+                last_ts timestamptz, days double, gpus bigint, sample_rows bigint)""")
         for pool_name in (pool, *extra_pools):
             _insert_pool(con, pool_name, sources, start, metric_cols)
         if stage_marts:
@@ -160,8 +162,28 @@ def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
     return path
 
 
+DAY_SPREAD = 0.04  # each stage's daily values lie within ±4 % of its value
+
+
+def day_spread(value: float | None, base: float | None, stage_id: int) -> tuple:
+    """(days, day_min, day_max, ratio_low, ratio_high, measurable_change) as mart_stage_comparison has them: the
+    min-max of 8 daily values ±DAY_SPREAD around the stage's value, the ratio's interval against the baseline's
+    days, and whether it excludes 1 (None for the baseline itself)."""
+    if value is None:
+        return (0, None, None, None, None, None)
+    day_min, day_max = value * (1 - DAY_SPREAD), value * (1 + DAY_SPREAD)
+    if stage_id == 0 or not base:
+        return (8, day_min, day_max, None, None, None)
+    low, high = day_min / (base * (1 + DAY_SPREAD)), day_max / (base * (1 - DAY_SPREAD))
+    return (8, day_min, day_max, low, high, not low <= 1 <= high)
+
+
 def _insert_pool(con: duckdb.DuckDBPyConnection, pool: str, sources: str, start: dt.datetime,
                  metric_cols: list[str]) -> None:
+    """The pool's stage rows; what it measured has the tier the dbt project gives its sources (mart_data_coverage):
+    仿真 for the simulator's, else 集群实测."""
+    simulated = "simulator" in sources.split(",")
+    measured_tier = "仿真" if simulated else "集群实测"
     for stage_id, key, name in STAGES:
         w_start = start + dt.timedelta(days=8 * stage_id)
         values = [METRICS[m][2][stage_id] for m in metric_cols]
@@ -175,18 +197,19 @@ def _insert_pool(con: duckdb.DuckDBPyConnection, pool: str, sources: str, start:
             value, base = series[stage_id], series[0]
             prev = series[stage_id - 1] if stage_id else None
             source, tier, ref = NOT_MEASURED.get(
-                (metric, stage_id), ("measured", "集群实测", f"mart_stage_metrics.{metric}"))
+                (metric, stage_id), ("measured", measured_tier, f"mart_stage_metrics.{metric}"))
             ratio = value / base if value is not None and base else None
             con.execute(
                 "insert into marts.mart_stage_comparison values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [pool, stage_id, key, name, metric, value, unit, hib, base, prev, ratio,
                  value / prev if value is not None and prev else None,
-                 (ratio - 1) * 100 if ratio is not None else None, source, tier, ref],
+                 (ratio - 1) * 100 if ratio is not None else None, source, tier, ref,
+                 *day_spread(value, base, stage_id)],
             )
     con.execute(
-        "insert into marts.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?)",
-        [pool, sources, start, start + dt.timedelta(days=56), 56.0, 64, 1_234_567],
+        "insert into marts.mart_data_coverage values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [pool, sources, simulated, measured_tier, start, start + dt.timedelta(days=56), 56.0, 64, 1_234_567],
     )
 
 
@@ -196,7 +219,8 @@ def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
         create table marts.mart_lab_experiments (
             experiment_id varchar, pool varchar, phase varchar, factor varchar, variant varchar,
             gpu_uuid varchar, model_name varchar, work_unit varchar, window_s double, power_w double,
-            gpu_util_pct double, sm_active_pct double, work_per_s double, work_per_joule double)""")
+            gpu_util_pct double, sm_active_pct double, work_per_s double, work_per_joule double,
+            evidence_tier varchar)""")
     sides = ("work_per_s", "reported_rate_per_s", "work_per_joule", "power_w", "gpu_util_pct", "sm_active_pct")
     con.execute(f"""
         create table marts.mart_lab_comparisons (
@@ -204,7 +228,7 @@ def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
             baseline_variant varchar, treatment_phase varchar, baseline_phase varchar, work_unit varchar,
             {", ".join(f"treatment_{c} double, baseline_{c} double" for c in sides)},
             throughput_ratio double, reported_rate_ratio double, work_per_joule_ratio double,
-            power_ratio double)""")
+            power_ratio double, evidence_tier varchar)""")
     for experiment, rates in ((LAB_EXPERIMENT, {}), (LAB_OLD_EXPERIMENT, LAB_OLD_PHASES)):
         phases = {name: p for name, p in LAB_PHASES.items() if experiment == LAB_EXPERIMENT or name in rates}
         rows = {}
@@ -213,20 +237,21 @@ def _insert_lab(con: duckdb.DuckDBPyConnection) -> None:
             rows[name] = {"variant": variant, "unit": unit, "work_per_s": per_s, "reported_rate_per_s": per_s,
                           "work_per_joule": per_s / power, "power_w": power, "gpu_util_pct": util,
                           "sm_active_pct": sm}
-            con.execute("insert into marts.mart_lab_experiments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("insert into marts.mart_lab_experiments values "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [experiment, LAB_POOL, name, factor, variant, *LAB_GPU, unit, 10.0, power, util, sm,
-                         per_s, per_s / power])
+                         per_s, per_s / power, "实验室实测"])
         for factor, (treatment, baseline) in LAB_PAIRS.items():
             if treatment not in rows:
                 continue
             t, b = rows[treatment], rows[baseline]
-            marks = ", ".join("?" for _ in range(8 + 2 * len(sides) + 4))
+            marks = ", ".join("?" for _ in range(8 + 2 * len(sides) + 5))
             con.execute(
                 f"insert into marts.mart_lab_comparisons values ({marks})",
                 [experiment, LAB_POOL, factor, t["variant"], b["variant"], treatment, baseline, t["unit"],
                  *[v for c in sides for v in (t[c], b[c])],
                  t["work_per_s"] / b["work_per_s"], t["reported_rate_per_s"] / b["reported_rate_per_s"],
-                 t["work_per_joule"] / b["work_per_joule"], t["power_w"] / b["power_w"]])
+                 t["work_per_joule"] / b["work_per_joule"], t["power_w"] / b["power_w"], "实验室实测"])
 
 
 def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], start: dt.datetime) -> None:
@@ -245,7 +270,7 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
                 f"mig_gpu_minutes_percent double, fractional_gpu_minutes_percent double, mean_reserved_gb double, "
                 f"mean_used_gb double)")
     con.execute(f"create table marts.mart_reliability ({head}, failures bigint, lost_gpu_hours double, "
-                f"mttr_minutes double, effective_training_time_ratio double)")
+                f"mttr_minutes double, effective_training_time_ratio double, training_gpu_hours double)")
     con.execute(f"create table marts.mart_hourly_profile ({head}, hour_of_day integer, local_hour_of_day integer, "
                 f"workload_type varchar, mean_allocated_share double, mean_activity_pct double)")
     con.execute("create table marts.mart_daily_utilization (pool varchar, date date, stage_id integer, "
@@ -265,8 +290,9 @@ def _insert_stage_marts(con: duckdb.DuckDBPyConnection, pools: tuple[str, ...], 
                         [*row, "(all)", True, *LATENCY[stage_id], 162.0, TRAINING_TOKENS_PER_GPU_HOUR[stage_id]])
             con.execute("insert into marts.mart_inference values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [*row, "chat", False, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-            con.execute("insert into marts.mart_reliability values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [*row, FAILURES[stage_id], LOST_GPU_HOURS[stage_id], MTTR[stage_id], 0.95])
+            con.execute("insert into marts.mart_reliability values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*row, FAILURES[stage_id], LOST_GPU_HOURS[stage_id], MTTR[stage_id], 0.95,
+                         TRAINING_GPU_HOURS[stage_id]])
             for day in range(DAYS_PER_STAGE):
                 date = (start + dt.timedelta(days=DAYS_PER_STAGE * stage_id + day)).date()
                 con.execute("insert into marts.mart_daily_utilization values (?, ?, ?, ?, ?, ?, ?)",

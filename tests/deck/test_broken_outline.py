@@ -48,7 +48,7 @@ def _failures(results: dict[str, checks.CheckResult]) -> set[tuple[str, int | No
 
 def test_the_real_outline_passes_every_check(tmp_path: Path, warehouse_path: Path) -> None:
     results = _check(_build(tmp_path, warehouse_path))
-    assert len(results) == 7
+    assert "tier_labels" in results and "numbers_in_evidence" in results
     assert _failures(results) == set()
     assert all(r.passed for r in results.values())
 

@@ -19,7 +19,7 @@ from pptx.table import Table
 from pptx.text.text import _Run
 from pptx.util import Emu, Inches, Pt
 
-from deck_assets import DeckResult, build_deck
+from deck_assets import DeckResult, build_deck, checks
 from deck_assets.outline import load_outline
 from deck_assets.slides import RENDERERS
 from deck_assets.text import format_number, zh_scale
@@ -102,6 +102,11 @@ def test_simulated_source_is_stated_plainly(warehouse: WarehouseFactory, tmp_pat
         assert any("模拟集群" in t for shape in slide.shapes for t in _texts(shape))
     assert result.simulated
     assert "模拟数据**：是" in result.evidence_path.with_suffix(".md").read_text(encoding="utf-8")
+    pool_items = [i for i in result.evidence if i.get("value_source") == "measured" or "coverage" in i["source"]]
+    assert pool_items and {i["tier"] for i in pool_items} == {"仿真"}  # never 集群实测
+    assert "集群实测" not in _deck_text(result.path)
+    tier_labels = checks.run_checks(result.path, result.evidence, load_outline(), [])["tier_labels"]
+    assert tier_labels.passed and tier_labels.summary["tier_labels_checked"] > 0
 
 
 def test_real_telemetry_is_not_called_simulated(warehouse: WarehouseFactory, tmp_path: Path) -> None:
@@ -111,6 +116,9 @@ def test_real_telemetry_is_not_called_simulated(warehouse: WarehouseFactory, tmp
     assert "模拟" not in text
     assert "数据来源：DCGM Exporter 遥测、Prometheus 指标" in text
     assert not result.simulated
+    pool_items = [i for i in result.evidence if i.get("value_source") == "measured" or "coverage" in i["source"]]
+    assert pool_items and {i["tier"] for i in pool_items} == {"集群实测"}
+    assert "仿真" not in text
 
 
 def test_table_shows_every_warehouse_value_formatted(warehouse: WarehouseFactory, tmp_path: Path) -> None:

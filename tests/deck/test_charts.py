@@ -145,7 +145,7 @@ def test_data_labels_are_in_the_evidence_with_tier_and_source(deck: DeckResult) 
     stall = [i for i in deck.evidence
              if i["source"] == "marts.mart_data_stalls.data_stall_percent" and i["place"] == "chart"]
     assert [i["stage_key"] for i in stall] == [k for _, k, _ in STAGES]
-    assert all(i["tier"] == "集群实测" for i in stall)
+    assert all(i["tier"] == "仿真" for i in stall)  # the simulator's pool
 
 
 def test_chart_fonts_are_at_least_12_pt_with_east_asian_font(deck: DeckResult) -> None:
@@ -221,7 +221,7 @@ def test_achievements_table_has_the_cumulative_gains_chart_beside_it(deck: DeckR
         ("throughput_per_dollar", "每美元吞吐"))}
     assert _series(chart) == {name: pytest.approx(values) for name, values in ratios.items()}
     assert len(items) == 3 * 7
-    assert {(i["source"], i["tier"]) for i in items} == {("marts.mart_stage_comparison.ratio_to_baseline", "集群实测")}
+    assert {(i["source"], i["tier"]) for i in items} == {("marts.mart_stage_comparison.ratio_to_baseline", "仿真")}
     slide = Presentation(str(deck.path)).slides[NUMBER["achievements"] - 1]
     table = next(s for s in slide.shapes if s.has_table)
     frame = next(s for s in slide.shapes if getattr(s, "has_chart", False) and s.has_chart)
@@ -229,7 +229,7 @@ def test_achievements_table_has_the_cumulative_gains_chart_beside_it(deck: DeckR
 
 
 def test_a_ratio_takes_the_weaker_tier_of_its_value_and_the_baseline(tmp_path: Path) -> None:
-    path = make_warehouse(tmp_path / "warehouse.duckdb")
+    path = make_warehouse(tmp_path / "warehouse.duckdb", sources="dcgm-exporter")  # a real pool: 集群实测
     con = duckdb.connect(str(path))
     con.execute("update marts.mart_stage_comparison set evidence_tier = '行业基准' "
                 "where stage_id = 0 and metric = 'gpu_utilization_percent'")

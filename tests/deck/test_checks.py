@@ -245,5 +245,5 @@ def test_run_checks_reads_a_built_deck(tmp_path: Path) -> None:
     results = checks.run_checks(_deck(tmp_path), EVIDENCE, outline, SEED)
 
     assert set(results) == {"structure", "titles_and_notes", "text_overflow", "shapes_on_slide", "min_font",
-                            "numbers_in_evidence", "talk_time"}
+                            "numbers_in_evidence", "tier_labels", "claim_forms", "talk_time", "status_currency"}
     assert all(r.passed for r in results.values()), {n: [f.line() for f in r.findings] for n, r in results.items()}

@@ -146,17 +146,17 @@ def test_placeholders_record_evidence_and_mark_the_tier(warehouse: WarehouseFact
         "notes": "Llama 3 训练中意外中断 {bench:B05-LLAMA3-INT} 次；吞吐 {stage:stage6:throughput_tokens_per_sec}。"}])
     slide = _slide(result, 2)
     items = [i for i in result.evidence if i["slide"] == 2]
-    by_placeholder = {i["placeholder"]: i for i in items}
+    by_placeholder = {i["placeholder"]: i for i in items if "placeholder" in i}
 
     bench = by_placeholder["{bench:B01-TGS}"]
     assert (bench["text"], bench["value"], bench["tier"], bench["source"], bench["place"]) == (
         "15", 15.0, "行业基准", TGS_SOURCE, "points")
     util = by_placeholder["{stage:load_mgmt:gpu_utilization_percent}"]
     assert (util["text"], util["value"], util["tier"], util["source"], util["place"]) == (
-        "78.6%", 78.6, "集群实测", "marts.mart_stage_metrics.gpu_utilization_percent", "subtitle")
+        "78.6%", 78.6, "仿真", "marts.mart_stage_metrics.gpu_utilization_percent", "subtitle")  # simulator's pool
     ratio = by_placeholder["{ratio:load_mgmt:gpu_utilization_percent}"]
     assert (ratio["text"], ratio["tier"], ratio["source"]) == (
-        "3.4", "集群实测", "marts.mart_stage_comparison.ratio_to_baseline")
+        "3.4", "仿真", "marts.mart_stage_comparison.ratio_to_baseline")
     assert ratio["value"] == pytest.approx(78.6 / 23.4)
     prefill = by_placeholder["{stage:data_infra:prefill_efficiency_percent}"]
     assert (prefill["text"], prefill["tier"]) == ("70.9%", "行业基准")  # a benchmark-filled mart cell
@@ -169,10 +169,15 @@ def test_placeholders_record_evidence_and_mark_the_tier(warehouse: WarehouseFact
 
     points = _shape(slide, "Points").text_frame
     assert points.paragraphs[0].text == "TGS 机会性吞吐提升 15 倍▲"  # the unit written after it precedes the mark
-    assert [p.text for p in points.paragraphs[2:]] == ["利用率为基线的 3.4 倍", "预填充效率 70.9%▲", "TBT 21.8 ms◆"]
+    assert [p.text for p in points.paragraphs[2:]] == [
+        "利用率为基线的 3.4 倍（逐日区间 3.10–3.64）", "预填充效率 70.9%▲", "TBT 21.8 ms◆"]  # the gain's spread
+    bounds = [i for i in items if i.get("spread_of") == "{ratio:load_mgmt:gpu_utilization_percent}"]
+    assert [(i["value"], i["source"]) for i in bounds] == [
+        (pytest.approx(78.6 * 0.96 / (23.4 * 1.04)), "marts.mart_stage_comparison.ratio_low"),
+        (pytest.approx(78.6 * 1.04 / (23.4 * 0.96)), "marts.mart_stage_comparison.ratio_high")]
     marks = {r.text: r.font.color.rgb for r in _runs(slide) if r.text in ("▲", "◆")}
     assert marks == {"▲": RGBColor.from_string("B26A00"), "◆": RGBColor.from_string("1F5FA8")}
-    assert _shape(slide, "Subtitle").text_frame.text == "利用率达到 78.6%"  # 集群实测: no mark
+    assert _shape(slide, "Subtitle").text_frame.text == "利用率达到 78.6%"  # the pool's own tier: no mark
     notes = slide.notes_slide.notes_text_frame.text
     assert "意外中断 419 次▲" in notes and "2.49 万 tokens/s" in notes
     footnote = _shape(slide, "Sources footnote").text_frame.text
@@ -189,11 +194,11 @@ def test_mart_placeholder_quotes_a_stage_mart_value(warehouse: WarehouseFactory,
 
     stall = items["{mart:mart_data_stalls:data_infra:data_stall_percent}"]
     assert (stall["value"], stall["tier"], stall["source"], stall["stage_key"]) == (
-        DATA_STALL[3], "集群实测", "marts.mart_data_stalls.data_stall_percent", "data_infra")
+        DATA_STALL[3], "仿真", "marts.mart_data_stalls.data_stall_percent", "data_infra")
     lost = items["{mart:mart_reliability:stage5:lost_gpu_hours}"]
     assert lost["value"] == LOST_GPU_HOURS[5] and lost["text"] == f"{LOST_GPU_HOURS[5]:,.0f} GPU·小时"
     points = _shape(_slide(result, 2), "Points").text_frame.text
-    assert points == (f"数据等待 {DATA_STALL[3]:.1f}%，损失 {LOST_GPU_HOURS[5]:,.0f} GPU·小时；参考 10.5%▲")
+    assert points == (f"数据等待 {DATA_STALL[3]:.1f}%，损失 {LOST_GPU_HOURS[5]:,.0f} GPU·小时；参考 均值 10.5%▲")
     assert f"平均恢复 {MTTR[5]:,.0f} 分钟" in _slide(result, 2).notes_slide.notes_text_frame.text
 
 

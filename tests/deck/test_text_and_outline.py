@@ -56,8 +56,8 @@ def test_outline_describes_every_slide_and_the_ten_metrics() -> None:
         if slide.kind == "metric_table":
             assert slide.binds["metrics"] == TEN
     assert set(TEN) <= set(outline.metrics)
-    assert [t.name for t in outline.tiers] == ["集群实测", "实验室实测", "行业基准", "估算"]
-    assert [t.mark for t in outline.tiers] == ["", "◆", "▲", "○"]
+    assert [t.name for t in outline.tiers] == ["集群实测", "实验室实测", "行业基准", "估算", "仿真"]
+    assert [t.mark for t in outline.tiers] == ["", "◆", "▲", "○", ""]  # 集群实测 and 仿真: the pool's own tier
     assert list(outline.sections) == ["opening", "baseline", *(f"stage{i}" for i in range(1, 7)), "summary"]
     assert outline.fonts.min_size_pt >= 12
 

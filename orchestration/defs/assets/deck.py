@@ -89,7 +89,11 @@ CHECKS: tuple[tuple[str, str, bool, dg.AssetCheckSeverity], ...] = (
     ("min_font", "no font below 12 pt", True, dg.AssetCheckSeverity.ERROR),
     ("numbers_in_evidence", "every number on a slide is in the evidence appendix", True,
      dg.AssetCheckSeverity.ERROR),
+    ("tier_labels", checks.TIER_LABELS_DESCRIPTION, True, dg.AssetCheckSeverity.ERROR),
+    ("claim_forms", "every cited figure keeps the form its source states it in: 至多 / 不少于 / 不超过 / 均值 / 中位数 "
+     "right before the number (industry_benchmarks.claim_form)", True, dg.AssetCheckSeverity.ERROR),
     ("talk_time", "the speaker notes last the target time ±tolerance", False, dg.AssetCheckSeverity.WARN),
+    ("status_currency", checks.STATUS_CURRENCY_DESCRIPTION, False, dg.AssetCheckSeverity.WARN),
 )
 
 
