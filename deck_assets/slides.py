@@ -359,9 +359,11 @@ def _bound(value: float) -> str:
     return format_number(value, "d1" if abs(value) >= 10 else "d2")
 
 
-def spread_text(ctx: Context, mv: MetricValue | None, number: int, tier_name: str, extra: dict[str, Any]) -> str:
+def spread_text(ctx: Context, mv: MetricValue | None, number: int, tier_name: str, extra: dict[str, Any],
+                range_only: bool = False) -> str:
     """The day-to-day spread of a gain over the baseline, as the outline words it (deck.spread), its two bounds
-    recorded as evidence: a range, or "no measurable change" when it includes 1, or "too few days"."""
+    recorded as evidence: a range, or "no measurable change" when it includes 1 (``range_only``: the range alone,
+    where the caller says "no measurable change" itself), or "too few days"."""
     spread = ctx.outline.spread
     if mv is None or mv.measurable_change is None or mv.ratio_low is None or mv.ratio_high is None:
         return spread.too_few_days
@@ -372,7 +374,8 @@ def spread_text(ctx: Context, mv: MetricValue | None, number: int, tier_name: st
                          **{k: v for k, v in extra.items() if k != "placeholder"},
                          spread_of=extra.get("placeholder", extra.get("metric")), days=mv.days,
                          measurable_change=mv.measurable_change)
-    return fill(spread.range if mv.measurable_change else spread.no_change, {"low": low, "high": high})
+    wording = spread.range if mv.measurable_change or range_only else spread.no_change
+    return fill(wording, {"low": low, "high": high})
 
 
 def _status_text(ctx: Context, spec: SlideSpec, claim_id: str, placeholder: str) -> str:
@@ -757,7 +760,8 @@ def _best_stage(values: list[MetricValue | None]) -> int | None:
     if len(known) < 2:
         return None
     pick = max if known[0].higher_is_better else min
-    return pick(known, key=lambda v: v.value or 0.0).stage.stage_id
+    best = pick(known, key=lambda v: v.value or 0.0)
+    return None if best.measurable_change is False else best.stage.stage_id  # no best within day-to-day noise
 
 
 def _scaled(metric: MetricSpec, values: list[float | None]) -> tuple[float, str]:
@@ -1051,7 +1055,7 @@ def _delta_card(ctx: Context, slide: Slide, spec: SlideSpec, box: Box, key: str,
              big_size, bold=True, color=colour, anchor=MSO_ANCHOR.MIDDLE)
     stage_key = mv.stage.stage_key if mv else ""
     extra = {"pool": ctx.pool, "metric": key, "stage_key": stage_key}
-    spread = spread_text(ctx, mv, number, tier_name, extra)
+    spread = spread_text(ctx, mv, number, tier_name, extra, range_only=True)  # the card's headline says flat
     detail_top = inner.top + 30 + inner.height * 0.42
     detail = add_text(slide, Box(inner.left, detail_top, inner.width, inner.top + inner.height - detail_top),
                       [values_line, ratio_line, spread + " · "], ctx.fonts, 13, color=MUTED,

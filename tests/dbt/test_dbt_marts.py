@@ -6,6 +6,7 @@ three GPUs, so each stage has 3 x 4 = 12 provisioned GPU-minutes and a 240 s win
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -79,6 +80,8 @@ def test_stage0_baseline_metrics(built_warehouse):
     assert m["cluster_throughput_per_watt"] == pytest.approx((S0_OUT_TOKENS + S0_TRAIN_TOKENS) / S0_ENERGY)
     assert m["cost_usd"] == pytest.approx(S0_COST)
     assert m["throughput_per_dollar"] == pytest.approx((S0_OUT_TOKENS + S0_TRAIN_TOKENS) / S0_COST)
+    assert m["serving_tokens_per_dollar"] == pytest.approx(S0_OUT_TOKENS / S0_COST)
+    assert m["training_tokens_per_dollar"] == pytest.approx(S0_TRAIN_TOKENS / S0_COST)
 
 
 def test_stage1_sharing_metrics(built_warehouse):
@@ -122,12 +125,17 @@ def test_gpu_minutes_mig_energy_reset_and_missing_minute(built_warehouse):
 
 def test_stage_comparison_long_form(built_warehouse):
     cmp = built_warehouse.query("select * from marts.mart_stage_comparison order by stage_id, metric")
-    assert len(cmp) == 20
+    assert len(cmp) == 2 * 14
     assert list(cmp.columns) == [
         "pool", "stage_id", "stage_key", "stage_name_zh", "metric", "value", "unit", "higher_is_better",
-        "baseline_value", "previous_value", "ratio_to_baseline", "ratio_to_previous",
-        "change_vs_baseline_percent", "value_source", "evidence_tier", "source_ref",
+        "in_dictionary", "baseline_value", "previous_value", "ratio_to_baseline", "ratio_to_previous",
+        "change_vs_baseline_percent", "value_source", "evidence_tier", "source_ref", "days", "day_min", "day_max",
+        "baseline_days", "baseline_day_min", "baseline_day_max", "ratio_low", "ratio_high", "interval_method",
+        "measurable_change",
     ]
+    assert cmp[cmp.in_dictionary].metric.nunique() == 10
+    assert set(cmp[~cmp.in_dictionary].metric) == {
+        "sm_active_percent", "allocation_percent", "serving_tokens_per_dollar", "training_tokens_per_dollar"}
     ttft = cmp[(cmp.stage_id == 1) & (cmp.metric == "ttft_milliseconds")].iloc[0]
     assert ttft.value == pytest.approx(200.0) and ttft.baseline_value == pytest.approx(500.0)
     assert ttft.previous_value == pytest.approx(500.0)
@@ -138,6 +146,20 @@ def test_stage_comparison_long_form(built_warehouse):
     assert ttft.source_ref == "mart_stage_metrics.ttft_milliseconds"
     base = cmp[cmp.stage_id == 0]
     assert base.previous_value.isna().all() and (base.ratio_to_baseline.round(9) == 1.0).all()
+    # each stage is one day: its daily value is the stage's, and one day is no spread, so no interval
+    assert ttft.days == 1 and ttft.day_min == pytest.approx(200.0) and ttft.baseline_day_max == pytest.approx(500.0)
+    assert cmp.ratio_low.isna().all() and cmp.ratio_high.isna().all() and cmp.measurable_change.isna().all()
+    assert (cmp.interval_method == "min-max of daily values").all()
+
+
+def test_day_metrics_of_a_one_day_stage_equal_the_stage_metrics(built_warehouse):
+    """Each stage of the fixture lies within one UTC day: the day grain (the same macro over int_stage_day_windows)
+    must give the stage's every column."""
+    stages = built_warehouse.query("select * from marts.mart_stage_metrics order by stage_id")
+    days = built_warehouse.query("select * from marts.mart_stage_day_metrics order by stage_id")
+    assert days["date"].astype(str).tolist() == ["2024-03-01", "2024-03-02"]
+    assert list(days.drop(columns="date").columns) == list(stages.columns)
+    pd.testing.assert_frame_equal(days.drop(columns="date"), stages, check_exact=False, rtol=1e-12)
 
 
 def test_gpu_density(built_warehouse):

@@ -13,6 +13,7 @@ import shutil
 
 import dbt_landing_fixture as base_fixture
 import numpy as np
+import pandas as pd
 import pytest
 from dbt_warehouse import DbtWarehouse
 
@@ -184,6 +185,22 @@ def test_stage_metrics_of_a_pool_with_only_serving_metrics(warehouse):
     assert stage["decoding_parallelism"] == pytest.approx(decode / (WINDOW_MINUTES * 60))
     assert {stage[f"{m}_basis"] for m in ("throughput", "ttft", "tbt", "prefill_efficiency",
                                           "decoding_parallelism")} == {"serving_metrics"}
+
+
+def test_day_grain_of_a_one_day_serving_stage_equals_the_stage(warehouse):
+    """p2's stage 4 lies within one UTC day: the engines' metrics and the stage metrics at the day grain (the same
+    macros over int_stage_day_windows) equal the stage's, from the histograms' percentiles to the series read."""
+    for stage_table, day_table in (("intermediate.int_serving_stage_metrics",
+                                    "intermediate.int_serving_stage_day_metrics"),
+                                   ("marts.mart_stage_metrics", "marts.mart_stage_day_metrics")):
+        stage = warehouse.query(f"select * from {stage_table} where pool = '{SERVING_POOL}'")
+        day = warehouse.query(f"select * from {day_table} where pool = '{SERVING_POOL}'")
+        assert day["date"].astype(str).tolist() == [SERVING_DAY.isoformat()], day_table
+        day = day.drop(columns="date")[list(stage.columns)]
+        pd.testing.assert_frame_equal(day, stage, check_exact=False, rtol=1e-12)
+    spread = warehouse.row("select days, day_min, value from marts.mart_stage_comparison "
+                           f"where pool = '{SERVING_POOL}' and metric = 'ttft_milliseconds'")
+    assert spread["days"] == 1 and spread["day_min"] == pytest.approx(spread["value"])
 
 
 def test_engine_indexes_are_summed_per_pod(warehouse):

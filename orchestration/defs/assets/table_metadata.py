@@ -19,7 +19,7 @@ PREVIEW_ROWS = 10
 COUNTED = ("table", "incremental", "seed")  # views are not counted: they re-read the landing Parquet
 # mart_stage_metrics' preview: the ten metrics of the deck's metric model (seed metric_definitions), by stage.
 STAGE_METRICS = "mart_stage_metrics"
-METRICS_SQL = "select metric from reference.metric_definitions order by metric_order"
+METRICS_SQL = "select metric from reference.metric_definitions where in_dictionary order by metric_order"
 
 
 def relation_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 -- its numbers stand on. Only pools with a stage calendar: a lab pool (e.g. lab-h200, whose readings
 -- feed mart_lab_experiments) is not part of the staged cluster and must not widen the deck's period.
 -- Read from the daily volume table (int_telemetry_daily), not the readings: the cost does not grow with them.
+-- evidence_tier is the tier of every number measured on the pool: 仿真 when any of its telemetry comes from a
+-- simulated source (var simulated_sources), else 集群实测. The deck takes it from here, never from its outline.
 
 with samples as (
 
@@ -29,7 +31,8 @@ sources as (
 
     select
         pool,
-        {{ dbt.listagg('telemetry_source', "','", 'order by telemetry_source') }} as sources
+        {{ dbt.listagg('telemetry_source', "','", 'order by telemetry_source') }} as sources,
+        bool_or({{ is_simulated_source('telemetry_source') }})                      as simulated
     from pool_sources
     group by pool
 
@@ -56,6 +59,8 @@ final as (
     select
         stats.pool,
         sources.sources,
+        coalesce(sources.simulated, false)                                         as simulated,
+        case when sources.simulated then '仿真' else '集群实测' end                  as evidence_tier,
         stats.first_ts,
         stats.last_ts,
         stats.days,

@@ -33,6 +33,7 @@ final as (
         treatment.phase                                                          as treatment_phase,
         baseline.phase                                                           as baseline_phase,
         treatment.work_unit,
+        treatment.evidence_tier,
         treatment.work_per_s                                                     as treatment_work_per_s,
         baseline.work_per_s                                                      as baseline_work_per_s,
         {{ safe_divide('treatment.work_per_s', 'baseline.work_per_s') }}          as throughput_ratio,

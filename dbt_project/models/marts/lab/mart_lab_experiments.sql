@@ -40,13 +40,25 @@ samples as (
         sample_ts,
         canonical_metric,
         -- device metrics repeat on every MIG instance row: one value per GPU, metric and reading
-        max(value)                                                   as value
+        max(value)                                                   as value,
+        bool_or({{ is_simulated_source('telemetry_source') }})       as simulated
     from {{ ref('stg_landing__gpu_samples') }}
     where {{ day_filter }}
       and pool in (select distinct pool from experiments)
       and canonical_metric in ('energy_j', 'power_w', 'gpu_util_pct', 'sm_active_pct',
                                'gr_engine_active_pct', 'tensor_active_pct')
     group by pool, gpu_uuid, sample_ts, canonical_metric
+
+),
+
+-- The tier of the lab's numbers: 实验室实测 from a real GPU, 仿真 when its readings come from a simulated source.
+pool_tiers as (
+
+    select
+        pool,
+        case when bool_or(simulated) then '仿真' else '实验室实测' end  as evidence_tier
+    from samples
+    group by pool
 
 ),
 
@@ -163,6 +175,7 @@ final as (
                        seconds_between('experiments.measure_start_ts', 'experiments.measure_end_ts')) }}
                                                                                      as work_per_s,
         {{ safe_divide('experiments.work_done', 'measure_energy.energy_j') }}        as work_per_joule,
+        coalesce(pool_tiers.evidence_tier, '实验室实测')                             as evidence_tier,
         phase_energy.energy_j                                                        as phase_energy_j,
         {{ safe_divide('phase_energy.energy_j',
                        seconds_between('experiments.start_ts', 'experiments.end_ts')) }} as phase_power_w
@@ -170,6 +183,8 @@ final as (
     left join gauges
         on experiments.experiment_id = gauges.experiment_id
        and experiments.phase = gauges.phase
+    left join pool_tiers
+        on experiments.pool = pool_tiers.pool
     left join span_energy as measure_energy
         on experiments.experiment_id = measure_energy.experiment_id
        and experiments.phase = measure_energy.phase
