@@ -346,11 +346,11 @@ def _roadmap_rows(slide: Slide, box: Box, fonts: Fonts) -> None:
 
 
 METRIC_TREE = (
-    ("推理性能指标", ("Throughput token/sec · 吞吐量", "TTFT · 首令牌时延", "TBT · 令牌间隔",
+    ("推理性能指标", ("Throughput token/sec · 吞吐量", "TTFT · 首 token 时延", "TBT · token 间时延",
                       "Prefill efficiency % · 首字时延计算占比", "Decoding parallelism · 解码并行度")),
     ("资源利用指标", ("GPU utilization · GPU利用率", "Memory overhead GB · 显存开销",
-                      "Cluster throughput per Watt · 每瓦集群吞吐")),
-    ("成本效益指标", ("Throughput/$ · 单位成本吞吐", "Throughput/watt · 单位功耗吞吐")),
+                      "Cluster throughput per Watt · 集群能效")),
+    ("成本效益指标", ("Throughput/$ · 单位成本吞吐", "Throughput/watt · 单位能耗吞吐")),
 )
 
 

@@ -343,7 +343,7 @@ def _resolve_one(ctx: Context, spec: SlideSpec, kind: str, arg: str, number: int
             baseline = ctx.snapshot.value(ctx.pool, key, 0) if mv else None
             tier_name = ctx.outline.weakest_tier(
                 [t.evidence_tier for t in (mv, baseline) if t is not None])
-            shown = format_number(value, "d1" if abs(value) >= 1 else "d2")
+            shown = _bound(value)  # the precision of its spread, so that a rounded ratio stays inside it
             source = f"{MART_SCHEMA}.mart_stage_comparison.ratio_to_baseline"
         else:
             raise OutlineError(f"slide {spec.id}: {placeholder}: unknown placeholder kind {kind!r}")

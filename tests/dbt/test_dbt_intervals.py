@@ -70,6 +70,9 @@ def comparison(tmp_path_factory) -> pd.DataFrame:
         con.execute("create table marts.mart_stage_metrics as select * from stages")
         con.execute("create table marts.mart_stage_day_metrics as select * exclude (date), cast(date as date) as date "
                     "from days")
+        # the pool's tier, which mart_stage_comparison takes from mart_data_coverage (a real pool here)
+        con.execute("create table marts.mart_data_coverage as select 'p' as pool, false as simulated, "
+                    "'集群实测' as evidence_tier")
     warehouse = DbtWarehouse(data_dir)
     warehouse.dbt("seed", "--select", "metric_definitions")
     # the model and every test on it (the interval's coherence, the ten metrics per stage, accepted values)

@@ -131,6 +131,8 @@ def test_comparisons(comparisons, experiments, raw):
         assert row.power_ratio == pytest.approx(
             experiments.loc[treatment, "power_w"] / experiments.loc[baseline, "power_w"]), factor
         assert row.baseline_sm_active_pct == pytest.approx(experiments.loc[baseline, "sm_active_pct"]), factor
+    assert set(comparisons.evidence_tier) == {"实验室实测"}  # a real H200's NVML readings
+    assert set(experiments.evidence_tier) == {"实验室实测"}
     # batch-1 decode: NVML util ~12% while the SMs are ~4% active
     assert comparisons.loc["batching", "baseline_gpu_util_pct"] == pytest.approx(12.3, abs=0.5)
     assert comparisons.loc["batching", "baseline_sm_active_pct"] == pytest.approx(3.7, abs=0.5)

@@ -142,7 +142,7 @@ def test_stage_comparison_long_form(built_warehouse):
     assert ttft.ratio_to_baseline == pytest.approx(0.4)
     assert ttft.change_vs_baseline_percent == pytest.approx(-60.0)
     assert not bool(ttft.higher_is_better) and ttft.unit == "ms"
-    assert ttft.value_source == "measured" and ttft.evidence_tier == "集群实测"
+    assert ttft.value_source == "measured" and ttft.evidence_tier == "仿真"  # the fixture lands source simulator
     assert ttft.source_ref == "mart_stage_metrics.ttft_milliseconds"
     base = cmp[cmp.stage_id == 0]
     assert base.previous_value.isna().all() and (base.ratio_to_baseline.round(9) == 1.0).all()

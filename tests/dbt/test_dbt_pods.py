@@ -186,6 +186,16 @@ def test_a_pod_deleted_while_running_counts_as_a_preemption(warehouse):
                              where pool = '{K8S}' and status = 'preempted'""")["n"] == 1
 
 
+def test_the_tier_follows_the_landed_source(warehouse):
+    """The same cluster is 仿真 where its readings landed from the simulator (p1) and 集群实测 where they came
+    from Prometheus (k8s): the tier is the data's, and every measured value of the pool carries it."""
+    coverage = dict(warehouse.query("select pool, evidence_tier from marts.mart_data_coverage").itertuples(index=False))
+    assert coverage == {"p1": "仿真", K8S: "集群实测"}
+    tiers = warehouse.query("""select pool, list(distinct evidence_tier) as tiers from marts.mart_stage_comparison
+                               where value_source = 'measured' group by pool""")
+    assert {r.pool: sorted(r.tiers) for r in tiers.itertuples()} == {"p1": ["仿真"], K8S: ["集群实测"]}
+
+
 def test_scheduling_marts_agree_with_the_job_log(warehouse):
     columns = ("allocation_percent, fragmentation_percent, mean_fragmented_gpus, jobs_dispatched, "
                "queue_wait_p50_minutes, queue_wait_p95_minutes, queue_wait_mean_minutes, tenants, jain_fairness_index")

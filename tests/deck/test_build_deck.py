@@ -152,8 +152,8 @@ def test_table_values_read_as_a_presenter_expects(warehouse: WarehouseFactory, t
 
     assert rows["GPU利用率"][1:4] == ["%", "23.4", "35.7"]
     assert rows["首token时延 TTFT"][2] == "851"
-    assert rows["每美元吞吐"][1:3] == ["万 tokens/$", "123"]  # 1,234,000 tokens/$
-    assert rows["集群每瓦吞吐"][2] == "0.913"
+    assert rows["每美元token数"][1:3] == ["万 tokens/$", "123"]  # 1,234,000 tokens/$
+    assert rows["集群能效"][2] == "0.913"
     assert rows["首字时延计算占比"][5] == "70.9 ▲"  # industry benchmark, marked
     assert rows["token间时延 TBT"][6] == "21.8 ◆"  # lab measurement, marked
     assert rows["显存冗余"][5] == "无数据 ○"  # missing: labelled, never blank

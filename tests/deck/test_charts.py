@@ -217,8 +217,8 @@ def test_achievements_table_has_the_cumulative_gains_chart_beside_it(deck: DeckR
     chart, items = _cumulative_gains(deck)
     assert list(chart.plots[0].categories) == ["基线", "一", "二", "三", "四", "五", "六"]
     ratios = {name: [v / METRICS[key][2][0] for v in METRICS[key][2]] for key, name in (
-        ("gpu_utilization_percent", "GPU利用率"), ("cluster_throughput_per_watt", "集群每瓦吞吐"),
-        ("throughput_per_dollar", "每美元吞吐"))}
+        ("gpu_utilization_percent", "GPU利用率"), ("cluster_throughput_per_watt", "集群能效"),
+        ("throughput_per_dollar", "每美元token数"))}
     assert _series(chart) == {name: pytest.approx(values) for name, values in ratios.items()}
     assert len(items) == 3 * 7
     assert {(i["source"], i["tier"]) for i in items} == {("marts.mart_stage_comparison.ratio_to_baseline", "仿真")}

@@ -85,7 +85,7 @@ def test_lab_slide_table_holds_the_mart_values(
     mart = _mart_rows(path)
 
     header = [re.sub(r"\s", "", c.text) for c in table.rows[0].cells]  # headers wrap
-    expected = ("实验因素", "对比（实验组 vs 基线）", "吞吐提升 (×)", "每焦耳产出提升 (×)", "功耗比 (×)",
+    expected = ("实验因素", "对比（实验组 vs 基线）", "吞吐提升 (×)", "能效提升 (×)", "功耗比 (×)",
                 "吞吐 基线 → 实验组", "证据等级")
     assert header == [re.sub(r"\s", "", h) for h in expected]
     assert len(table.rows) == 1 + len(FACTORS)

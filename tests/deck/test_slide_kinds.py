@@ -156,7 +156,7 @@ def test_placeholders_record_evidence_and_mark_the_tier(warehouse: WarehouseFact
         "78.6%", 78.6, "仿真", "marts.mart_stage_metrics.gpu_utilization_percent", "subtitle")  # simulator's pool
     ratio = by_placeholder["{ratio:load_mgmt:gpu_utilization_percent}"]
     assert (ratio["text"], ratio["tier"], ratio["source"]) == (
-        "3.4", "仿真", "marts.mart_stage_comparison.ratio_to_baseline")
+        "3.36", "仿真", "marts.mart_stage_comparison.ratio_to_baseline")
     assert ratio["value"] == pytest.approx(78.6 / 23.4)
     prefill = by_placeholder["{stage:data_infra:prefill_efficiency_percent}"]
     assert (prefill["text"], prefill["tier"]) == ("70.9%", "行业基准")  # a benchmark-filled mart cell
@@ -168,9 +168,9 @@ def test_placeholders_record_evidence_and_mark_the_tier(warehouse: WarehouseFact
     assert (tput["text"], tput["value"], tput["place"]) == ("2.49 万 tokens/s", 24870.0, "notes")
 
     points = _shape(slide, "Points").text_frame
-    assert points.paragraphs[0].text == "TGS 机会性吞吐提升 15 倍▲"  # the unit written after it precedes the mark
+    assert points.paragraphs[0].text == "TGS 机会性吞吐提升 至多 15 倍▲"  # the unit written after it precedes the mark
     assert [p.text for p in points.paragraphs[2:]] == [
-        "利用率为基线的 3.4 倍（逐日区间 3.10–3.64）", "预填充效率 70.9%▲", "TBT 21.8 ms◆"]  # the gain's spread
+        "利用率为基线的 3.36 倍（逐日区间 3.10–3.64）", "预填充效率 70.9%▲", "TBT 21.8 ms◆"]  # the gain's spread
     bounds = [i for i in items if i.get("spread_of") == "{ratio:load_mgmt:gpu_utilization_percent}"]
     assert [(i["value"], i["source"]) for i in bounds] == [
         (pytest.approx(78.6 * 0.96 / (23.4 * 1.04)), "marts.mart_stage_comparison.ratio_low"),

@@ -63,8 +63,8 @@ def test_a_flat_metric_reads_no_measurable_change_and_a_real_gain_its_range(ware
     prs = Presentation(str(result.path))
 
     bullets = _texts(prs.slides[1])
-    assert "利用率为基线的 3.4 倍（逐日区间 3.10–3.64）" in bullets
-    assert "吞吐为基线的 1.0 倍（逐日区间 0.93–1.09，无可测变化）" in bullets
+    assert "利用率为基线的 3.36 倍（逐日区间 3.10–3.64）" in bullets
+    assert "吞吐为基线的 1.00 倍（逐日区间 0.93–1.09，无可测变化）" in bullets
 
     cards = {s.name: s for s in prs.slides[2].shapes}
     flat_card = [t for s in prs.slides[2].shapes if s.has_text_frame for t in [s.text_frame.text]
@@ -89,4 +89,4 @@ def test_a_gain_with_under_two_days_says_so(warehouse: WarehouseFactory, tmp_pat
                 "measurable_change = null, days = 1 where stage_id = 6")
     con.close()
     bullets = _texts(Presentation(str(_build(path, tmp_path).path)).slides[1])
-    assert "利用率为基线的 3.4 倍（不足两天，无区间）" in bullets
+    assert "利用率为基线的 3.36 倍（不足两天，无区间）" in bullets
