@@ -348,7 +348,7 @@ def _roadmap_rows(slide: Slide, box: Box, fonts: Fonts) -> None:
 METRIC_TREE = (
     ("推理性能指标", ("Throughput token/sec · 吞吐量", "TTFT · 首 token 时延", "TBT · token 间时延",
                       "Prefill efficiency % · 首字时延计算占比", "Decoding parallelism · 解码并行度")),
-    ("资源利用指标", ("GPU utilization · GPU利用率", "Memory overhead GB · 显存开销",
+    ("资源利用指标", ("GPU utilization · GPU利用率", "Memory overhead GB · 显存冗余",
                       "Cluster throughput per Watt · 集群能效")),
     ("成本效益指标", ("Throughput/$ · 单位成本吞吐", "Throughput/watt · 单位能耗吞吐")),
 )
@@ -830,7 +830,7 @@ def arch_geo(slide: Slide, box: Box, fonts: Fonts) -> None:
 
 
 OUTLOOK = (
-    ("近期落地", "下一代GPU架构", ("更大显存\n与带宽", "八位、四位\n浮点低精度", "更大的\nNVLink 域")),
+    ("近期落地", "新一代GPU架构", ("更大显存\n与带宽", "八位、四位\n浮点低精度", "更大的\nNVLink 域")),
     ("近期落地", "动态资源分配 DRA", ("按设备属性\n申领 GPU", "共享与分片\n按需声明", "Kubernetes\n原生资源申领")),
     ("中期", "AI原生调度", ("预测作业\n时长与显存", "自动选择\nMIG 规格与队列", "依据遥测\n持续学习")),
     ("探索", "量子-经典混合", ("GPU 模拟\n量子线路", "量子处理器\n与 GPU 协同", "探索阶段\n尚未规模落地")),
