@@ -122,7 +122,8 @@ def test_a_mart_shows_its_column_types_rows_pools_days_and_metrics():
     con = duckdb.connect()
     con.execute("create schema reference; create schema marts")
     con.execute("create table reference.metric_definitions as select * from (values "
-                "('throughput_per_watt', 2), ('gpu_utilization_percent', 1)) t(metric, metric_order)")
+                "('throughput_per_watt', 2, true), ('gpu_utilization_percent', 1, true), "
+                "('sm_active_percent', 3, false)) t(metric, metric_order, in_dictionary)")  # a companion: not shown
     con.execute("""create table marts.mart_stage_metrics as select * from (values
         ('demo', 0, timestamp '2026-10-05 00:00', 25.06423, 0.098661, 'x'),
         ('demo', 1, timestamp '2026-10-08 00:00', 29.6674, 0.171627, 'y')) t(pool, stage_id, window_start,
