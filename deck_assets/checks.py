@@ -46,6 +46,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Length
 
 from deck_assets import measure
+from deck_assets.evidence import BENCH_TIER
 from deck_assets.status_claims import MAX_AGE_MONTHS, claim_uses, cutoff, is_stale
 from deck_assets.warehouse import CLAIM_FORM_WORDS
 
@@ -524,7 +525,6 @@ def check_numbers_in_evidence(prs: Any, evidence: Sequence[Mapping[str, Any]],
                        {"numbers_checked": checked, "evidence_items": len(evidence)})
 
 
-BENCH_TIER = "行业基准"
 CLAIM_FORMS_DESCRIPTION = ("every cited figure stated by its source as up to / at least / at most / a mean / a median "
                            "shows 至多 / 不少于 / 不超过 / 均值 / 中位数 right before its number")
 

@@ -21,7 +21,9 @@ from typing import Any
 
 from deck_assets.files import atomic_write
 
-TIERS = ("集群实测", "实验室实测", "行业基准", "估算")
+TIERS = ("集群实测", "实验室实测", "行业基准", "估算", "仿真")  # DESIGN.md; 仿真: from the simulated cluster
+BENCH_TIER = "行业基准"  # a cited figure (reference.industry_benchmarks)
+ESTIMATE_TIER = "估算"  # a value the warehouse lacks
 REQUIRED_KEYS = ("slide", "text", "value", "tier", "source")
 MD_CELL_MAX = 200
 

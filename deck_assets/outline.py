@@ -85,10 +85,10 @@ class Spread:
     ``range`` after a ratio whose interval excludes 1, ``no_change`` when it includes 1 (a gain that cannot be told
     from day-to-day noise), ``too_few_days`` when a side has under two days; ``flat`` replaces a KPI card's change."""
 
-    range: str = "（逐日区间 {low}–{high}）"
-    no_change: str = "（逐日区间 {low}–{high}，无可测变化）"
-    too_few_days: str = "（不足两天，无区间）"
-    flat: str = "无可测变化"
+    range: str
+    no_change: str
+    too_few_days: str
+    flat: str
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,9 @@ class Outline:
     sources: dict[str, SourceSpec]
     tiers: tuple[Tier, ...]
     metrics: dict[str, MetricSpec]
+    spread: Spread  # deck.spread: how a gain's day-to-day spread is worded
     slides: tuple[SlideSpec, ...] = field(default_factory=tuple)
     talk: Talk = field(default_factory=Talk)
-    spread: Spread = field(default_factory=Spread)
     adverse: Adverse = field(default_factory=Adverse)
     sections: dict[str, str] = field(default_factory=dict)  # section key -> name shown in the band
     # "mart.column" -> how {mart:MART:STAGE:COLUMN} shows a stage mart's value (label = the column)
@@ -195,7 +195,8 @@ def load_outline(path: Path = DEFAULT_OUTLINE) -> Outline:
         mart_values=mart_values,
         slides=tuple(slides),
         talk=Talk(**{k: float(v) for k, v in (deck.get("talk") or {}).items()}),
-        spread=Spread(**{k: str(v) for k, v in (deck.get("spread") or {}).items()}),
+        spread=Spread(**{k: str(_require(_require(deck, "spread", f"{path}: deck"), k, f"{path}: deck.spread"))
+                         for k in ("range", "no_change", "too_few_days", "flat")}),
         adverse=_adverse(raw.get("adverse_notes") or {}, metrics, mart_values, path),
         sections=sections,
         status_claims=_status_claims(raw, slides, path),

@@ -24,6 +24,7 @@ from pptx.text.text import _Paragraph
 from pptx.util import Pt
 
 from deck_assets import measure
+from deck_assets.evidence import BENCH_TIER, ESTIMATE_TIER
 from deck_assets.outline import Fonts, MetricSpec, Outline, OutlineError, SlideSpec
 from deck_assets.style import (
     ACCENT,
@@ -78,8 +79,6 @@ PLACEHOLDER = re.compile(r"\{(bench|stage|ratio|mart|coverage|status):([^{}]*)\}
 # A unit written right after a placeholder ("{bench:X}%", "{bench:Y} Gb/s") belongs before the tier mark.
 UNIT_AFTER = re.compile(r"^ ?(?:%|倍|卡|次|[KMGT]?[bB]/s|TWh|TFLOPS|W\b|tokens/s)")
 STAGE_KEYS = ("baseline", "sharing", "orchestration", "data_infra", "software", "resilience", "load_mgmt")
-BENCH_TIER = "行业基准"
-ESTIMATE_TIER = "估算"  # a value the warehouse lacks
 
 
 @dataclass
@@ -431,12 +430,7 @@ def _mart_value(ctx: Context, spec: SlideSpec, arg: str,
     stage = _stage_for(ctx, spec, stage_key, placeholder)
     if stage is None:
         return None
-    rows = [r for r in ctx.snapshot.mart_rows(mart, ctx.pool, ("stage_id", column))
-            if int(r["stage_id"]) == stage.stage_id]
-    if len(rows) > 1:
-        raise WarehouseError(f"{ctx.snapshot.warehouse_path}: {MART_SCHEMA}.{mart} has {len(rows)} rows for "
-                             f"stage {stage.stage_key} of pool {ctx.pool}; {placeholder} needs one")
-    value = _clean(rows[0][column]) if rows else None
+    value = _stage_mart_value(ctx, mart, column, stage, placeholder)
     if value is None:
         return None
     shown = format_number(value, fmt.format)
@@ -444,18 +438,27 @@ def _mart_value(ctx: Context, spec: SlideSpec, arg: str,
     return value, shown, f"{MART_SCHEMA}.{mart}.{column}", stage
 
 
+def _stage_mart_value(ctx: Context, mart: str, column: str, stage: Stage, placeholder: str) -> float | None:
+    """The detailed pool's value of a stage mart's column (one row per stage) in ``stage``; None without one."""
+    rows = [r for r in ctx.snapshot.mart_rows(mart, ctx.pool, ("stage_id", column))
+            if int(r["stage_id"]) == stage.stage_id]
+    if len(rows) > 1:
+        raise WarehouseError(f"{ctx.snapshot.warehouse_path}: {MART_SCHEMA}.{mart} has {len(rows)} rows for "
+                             f"stage {stage.stage_key} of pool {ctx.pool}; {placeholder} needs one")
+    return _clean(rows[0][column]) if rows else None
+
+
 ADVERSE = re.compile(r"\{adverse:([^{}]*)\}")
 
 
-def _stage_value(ctx: Context, key: str, stage: Stage) -> tuple[float | None, bool | None]:
-    """(value, higher_is_better) of an adverse rule's key in a stage: a metric, or "MART.COLUMN"."""
+def _stage_value(ctx: Context, key: str, stage: Stage, placeholder: str) -> tuple[float | None, bool | None]:
+    """(value, higher_is_better) of an adverse rule's key in a stage: a metric, or "MART.COLUMN" (whose direction
+    the rule gives)."""
     if "." not in key:
         mv = ctx.snapshot.value(ctx.pool, key, stage.stage_id)
         return (mv.value, mv.higher_is_better) if mv else (None, None)
     mart, column = key.split(".", 1)
-    rows = [r for r in ctx.snapshot.mart_rows(mart, ctx.pool, ("stage_id", column))
-            if int(r["stage_id"]) == stage.stage_id]
-    return (_clean(rows[0][column]) if rows else None), None
+    return _stage_mart_value(ctx, mart, column, stage, placeholder), None
 
 
 def _adverse_text(ctx: Context, spec: SlideSpec, stage_key: str, placeholder: str) -> str:
@@ -469,7 +472,7 @@ def _adverse_text(ctx: Context, spec: SlideSpec, stage_key: str, placeholder: st
     adverse = ctx.outline.adverse
     out = []
     for rule in adverse.rules:
-        (now, metric_hib), (before, _) = _stage_value(ctx, rule.key, stage), _stage_value(ctx, rule.key, previous)
+        (now, metric_hib), (before, _) = (_stage_value(ctx, rule.key, s, placeholder) for s in (stage, previous))
         higher = rule.higher_is_better if rule.higher_is_better is not None else metric_hib
         if now is None or before is None or higher is None or before == 0:
             continue

@@ -26,6 +26,7 @@ def test_writes_a_json_list_and_a_markdown_twin(tmp_path: Path) -> None:
     assert json.loads(json_path.read_text(encoding="utf-8")) == ITEMS  # extra keys kept
     assert read_evidence(deck) == read_evidence(json_path) == ITEMS
     assert validate(ITEMS) == []
+    assert validate([{**ITEMS[0], "tier": "仿真"}]) == []  # the simulated cluster's tier is a tier
     assert not list(tmp_path.glob(".*.tmp"))
     md = md_path.read_text(encoding="utf-8")
     assert "截止日期**：2026-03-01" in md and "模拟数据**：是" in md and "pool-a、pool-b" in md
