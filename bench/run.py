@@ -15,8 +15,9 @@ Phases, in one data directory (`--data-dir`, default bench/.data; the replay cac
 7. `daily_refresh_s` day 7, in a second directory holding only days 1-7 (linked): the first day on which all
    seven stages have data (the large scenario's first six stages last a day), so the deck's quality gates pass
    (see bench/README.md for why not day 2).
-A refresh of day N runs over a warehouse that already holds day N (built by the rebuild before it): it lands
-the day again and replaces it everywhere, which costs what a new day costs (delete + insert of the day).
+A refresh of day N runs over a warehouse that already holds day N (built by the rebuild before it): the day's
+landed files are removed first, so it lands as new data and replaces the day everywhere, which costs what a new
+day costs (delete + insert of the day).
 
     python -m bench.run [--repeats 3] [--rebuild-repeats 1] [--data-dir bench/.data] [--scenario large]
 """
@@ -89,7 +90,13 @@ class Pipeline:
             raise RuntimeError(f"dagster job {name} {tags} failed in {self.base}:\n{measured.output[-4000:]}")
         return measured
 
-    def refresh(self, day: dt.date) -> Measured:
+    def refresh(self, day: dt.date, new_data: bool = True) -> Measured:
+        """The daily refresh of `day`. With `new_data`, the day's landed files are removed first, so that it lands
+        as a new day does and every step that reads it rebuilds (a day re-landed with the same bytes would keep
+        its files and the warehouse would skip it)."""
+        if new_data:
+            for file in (self.base / "landing").glob(f"*/date={day.isoformat()}/*.parquet"):
+                file.unlink()
         return self.job("daily_refresh", {"dagster/partition": day.isoformat()})
 
     def rebuild(self, first: dt.date, last: dt.date) -> Measured:
@@ -175,7 +182,7 @@ def run(repeats: int, rebuild_repeats: int, base: Path, scenario: str, save: Cal
                          lambda: raw_pivot.compare(pipeline.env, large, days[-1], repeats)) or {})
     after = days[-1] + dt.timedelta(days=1)
     fixed = phase("6/7 fixed overhead (a refresh with no new data)",
-                  lambda: timed("refresh with no new data", repeats, lambda: pipeline.refresh(after),
+                  lambda: timed("refresh with no new data", repeats, lambda: pipeline.refresh(after, new_data=False),
                                 pipeline.last_run_steps), "refresh_no_new_data")
 
     def early_refresh() -> dict:
@@ -215,11 +222,11 @@ def save_results(results: dict) -> None:
 
 GOALS = {  # figure -> (goal, "max" or "min") on the issue's 2-core machine (the large scenario's day numbers)
     "daily_refresh_s.day_30": (60, "max"),
-    "refresh_ratio_day30_vs_day7": (1.2, "max"),
+    "refresh_ratio_day30_vs_day7": (1.1, "max"),
     "warehouse_vs_raw_duckdb_ratio": (2, "max"),
-    "fixed_overhead_s": (20, "max"),
+    "fixed_overhead_s": (15, "max"),
     "exposition_parse_speedup_vs_prometheus_client": (20, "min"),
-    "full_rebuild_s": (900, "max"),
+    "full_rebuild_s": (600, "max"),
     "peak_rss_gb.refresh": (6, "max"),
     "peak_rss_gb.full_rebuild": (6, "max"),
 }

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import filecmp
 import glob
 import hashlib
 import json
@@ -115,13 +116,24 @@ def _atomic_write(path: Path, write, staged: Staged | None = None) -> None:
         write(tmp)
         _fsync(tmp)
         if staged is None:
-            os.replace(tmp, path)
-            _fsync(path.parent)
+            if _put_in_place(tmp, path):
+                _fsync(path.parent)
         else:
             staged.append((tmp, path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _put_in_place(tmp: str, path: Path) -> bool:
+    """Rename `tmp` to `path`, unless `path` already holds the same bytes: then `tmp` is removed and the landed
+    file keeps its modification time, which is how the warehouse knows a re-landed day did not change
+    (orchestration/build_state.py). False when nothing was renamed."""
+    if path.exists() and filecmp.cmp(tmp, path, shallow=False):
+        os.unlink(tmp)
+        return False
+    os.replace(tmp, path)
+    return True
 
 
 def _fsync(path: str | Path) -> None:
@@ -319,7 +331,7 @@ class InputLanding:
     def commit(self) -> None:
         """Put the staged files in place, then remove what this input landed before and did not land now."""
         for tmp, path in self.staged:
-            os.replace(tmp, path)
+            _put_in_place(tmp, path)
         for directory in {path.parent for _, path in self.staged}:  # the renames, on disk (as `_atomic_write`)
             _fsync(directory)
         written = {path for _, path in self.staged}
@@ -342,7 +354,7 @@ def land_input(source: str, input: str, base: Path | None = None,
     Landings of the same input serialise on a lock file; other inputs never wait.
     """
     target = InputLanding(source, input, base, days)
-    with _locked(paths.landing_dir(base) / ".locks" / f"{source}@{input}.lock"):
+    with locked(paths.landing_dir(base) / ".locks" / f"{source}@{input}.lock"):
         try:
             yield target
         except BaseException:
@@ -352,7 +364,7 @@ def land_input(source: str, input: str, base: Path | None = None,
 
 
 @contextlib.contextmanager
-def _locked(lock_file: Path) -> Iterator[None]:
+def locked(lock_file: Path) -> Iterator[None]:
     """Hold an exclusive lock on `lock_file` (released when closed, also when the process dies)."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a") as handle:

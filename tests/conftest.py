@@ -15,6 +15,19 @@ for key, value in {"DO_NOT_TRACK": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
     os.environ.setdefault(key, value)
 
 
+# Session fixtures that build something (a pipeline run, a warehouse): the tests that use one run on one
+# pytest-xdist worker, so it is built once.
+SHARED_BUILDS = ("tiny_pipeline", "built_warehouse")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`-n`, `--dist loadgroup`), a module's tests stay on one worker (its module fixtures are
+    built once), and so do all the tests of each shared build."""
+    for item in items:
+        group = next((name for name in SHARED_BUILDS if name in item.fixturenames), item.module.__name__)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():

@@ -43,6 +43,25 @@ def test_same_input_lands_the_same_rows(tmp_path):
     assert pq.read_table(a.path).equals(pq.read_table(b.path))
 
 
+def test_landing_the_same_rows_again_keeps_the_file_and_its_time(tmp_path):
+    """What tells the warehouse a re-landed day did not change (orchestration/build_state.py)."""
+    first = landing.write_day("inference_requests", DAY, _requests(4), source="sim", pool="p", base=tmp_path)
+    landed_at = first.path.stat().st_mtime_ns
+    with landing.land_input("sim", "run1", base=tmp_path) as staged:
+        staged.write_day("inference_requests", DAY, _requests(2), pool="p", origin="x")
+    staged_path = next(first.path.parent.glob("sim-p@run1.parquet"))
+    staged_at = staged_path.stat().st_mtime_ns
+
+    again = landing.write_day("inference_requests", DAY, _requests(4), source="sim", pool="p", base=tmp_path)
+    with landing.land_input("sim", "run1", base=tmp_path) as staged:
+        staged.write_day("inference_requests", DAY, _requests(2), pool="p", origin="x")
+    assert again.path.stat().st_mtime_ns == landed_at and staged_path.stat().st_mtime_ns == staged_at
+    assert not [p for p in _files(tmp_path, "inference_requests") if p.name.endswith(landing.TEMPORARY_SUFFIX)]
+
+    changed = landing.write_day("inference_requests", DAY, _requests(5), source="sim", pool="p", base=tmp_path)
+    assert pq.read_table(changed.path).num_rows == 5
+
+
 def test_a_crash_while_writing_keeps_the_previous_file(tmp_path, monkeypatch):
     good = landing.write_day("inference_requests", DAY, _requests(5), source="sim", pool="p", base=tmp_path)
 

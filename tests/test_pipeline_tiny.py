@@ -59,15 +59,45 @@ def test_stage_metrics_cover_the_seven_stages(tiny_run):
     assert set(metrics.pool) == {"tiny"}
 
 
-def test_second_run_lands_the_same_files_and_gives_the_same_marts(tiny_run):
-    landed_before = sorted(p.relative_to(tiny_run) for p in (tiny_run / "landing").rglob("*.parquet"))
+def test_a_second_run_skips_what_is_unchanged_and_rebuilds_only_the_day_that_changed(tiny_result):
+    """A second run lands every day again with the same bytes: landed files keep their times, every dbt step is
+    skipped, every check is still reported (a skipped step's as its last build's outcome). Then one day's
+    landed file is altered: the next run restores it, rebuilds that day alone and gives the same marts."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    tiny_run, first = tiny_result
+    files = sorted((tiny_run / "landing").rglob("*.parquet"))
+    times_before = {f: f.stat().st_mtime_ns for f in files}
     marts_before = {name: mart(tiny_run, name, "all") for name in ("mart_stage_metrics", "mart_stage_comparison")}
     minutes_before = _gpu_minute_rows(tiny_run)
-    assert run_pipeline("tiny", tiny_run).success
-    assert sorted(p.relative_to(tiny_run) for p in (tiny_run / "landing").rglob("*.parquet")) == landed_before
-    assert _gpu_minute_rows(tiny_run) == minutes_before, "a re-run duplicated per-GPU-minute rows"
-    for name, before in marts_before.items():
-        pd.testing.assert_frame_equal(mart(tiny_run, name, "all"), before, check_exact=True)
+
+    again = run_pipeline("tiny", tiny_run)
+    assert again.success
+    assert {f: f.stat().st_mtime_ns for f in files} == times_before
+    skipped = {e.asset_key.to_user_string() for e in again.get_asset_materialization_events()
+               if "skipped" in e.materialization.metadata}
+    assert {"stg_landing__gpu_samples", "int_gpu_minutes", "mart_stage_metrics"} <= skipped
+    assert "deck" not in skipped
+    first_checks = {(e.asset_key, e.check_name): e.passed for e in first.get_asset_check_evaluations()}
+    assert {(e.asset_key, e.check_name): e.passed for e in again.get_asset_check_evaluations()} == first_checks
+
+    day = load_scenario("tiny").dates()[2].isoformat()
+    altered = next((tiny_run / "landing" / "gpu_samples" / f"date={day}").glob("simulator-*.parquet"))
+    table = pq.read_table(altered)
+    pq.write_table(table.slice(0, table.num_rows // 2), altered)
+    result = run_pipeline("tiny", tiny_run)
+    assert result.success
+    assert sorted((tiny_run / "landing").rglob("*.parquet")) == files
+    assert pq.read_table(altered).equals(table)
+    assert [f for f in files if f.stat().st_mtime_ns != times_before[f]] == [altered]
+    with duckdb.connect(str(tiny_run / "warehouse.duckdb"), read_only=True) as con:
+        built = dict(con.execute("select step, list(day order by day) from pipeline.build_state "
+                                 "where run_id = ? group by step", [result.run_id]).fetchall())
+    assert built == {"warehouse_daily": [day], "warehouse_inputs": [""], "warehouse_models": [""]}
+    assert _gpu_minute_rows(tiny_run) == minutes_before, "a re-run duplicated or lost per-GPU-minute rows"
+    for name, before in marts_before.items():  # the rebuilt day's rows now come last: sums may differ in the last bit
+        pd.testing.assert_frame_equal(mart(tiny_run, name, "all"), before, check_exact=False, rtol=1e-12)
 
 
 def _gpu_minute_rows(data_dir):
@@ -104,9 +134,13 @@ def test_deck_alone_materialises_from_the_repo_root_into_the_uis_instance(tiny_r
 def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, monkeypatch):
     """A long window is built a few days per dbt command (its bounds in the environment): same rows as one build."""
     from orchestration.defs.assets import warehouse
+    from orchestration.defs.checks.source_health import rows_on
 
     shutil.copytree(tiny_run / "landing", tmp_path / "landing")
-    monkeypatch.setattr(warehouse, "BUILD_READINGS", 1)  # one day per chunk
+    dates = load_scenario("tiny").dates()
+    readings = [rows_on("gpu_samples", day, base=tmp_path) for day in dates]
+    pairs = [a + b for a, b in zip(readings[:-1], readings[1:], strict=True)]
+    monkeypatch.setattr(warehouse, "BUILD_READINGS", max(pairs))  # two or three days per chunk
     for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV):
         monkeypatch.delenv(name, raising=False)
     chunks = []
@@ -118,10 +152,15 @@ def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, mon
     real_build_days = warehouse.build_days
     monkeypatch.setattr(warehouse, "build_days", build_days)
     assert run_rebuild("tiny", tmp_path).success
-    dates = load_scenario("tiny").dates()
     days = [d.isoformat() for d in dates]
     run_end = (dates[-1] + dt.timedelta(days=1)).isoformat()
-    assert chunks == [(day, after, days[0], run_end) for day, after in zip(days[:-1], days[1:], strict=True)]
+    # every chunk but the last (built by the step's `dbt build`), in order, each within the bound, with the run's days
+    starts, ends = [c[0] for c in chunks], [c[1] for c in chunks]
+    assert len(chunks) >= 2 and starts[0] == days[0] and starts[1:] == ends[:-1] and ends[-1] < run_end
+    assert all(c[2:] == (days[0], run_end) for c in chunks)
+    for start, end in zip(starts, ends, strict=True):
+        chunk = [r for day, r in zip(days, readings, strict=True) if start <= day < end]
+        assert len(chunk) >= 2 and sum(chunk) <= warehouse.BUILD_READINGS
     assert not {*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV} & set(os.environ)
     for name, order in (("mart_stage_metrics", "pool, stage_id"),
                         ("mart_hourly_profile", "pool, stage_id, hour_of_day, workload_type")):

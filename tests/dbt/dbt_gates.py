@@ -1,4 +1,4 @@
-"""Run dbt expecting failures, and find a test's result and its stored failing rows (schema dbt_test__audit)."""
+"""Run dbt expecting failures, and find a test's result and its failing rows."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ class GateRun:
         return self.results[uid]
 
     def failing_rows(self, kind: str, model: str, column: str | None = None) -> pd.DataFrame:
-        """The rows the test stored (store_failures): what is wrong (`failure`) and where."""
-        relation = self.result(kind, model, column)["relation_name"]
-        return self.warehouse.query(f"select * from {relation}")
+        """The rows the test finds (its compiled query, as the pipeline reads them): what is wrong (`failure`)
+        and where."""
+        return self.warehouse.query(f"select * from ({self.result(kind, model, column)['compiled_code']})")
 
     def node_name(self, kind: str, model: str, column: str | None = None) -> str:
         return self.manifest["nodes"][self.test_id(kind, model, column)]["name"]

@@ -15,6 +15,7 @@ import dbt_landing_fixture as base_fixture
 import numpy as np
 import pandas as pd
 import pytest
+from dbt_gates import artifacts
 from dbt_warehouse import DbtWarehouse
 
 from ingestion import landing
@@ -260,6 +261,6 @@ def test_agreement_test_fails_when_the_histograms_disagree(warehouse, tmp_path):
     perturbed.dbt("run", "--select", "stg_landing__serving_metrics+", "--exclude", "mart_inference")
     with pytest.raises(AssertionError, match="Failure in test assert_serving_histograms_agree_with_requests"):
         perturbed.dbt("test", "--select", "assert_serving_histograms_agree_with_requests")
-    failures = perturbed.query("select * from dbt_test__audit.assert_serving_histograms_agree_with_requests")
+    failures = artifacts(perturbed).failing_rows("assert_serving_histograms_agree_with_requests", "")
     assert list(failures["metric"]) == ["ttft_milliseconds"]  # TBT histograms were left as they were
     assert failures["failure"][0].startswith("ttft_milliseconds p50 from requests 500.0 ms is not within")

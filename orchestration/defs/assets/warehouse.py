@@ -3,9 +3,11 @@
 
 import contextlib
 import datetime as dt
+import graphlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -25,12 +27,13 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from ingestion import paths
 from ingestion.config import load_config
 from ingestion.progress import Progress
+from orchestration import build_state
 from orchestration.defs.assets.table_metadata import relation_metadata
 from orchestration.defs.checks import gx_runner, report, source_health
 from orchestration.defs.checks.dbt_descriptions import describe_test
 from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
-from orchestration.defs.project import RUN_TARGET, dbt_project
+from orchestration.defs.project import dbt_project, run_target
 
 INCREMENTAL = "config.materialized:incremental"
 INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental models and all they read
@@ -97,7 +100,7 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocat
     except DagsterDbtCliRuntimeError as exc:
         error = exc
     if paths.warehouse_path().exists():
-        stored = stored_failure_relations(invocation)
+        queries = failing_row_queries(invocation)
         with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
             for event in events:
                 if isinstance(event, dg.Output) and "unique_id" in event.metadata:
@@ -106,7 +109,7 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocat
                     event = event.with_metadata({**(relation_metadata(con, node) if node else {}), **(extra or {}),
                                                  **dbt_metadata})
                 elif isinstance(event, dg.AssetCheckResult) and not event.passed:
-                    event = with_failing_rows(con, event, stored)
+                    event = with_failing_rows(con, event, queries)
                 yield event
         report.record(context, [dbt_test_outcome(e) for e in events if isinstance(e, dg.AssetCheckResult)])
     else:
@@ -127,31 +130,26 @@ def dbt_test_outcome(check: dg.AssetCheckResult) -> Outcome:
 FAILING_ROWS_SHOWN = 5
 
 
-def stored_failure_relations(invocation: DbtCliInvocation) -> dict[str, str]:
-    """unique_id -> a relation holding a test's failing rows: the table where dbt stored them (store_failures,
-    schema dbt_test__audit), else the test's compiled query."""
+def failing_row_queries(invocation: DbtCliInvocation) -> dict[str, str]:
+    """unique_id -> the query that finds a test's failing rows (its compiled SQL, from run_results.json)."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except (FileNotFoundError, KeyError, ValueError):
         return {}
-    relations = {}
-    for r in results:
-        if r.get("relation_name"):
-            relations[r["unique_id"]] = r["relation_name"]
-        elif r.get("compiled_code") and r["unique_id"].startswith("test."):
-            relations[r["unique_id"]] = f"({r['compiled_code']}) as failing"
-    return relations
+    return {r["unique_id"]: r["compiled_code"] for r in results
+            if r["unique_id"].startswith("test.") and r.get("compiled_code")}
 
 
 def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult,
-                      stored: Mapping[str, str]) -> dg.AssetCheckResult:
-    """A failed dbt test's check result with its first failing rows (what is wrong, and the ids that say where)."""
+                      queries: Mapping[str, str]) -> dg.AssetCheckResult:
+    """A failed dbt test's check result with its first failing rows (what is wrong, and the ids that say where)
+    and the query that finds them all."""
     unique_id = check.metadata.get("unique_id")
-    relation = stored.get(unique_id.value) if unique_id is not None else None
-    if relation is None:
+    query = queries.get(unique_id.value) if unique_id is not None else None
+    if query is None:
         return check
     try:
-        frame = con.execute(f"select * from {relation} limit {FAILING_ROWS_SHOWN}").df()
+        frame = con.execute(f"select * from ({query}) as failing limit {FAILING_ROWS_SHOWN}").df()
     except duckdb.Error:
         return check
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
@@ -160,15 +158,19 @@ def with_failing_rows(con: duckdb.DuckDBPyConnection, check: dg.AssetCheckResult
     return check.with_metadata({
         **check.metadata,
         "failing_rows": dg.MetadataValue.md("\n".join([header, *lines])),
-        "failures_table": dg.MetadataValue.text(relation if not relation.startswith("(") else "(not stored)"),
+        "failing_rows_query": dg.MetadataValue.md(f"```sql\n{query.strip()}\n```"),
     })._replace(description=description)
+
+
+def dbt_vars() -> dict[str, Any]:
+    """The config file's prices, as dbt vars (none when it sets none)."""
+    config = load_config()
+    return config.prices.dbt_vars() if config.prices else {}
 
 
 def build_args() -> list[str]:
     """`dbt build` with the config file's prices (when it sets any)."""
-    config = load_config()
-    dbt_vars = config.prices.dbt_vars() if config.prices else {}
-    return ["build", "--vars", json.dumps(dbt_vars)] if dbt_vars else ["build"]
+    return ["build", "--vars", json.dumps(dbt_vars())] if dbt_vars() else ["build"]
 
 
 def day_bounds(days: list[dt.date]) -> tuple[str, str]:
@@ -213,7 +215,7 @@ def build_window(days: list[dt.date]) -> contextlib.AbstractContextManager[None]
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliInvocation:
     with run_days_in_environment(run_window(context.run.tags)):
-        return dbt.cli(build_args(), context=context, target_path=RUN_TARGET)
+        return dbt.cli(build_args(), context=context, target_path=run_target())
 
 
 @dbt_assets(
@@ -226,8 +228,9 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliI
     name="warehouse_inputs",
 )
 def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Seeds, staging views and small lookup models that the incremental models read."""
-    yield from with_row_counts(context, dbt_build(context, dbt))
+    """Seeds, staging views and small lookup models that the incremental models read (nothing to do when the
+    dbt project and the landed files are as at its last build)."""
+    yield from build_unless_unchanged(context, "warehouse_inputs", lambda: dbt_build(context, dbt))
 
 
 @dbt_assets(
@@ -251,7 +254,17 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     # largest query (int_gpu_minutes) runs on one DuckDB thread and the second core has little else to do.
     gx_runner.import_in_background()
     window = run_window(context.run.tags)
-    readings = landed_readings(run_days(context.run.tags) or [])
+    days = run_days(context.run.tags) or []
+    current = build_state.fingerprints(project_identity(), days)
+    last = build_state.recorded("warehouse_daily")
+    changed = [day for day in days if forced(context) or not build_state.day_unchanged(day, current, last)]
+    if days and not changed:
+        yield from unchanged(context, build_state.latest_run(days, last))
+        return
+    if len(changed) < len(days):
+        context.log.info(f"{len(days) - len(changed)} of the run's {len(days)} days unchanged since their last "
+                         f"build: building {len(changed)}")
+    readings = landed_readings(changed)
     chunks = build_chunks(readings)
     args = build_args()
     last_chunk = contextlib.nullcontext()
@@ -262,11 +275,14 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                     with build_window(chunk):
                         build_days(dbt, args)
                     shown.step(f"{chunk[0]}..{chunk[-1]}", sum(readings[day] for day in chunk))
+        if chunks:
             last_chunk = build_window(chunks[-1])
         with last_chunk:
-            invocation = dbt.cli(args, context=context, target_path=RUN_TARGET)
-    yield from with_row_counts(context, invocation, {"first_day": window["start_date"],
-                                                     "days_before": window["end_date"]})
+            invocation = dbt.cli(args, context=context, target_path=run_target())
+    yield from with_row_counts(context, invocation, {"first_day": window.get("start_date"),
+                                                     "days_before": window.get("end_date")})
+    build_state.record("warehouse_daily", {day.isoformat(): current[day.isoformat()] for day in changed},
+                       context.run.run_id)
 
 
 # Readings (gpu_samples rows) int_gpu_minutes pivots in one query within the default 3 GB DuckDB bound: one day of
@@ -280,11 +296,12 @@ def landed_readings(days: list[dt.date]) -> dict[dt.date, int]:
 
 
 def build_chunks(readings: Mapping[dt.date, int]) -> list[list[dt.date]]:
-    """Consecutive days (`readings` in day order) grouped so that each group's readings stay under BUILD_READINGS."""
+    """Days (`readings` in day order) grouped into runs of consecutive days whose readings stay under
+    BUILD_READINGS."""
     chunks: list[list[dt.date]] = []
     total = 0
     for day, landed in readings.items():
-        if chunks and total + landed <= BUILD_READINGS:
+        if chunks and total + landed <= BUILD_READINGS and day == chunks[-1][-1] + dt.timedelta(days=1):
             chunks[-1].append(day)
             total += landed
         else:
@@ -298,7 +315,7 @@ def build_days(dbt: DbtCliResource, args: list[str]) -> None:
     `build_args` (their tests run once, after the last chunk)."""
     _, *with_vars = args  # ["build", "--vars", json] or ["build"]
     dbt.cli(["run", "--select", INCREMENTAL, *with_vars], manifest=dbt_project.manifest_path,
-            target_path=RUN_TARGET).wait()
+            target_path=run_target()).wait()
 
 
 @dbt_assets(
@@ -310,5 +327,52 @@ def build_days(dbt: DbtCliResource, args: list[str]) -> None:
     name="warehouse_models",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """The marts and what only they read, rebuilt from the incremental models."""
-    yield from with_row_counts(context, dbt_build(context, dbt))
+    """The marts and what only they read, rebuilt from the incremental models (nothing to do when the dbt
+    project and the landed files are as at its last build)."""
+    yield from build_unless_unchanged(context, "warehouse_models", lambda: dbt_build(context, dbt))
+
+
+def build_unless_unchanged(context: dg.AssetExecutionContext, step: str,
+                           build: Callable[[], DbtCliInvocation]) -> Iterator[Any]:
+    """The step's dbt build with its events, then its fingerprint recorded; or, when its inputs are those of its
+    last build, no build: each asset and check reports the outcome of that build."""
+    current = build_state.fingerprints(project_identity(), [])
+    last = build_state.recorded(step).get(build_state.ALL_DAYS)
+    if last is not None and last[0] == current[build_state.ALL_DAYS] and not forced(context):
+        yield from unchanged(context, last[1])
+        return
+    yield from with_row_counts(context, build())
+    build_state.record(step, {build_state.ALL_DAYS: current[build_state.ALL_DAYS]}, context.run.run_id)
+
+
+def in_dependency_order(context: dg.AssetExecutionContext) -> list[dg.AssetKey]:
+    """The step's selected assets, each after those it reads (the order Dagster wants them reported in)."""
+    selected = context.selected_asset_keys
+    specs = {spec.key: spec for spec in context.assets_def.specs}
+    graph = {key: {dep.asset_key for dep in specs[key].deps if dep.asset_key in selected} for key in selected}
+    return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+def forced(context: dg.AssetExecutionContext) -> bool:
+    """The warehouse_rebuild job builds whatever its inputs (`make rebuild`: after a change dbt cannot see)."""
+    return context.run.job_name == "warehouse_rebuild"
+
+
+def project_identity() -> str:
+    return build_state.project_identity(dbt_project.project_dir, dbt_vars())
+
+
+def unchanged(context: dg.AssetExecutionContext, built_by: str) -> Iterator[Any]:
+    """What a step reports when its inputs did not change since run `built_by` built it: every selected asset,
+    marked `skipped`, and every selected check with that run's outcome (also written to this run's quality
+    report, so the deck counts every check)."""
+    reason = f"inputs unchanged since run {built_by[:8]}"
+    context.log.info(f"{context.op_execution_context.op.name}: nothing to build ({reason})")
+    for key in in_dependency_order(context):
+        yield dg.MaterializeResult(asset_key=key, metadata={"skipped": reason, "built_by_run": built_by})
+    wanted = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
+    outcomes = [replace(o, metadata={"outcome_of_run": built_by})
+                for o in report.read(paths.warehouse_path(), built_by) if (o.asset, o.check_name) in wanted]
+    for outcome in outcomes:
+        yield outcome.to_result()
+    report.record(context, outcomes)

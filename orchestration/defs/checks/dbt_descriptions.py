@@ -63,7 +63,8 @@ def describe_test(test: Mapping[str, Any]) -> str:
               else "WARN, not blocking")
     label = f"dbt test `{kind}`" if kind else "dbt singular test"
     body = " ".join(s.strip().rstrip(".") + "." for s in sentences if s.strip())
-    return f"{label} ({effect}). {body or test['name'] + '.'} Failing rows are stored in dbt_test__audit."
+    return (f"{label} ({effect}). {body or test['name'] + '.'} "
+            "A failure shows its first failing rows and the query that finds them all.")
 
 
 def _capitalised(sentence: str) -> str:

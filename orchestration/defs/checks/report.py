@@ -63,6 +63,20 @@ def write(warehouse: Path, run_id: str, outcomes: Iterable[Outcome], evaluated_a
     return len(rows)
 
 
+def read(warehouse: Path, run_id: str) -> list[Outcome]:
+    """The outcomes one run recorded (none without a report)."""
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            rows = con.execute(f"select asset, check_name, passed, blocking, severity, message, failing_count "
+                               f"from {TABLE} where run_id = ? order by asset, check_name", [run_id]).fetchall()
+        except duckdb.CatalogException:
+            return []
+    return [Outcome(asset, name, passed, blocking, severity, message or "", failing or 0)
+            for asset, name, passed, blocking, severity, message, failing in rows]
+
+
 def record(context: Any, outcomes: list[Outcome]) -> None:
     """Write the outcomes of a check step for its run; a report that cannot be written only logs a warning
     (the checks' own results still reach Dagster)."""
