@@ -20,12 +20,17 @@ for key, value in {"DO_NOT_TRACK": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
 SHARED_BUILDS = ("tiny_pipeline", "built_warehouse")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`-n`, `--dist loadgroup`), a module's tests stay on one worker (its module fixtures are
-    built once), and so do all the tests of each shared build."""
+    built once), and every module that uses a shared build stays with the others that use it."""
+    group_of: dict[str, str] = {}
     for item in items:
-        group = next((name for name in SHARED_BUILDS if name in item.fixturenames), item.module.__name__)
-        item.add_marker(pytest.mark.xdist_group(group))
+        shared = next((name for name in SHARED_BUILDS if name in item.fixturenames), None)
+        if shared is not None or item.module.__name__ not in group_of:
+            group_of[item.module.__name__] = shared or group_of.get(item.module.__name__) or item.module.__name__
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group_of[item.module.__name__]))
 
 
 @pytest.fixture(scope="session")
