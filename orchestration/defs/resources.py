@@ -19,5 +19,11 @@ class WarehouseDbt(DbtCliResource):
         return None
 
 
+# dbt's own log file (`<data dir>/dbt_target/dbt.log`) keeps warnings and errors only: at its default, debug, it
+# writes every statement of every node (10 MB a run), which made a dbt step ~12 % slower. What dbt prints (its
+# info lines: each node's outcome, every error) still reaches the run's log in Dagster.
+DBT_FLAGS = ["--log-level-file", "warn"]
+
+
 def build() -> dict:
-    return {"dbt": WarehouseDbt(project_dir=dbt_project)}
+    return {"dbt": WarehouseDbt(project_dir=dbt_project, global_config_flags=DBT_FLAGS)}

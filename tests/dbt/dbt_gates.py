@@ -56,7 +56,7 @@ def run_dbt(warehouse: DbtWarehouse, *args: str) -> GateRun:
     env = {**os.environ, "GPU_EFF_DATA_DIR": str(warehouse.data_dir), "DO_NOT_TRACK": "1",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--target-path", str(target), "--log-path", str(warehouse.data_dir / "dbt_logs")]
+           "--log-level-file", "warn", "--target-path", str(target), "--log-path", str(warehouse.data_dir / "dbt_logs")]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     run_results = json.loads((target / "run_results.json").read_text())
     return GateRun(

@@ -32,6 +32,7 @@ class DbtWarehouse:
             str(DBT), *args,
             "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
             "--target-path", str(self.data_dir / "dbt_target"), "--log-path", str(self.data_dir / "dbt_logs"),
+            "--log-level-file", "warn",
         ]
         if vars:
             cmd += ["--vars", json.dumps(vars)]
