@@ -28,7 +28,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if problems:
         print("invariant violated: " + "; ".join(problems), file=sys.stderr)
         return 1
-    land_config(sim, base)
+    land_config(scenario, base)
     days = scenario.dates()
     if args.day:
         days = [dt.date.fromisoformat(d) for d in args.day]

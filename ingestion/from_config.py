@@ -40,18 +40,21 @@ def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
               progress: Callable[[str], None] = print) -> list[landing.LandedFile]:
     """Land each day from every daily source of `config`; re-running a day replaces its files."""
     landed: list[landing.LandedFile] = []
-    sim = None
+    scenario = sim = None
     if config.scenario is not None:
-        from ingestion.simulator.run import simulation_for
+        from ingestion.simulator.run import in_scenario, simulation_for
+        from ingestion.simulator.scenario import load_scenario
 
-        sim = simulation_for(config.scenario)
+        scenario = load_scenario(config.scenario)
+        if any(in_scenario(scenario, day) for day in days):  # the replay (seconds to load) only for its days
+            sim = simulation_for(config.scenario)
     with Progress(len(days), "landing", progress) as shown:
         for day in days:
             today: list[landing.LandedFile] = []
-            if sim is not None:
-                from ingestion.simulator.run import land_day
+            if scenario is not None:
+                from ingestion.simulator.run import land_day, land_empty_day
 
-                today += land_day(sim, day, base)
+                today += land_day(sim, day, base) if sim is not None else land_empty_day(scenario, day, base)
             if config.prometheus is not None:
                 today += _land_prometheus_day(config, day, base)
             landed += today
@@ -126,9 +129,10 @@ def land_pool_tables(config: Config, base: Path | None = None,
     """The stage calendar and GPU inventory of each pool (the simulated cluster's, when it is a source)."""
     landed = []
     if config.scenario is not None:
-        from ingestion.simulator.run import land_config, simulation_for
+        from ingestion.simulator.run import land_config
+        from ingestion.simulator.scenario import load_scenario
 
-        landed += land_config(simulation_for(config.scenario), base)
+        landed += land_config(load_scenario(config.scenario), base)
     for pool in config.pools:
         landed.append(landing.write_table("stage_calendar", stage_calendar(pool, now), source=CONFIG_SOURCE,
                                           pool=pool.name, base=base))

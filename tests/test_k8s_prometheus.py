@@ -65,7 +65,7 @@ def _by_stage(data_dir, name: str) -> pd.DataFrame:
 
 def test_the_example_inventory_is_the_simulated_clusters():
     listed = pd.read_csv(EXAMPLE.parent / "k8s-inventory.csv")
-    expected = inventory_table(simulation_for("tiny")).to_pandas().drop(columns="pool")
+    expected = inventory_table(load_scenario("tiny")).to_pandas().drop(columns="pool")
     pd.testing.assert_frame_equal(listed, expected, check_dtype=False)
 
 

@@ -1,5 +1,7 @@
 """The replay cache: a scenario's replay is computed once, read back equal, and never used when stale."""
 
+import datetime as dt
+
 import numpy as np
 
 from ingestion.simulator import replay_cache
@@ -50,3 +52,26 @@ def test_an_unreadable_cache_is_replayed_and_replaced(tmp_path):
     sim = replay_cache.load_or_simulate("tiny", tmp_path)
     assert sim.jobs and replay_cache.load_or_simulate("tiny", tmp_path).scenario == sim.scenario
     assert stored.stat().st_size > 100
+
+
+def test_the_pool_tables_and_a_day_after_the_scenario_land_without_the_replay(tmp_path, monkeypatch):
+    """A refresh with no new data (the day after the scenario) loads no replay: seconds on a large scenario."""
+    import pyarrow.parquet as pq
+
+    from ingestion import from_config
+    from ingestion.config import Config
+    from ingestion.simulator import run
+
+    def no_replay(_):
+        raise AssertionError("the replay was loaded")
+
+    monkeypatch.setattr(run, "simulation_for", no_replay)
+    scenario = load_scenario("tiny")
+    after = scenario.dates()[-1] + dt.timedelta(days=1)
+    config = Config(path=None, scenario="tiny", logs=())
+    tables = from_config.land_pool_tables(config, tmp_path)
+    days = from_config.land_days(config, [after], tmp_path, progress=lambda _: None)
+    assert {f.dataset: f.rows for f in tables} == {"stage_calendar": 7, "gpu_inventory": scenario.gpu_count}
+    simulated = [f for f in days if f.path.name == f"simulator-{scenario.pool}.parquet"]
+    assert sorted(f.dataset for f in simulated) == sorted(run.DAY_DATASETS)
+    assert all(f.day == after and f.rows == 0 and pq.read_metadata(f.path).num_rows == 0 for f in simulated)

@@ -62,12 +62,19 @@ class Simulation:
 
     @property
     def hostnames(self) -> list[str]:
-        sc = self.scenario
-        return [f"{sc.hostname_prefix}-{n:02d}" for n in range(sc.nodes)]
+        return hostnames(self.scenario)
 
     def gpu_uuid(self, index: int) -> str:
-        per_node = self.scenario.gpus_per_node
-        return telemetry.gpu_uuid(self.scenario.pool, self.hostnames[index // per_node], index % per_node)
+        return gpu_uuid(self.scenario, index)
+
+
+def hostnames(sc: Scenario) -> list[str]:
+    return [f"{sc.hostname_prefix}-{n:02d}" for n in range(sc.nodes)]
+
+
+def gpu_uuid(sc: Scenario, index: int) -> str:
+    per_node = sc.gpus_per_node
+    return telemetry.gpu_uuid(sc.pool, hostnames(sc)[index // per_node], index % per_node)
 
 
 def simulate(scenario: Scenario) -> Simulation:
@@ -182,36 +189,48 @@ def stage_calendar_table(sc: Scenario) -> pa.Table:
     })
 
 
-def inventory_table(sim: Simulation) -> pa.Table:
-    sc = sim.scenario
-    n = sc.gpu_count
+def inventory_table(sc: Scenario) -> pa.Table:
+    n, hosts = sc.gpu_count, hostnames(sc)
     return pa.table({
         "pool": [sc.pool] * n,
-        "hostname": [sim.hostnames[g // sc.gpus_per_node] for g in range(n)],
+        "hostname": [hosts[g // sc.gpus_per_node] for g in range(n)],
         "gpu_index": [g % sc.gpus_per_node for g in range(n)],
-        "gpu_uuid": [sim.gpu_uuid(g) for g in range(n)],
+        "gpu_uuid": [gpu_uuid(sc, g) for g in range(n)],
         "model_name": [sc.gpu_model] * n,
         "memory_gb": [sc.gpu_memory_gb] * n,
     })
 
 
 # -- landing ---------------------------------------------------------------------------------------
-def land_config(sim: Simulation, base: Path | None = None) -> list[landing.LandedFile]:
-    pool = sim.scenario.pool
+def land_config(sc: Scenario, base: Path | None = None) -> list[landing.LandedFile]:
+    """The stage calendar and the GPU inventory: the scenario's, no replay needed."""
     return [
-        landing.write_table("stage_calendar", stage_calendar_table(sim.scenario), source=SOURCE, pool=pool,
-                            base=base),
-        landing.write_table("gpu_inventory", inventory_table(sim), source=SOURCE, pool=pool, base=base),
+        landing.write_table("stage_calendar", stage_calendar_table(sc), source=SOURCE, pool=sc.pool, base=base),
+        landing.write_table("gpu_inventory", inventory_table(sc), source=SOURCE, pool=sc.pool, base=base),
     ]
+
+
+DAY_DATASETS = ("gpu_samples", "jobs", "job_events", "inference_requests")
+
+
+def in_scenario(sc: Scenario, day: dt.date) -> bool:
+    return sc.start_date <= day < sc.start_date + dt.timedelta(days=sc.days)
+
+
+def land_empty_day(sc: Scenario, day: dt.date, base: Path | None = None) -> list[landing.LandedFile]:
+    """A day outside the scenario: every dataset lands an empty file (the partition arrived, with no rows),
+    without the replay."""
+    return [landing.write_day(name, day, landing.empty_table(name), source=SOURCE, pool=sc.pool, base=base)
+            for name in DAY_DATASETS]
 
 
 def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[landing.LandedFile]:
     """Land every dataset for one day of the scenario (a day outside it lands empty files)."""
     sc = sim.scenario
-    inside = sc.start_date <= day < sc.start_date + dt.timedelta(days=sc.days)
+    if not in_scenario(sc, day):
+        return land_empty_day(sc, day, base)
     tables = {
-        "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.day_telemetry(day), day) if inside
-        else landing.empty_table("gpu_samples"),
+        "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.day_telemetry(day), day),
         "jobs": jobs_table(sim, day),
         "job_events": job_events_table(sim, day),
         "inference_requests": requests_table(sim, day),
