@@ -75,3 +75,26 @@ def test_the_pool_tables_and_a_day_after_the_scenario_land_without_the_replay(tm
     simulated = [f for f in days if f.path.name == f"simulator-{scenario.pool}.parquet"]
     assert sorted(f.dataset for f in simulated) == sorted(run.DAY_DATASETS)
     assert all(f.day == after and f.rows == 0 and pq.read_metadata(f.path).num_rows == 0 for f in simulated)
+
+
+def test_a_day_landed_again_unchanged_is_not_generated_again(tmp_path, monkeypatch):
+    from ingestion.simulator import run, telemetry
+
+    sim = replay_cache.load_or_simulate("tiny", tmp_path)
+    day = sim.scenario.dates()[1]
+    first = run.land_day(sim, day, tmp_path)
+    times = {f.path: f.path.stat().st_mtime_ns for f in first}
+
+    def no_generation(*_args, **_kwargs):
+        raise AssertionError("the day was generated again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(telemetry, "day_samples", no_generation)
+        again = run.land_day(sim, day, tmp_path)
+    assert again == first and {f.path: f.path.stat().st_mtime_ns for f in again} == times
+
+    altered = next(f.path for f in first if f.dataset == "jobs")
+    altered.write_bytes(b"not parquet")  # something else touched the day: it is landed again, as it was
+    restored = run.land_day(sim, day, tmp_path)
+    assert [(f.dataset, f.rows) for f in restored] == [(f.dataset, f.rows) for f in first]
+    assert altered.read_bytes()[:4] == b"PAR1"

@@ -225,18 +225,26 @@ def land_empty_day(sc: Scenario, day: dt.date, base: Path | None = None) -> list
 
 
 def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[landing.LandedFile]:
-    """Land every dataset for one day of the scenario (a day outside it lands empty files)."""
+    """Land every dataset for one day of the scenario (a day outside it lands empty files). A day whose files
+    this scenario and this code already landed, untouched since, is not generated again (`landed_days`)."""
     sc = sim.scenario
     if not in_scenario(sc, day):
         return land_empty_day(sc, day, base)
+    from ingestion.simulator import landed_days
+
+    kept = landed_days.unchanged(sc, day, base)
+    if kept is not None:
+        return kept
     tables = {
         "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.day_telemetry(day), day),
         "jobs": jobs_table(sim, day),
         "job_events": job_events_table(sim, day),
         "inference_requests": requests_table(sim, day),
     }
-    return [landing.write_day(name, day, table, source=SOURCE, pool=sc.pool, base=base)
-            for name, table in tables.items()]
+    landed = [landing.write_day(name, day, table, source=SOURCE, pool=sc.pool, base=base)
+              for name, table in tables.items()]
+    landed_days.remember(sc, day, landed, base)
+    return landed
 
 
 def _peak_allocation(sim: Simulation) -> float:
