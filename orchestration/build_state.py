@@ -29,7 +29,6 @@ from ingestion import paths
 STATE_TABLE = "pipeline.build_state"
 # Datasets the incremental models read through `date_window_filter` (only the days they build).
 WINDOWED = ("gpu_samples", "inference_requests", "serving_metrics")
-DBT_PROJECT_FOLDERS = ("models", "macros", "seeds", "tests")
 ALL_DAYS = ""  # the `day` of a step's fingerprint that covers the whole landing
 EMPTY_DAY = "empty"  # the fingerprint a day without rows in WINDOWED datasets has
 
@@ -52,15 +51,11 @@ def _identity(file: Path, landing: Path) -> str | None:
     return f"{file.relative_to(landing)} {stat.st_size} {stat.st_mtime_ns}" if rows else None
 
 
-def project_identity(project_dir: Path, dbt_vars: Mapping[str, object]) -> str:
-    """A hash of every file of the dbt project and of the run's dbt vars."""
+def project_identity(project_dir: Path, files: Iterable[Path], dbt_vars: Mapping[str, object]) -> str:
+    """A hash of the dbt project's files (each named within `project_dir`) and of the run's dbt vars."""
     digest = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True, default=str).encode())
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in DBT_PROJECT_FOLDERS:
-        files.extend(sorted(p for p in (project_dir / folder).rglob("*") if p.is_file()))
     for file in files:
-        if file.exists():
-            digest.update(str(file.relative_to(project_dir)).encode() + b"\0" + file.read_bytes() + b"\0")
+        digest.update(str(file.relative_to(project_dir)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

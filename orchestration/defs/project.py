@@ -25,11 +25,16 @@ def run_target() -> Path:
     return paths.data_dir() / "dbt_target"
 
 
-def _newest_source_mtime(root: Path) -> float:
+def project_files(root: Path = DBT_DIR) -> list[Path]:
+    """The files the dbt project is made of: what its manifest and its builds depend on."""
     files = [root / "dbt_project.yml", root / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests"):
-        files.extend(p for p in (root / folder).rglob("*") if p.is_file())
-    return max(p.stat().st_mtime for p in files if p.exists())
+        files.extend(sorted(p for p in (root / folder).rglob("*") if p.is_file()))
+    return [p for p in files if p.exists()]
+
+
+def _newest_source_mtime(root: Path) -> float:
+    return max(p.stat().st_mtime for p in project_files(root))
 
 
 def ensure_manifest() -> None:

@@ -33,7 +33,7 @@ from orchestration.defs.checks import gx_runner, report, source_health
 from orchestration.defs.checks.dbt_descriptions import describe_test
 from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
-from orchestration.defs.project import dbt_project, run_target
+from orchestration.defs.project import DBT_DIR, dbt_project, project_files, run_target
 
 INCREMENTAL = "config.materialized:incremental"
 INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental models and all they read
@@ -170,7 +170,8 @@ def dbt_vars() -> dict[str, Any]:
 
 def build_args() -> list[str]:
     """`dbt build` with the config file's prices (when it sets any)."""
-    return ["build", "--vars", json.dumps(dbt_vars())] if dbt_vars() else ["build"]
+    prices = dbt_vars()
+    return ["build", "--vars", json.dumps(prices)] if prices else ["build"]
 
 
 def day_bounds(days: list[dt.date]) -> tuple[str, str]:
@@ -257,7 +258,8 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     days = run_days(context.run.tags) or []
     current = build_state.fingerprints(project_identity(), days)
     last = build_state.recorded("warehouse_daily")
-    changed = [day for day in days if forced(context) or not build_state.day_unchanged(day, current, last)]
+    rebuild_all = forced(context)
+    changed = [day for day in days if rebuild_all or not build_state.day_unchanged(day, current, last)]
     if days and not changed:
         yield from unchanged(context, build_state.latest_run(days, last))
         return
@@ -359,7 +361,7 @@ def forced(context: dg.AssetExecutionContext) -> bool:
 
 
 def project_identity() -> str:
-    return build_state.project_identity(dbt_project.project_dir, dbt_vars())
+    return build_state.project_identity(DBT_DIR, project_files(), dbt_vars())
 
 
 def unchanged(context: dg.AssetExecutionContext, built_by: str) -> Iterator[Any]:
