@@ -251,8 +251,8 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     incremental models, with progress in the run's log; the last chunk by the step's `dbt build`, whose tests
     then check every day of the window.
     """
-    # The marts' expectations run after the dbt steps (mart_checks). Import Great Expectations while this step's
-    # largest query (int_gpu_minutes) runs on one DuckDB thread and the second core has little else to do.
+    # The marts' expectations run after the dbt steps (mart_checks). Import Great Expectations (~10 s of one core)
+    # while dbt, in its own process, builds this step's models, instead of on the run's path after them.
     gx_runner.import_in_background()
     window = run_window(context.run.tags)
     days = run_days(context.run.tags) or []

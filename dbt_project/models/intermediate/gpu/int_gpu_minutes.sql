@@ -350,7 +350,9 @@ minute_allocation as (
                  then share * minute_fraction else 0 end)                        as {{ wt }}_share_raw,
         {%- endfor %}
         sum(reserved_gb * minute_fraction)                                       as reserved_gb_raw,
-        count(distinct job_id)                                                   as job_count,
+        -- a job has one allocation row per GPU (tested: unique job_id, gpu_uuid) and each row one row per minute, so
+        -- count(*) counts distinct jobs; count(distinct) cost a second grouping of every job-minute (~15 % of the model)
+        count(*)                                                                 as job_count,
         max(case when is_mig then 1 else 0 end) = 1                              as has_mig_allocation,
         max(case when is_fractional then 1 else 0 end) = 1                       as has_fractional_allocation
     from job_minutes_weighted
