@@ -32,7 +32,7 @@ def _child(base: Path, days: int | None, scenario: str) -> dict:
     started = time.perf_counter()
     sim = load_or_simulate(scenario, base)
     replay_s = time.perf_counter() - started
-    land_config(sim, base)
+    land_config(sim.scenario, base)
     dates = sim.scenario.dates()[:days]
     per_day, rows = [], {}
     for n, day in enumerate(dates, 1):
