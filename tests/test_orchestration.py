@@ -68,9 +68,10 @@ def test_every_check_says_what_it_checks_and_what_a_failure_does(defs):
     for key, spec in specs.items():
         assert spec.description and spec.description.startswith(labels), (key, spec.description)
         assert ("blocking:" in spec.description.split(")")[0]) == spec.blocking, (key, spec.description)
-    watt = dg.AssetCheckKey(dg.AssetKey("mart_stage_metrics"), "not_negative_mart_stage_metrics_throughput_per_watt")
-    assert specs[watt].description.startswith("dbt test `not_negative` (blocking: a failure stops the dbt step")
-    assert "`throughput_per_watt` is never negative" in specs[watt].description
+    rules = dg.AssetCheckKey(dg.AssetKey("mart_stage_metrics"), "column_values_mart_stage_metrics_")
+    assert specs[rules].description.startswith("dbt test `column_values` (blocking: a failure stops the dbt step")
+    assert "`window_hours` never null and never negative" in specs[rules].description
+    assert "`gpu_utilization_percent` within [0, 100]" in specs[rules].description
     singular = dg.AssetCheckKey(dg.AssetKey("mart_stage_comparison"), "assert_comparison_has_ten_metrics_per_stage")
     assert "exactly the ten metrics" in specs[singular].description
     gate = dg.AssetCheckKey(dg.AssetKey("mart_stage_metrics"), "gx_utilisation_in_range")

@@ -2,15 +2,16 @@
 one build shows every gate biting and each failure names its own rows.
 
 - GPU-b reports 150 % utilisation at 2024-03-01 00:11: left out of int_gpu_minutes (int_gpu_samples_checked),
-  value_between on stg_landing__gpu_samples warns and int_telemetry_daily counts it (the int_gpu_minutes range
-  tests are proven on the model edited in place).
+  value_between on stg_landing__gpu_samples warns and int_telemetry_daily counts it (int_gpu_minutes's range
+  rules, column_values, are proven on the model edited in place).
 - GPU-a's energy counter runs backwards at 2024-03-01 00:12, staying far above zero (not a reset):
   monotonic_counter on stg_landing__gpu_samples, and assert_energy_counter_agrees_with_power.
 - 2024-03-02's gpu_samples land twice (a collector part beside the day's file): no dbt test fails on it (the
   blocking source-health check no_duplicate_rows stops such a day before dbt runs: tests/quality/test_gates_bite.py).
 - request R1 is logged again the next day, in the next stage: assert_requests_counted_once (and the unique
   request_id tests).
-- request R2's first token comes before its arrival (negative TTFT): not_negative on int_inference_requests.ttft_ms.
+- request R2's first token comes before its arrival (negative TTFT): column_values on int_inference_requests
+  (ttft_ms never negative).
 - GPU-c's telemetry stops for 28 minutes on 2024-03-02 (00:12-00:40): no_gap_longer_than on
   stg_landing__gpu_samples (a warning).
 - job J6 has a MIG profile that does not parse and starts before it was submitted: matches_pattern on

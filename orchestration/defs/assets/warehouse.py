@@ -73,7 +73,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if checked is not None and upstream and all(node.startswith("source.") for node in upstream):
             asset_spec = dg.AssetSpec(checked.asset_key)  # a source's test, declared on its staging model
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        return spec and spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+        test = manifest["nodes"][unique_id]
+        tested = manifest["nodes"].get(test.get("attached_node") or "")
+        return spec and spec._replace(description=describe_test(test, tested))
 
 
 # dagster-dbt's metadata on every dbt output that tells a reader nothing (the dbt command's id); `unique_id` stays,

@@ -1,6 +1,6 @@
 """A sentence for every dbt test's asset check, built from the test's manifest node: what it asserts, on which
 columns, and what a failure does. dbt names a generic test after its model, column and arguments
-(`not_negative_mart_stage_metrics_throughput_per_watt`), which the UI truncates; the description says it in words.
+(`unique_combination_of_columns_mart_stage_metrics_pool__stage_id`), which the UI truncates; the description says it in words.
 
 A test's own `description:` (dbt_project/tests/_singular_tests.yml for the singular tests) comes first.
 """
@@ -48,13 +48,31 @@ ASSERTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def describe_test(test: Mapping[str, Any]) -> str:
-    """The description of a dbt test's asset check (`test`: its manifest node)."""
+def _rule(rule: str | Mapping[str, Any]) -> str:
+    """One rule of a column's `meta.expect` (tests/generic/column_values.sql) in words."""
+    if isinstance(rule, str):
+        return {"not_null": "never null", "not_negative": "never negative"}.get(rule, rule)
+    (kind, arg), = rule.items()
+    return f"within [{arg[0]}, {arg[1]}]" if kind == "between" else f"one of {', '.join(map(str, arg))}"
+
+
+def column_rules(model: Mapping[str, Any]) -> str:
+    """What a model's `column_values` test asserts: each column's rules (its config.meta.expect)."""
+    ruled = [(name, (column.get("config") or {}).get("meta", {}).get("expect") or column.get("meta", {}).get("expect"))
+             for name, column in model.get("columns", {}).items()]
+    return "; ".join(f"{_cols(name)} {' and '.join(map(_rule, rules))}" for name, rules in ruled if rules)
+
+
+def describe_test(test: Mapping[str, Any], tested: Mapping[str, Any] | None = None) -> str:
+    """The description of a dbt test's asset check (`test`: its manifest node; `tested`: the model's node, whose
+    columns' rules a `column_values` test checks)."""
     metadata = test.get("test_metadata") or {}
     kind = metadata.get("name")
     sentences = [test.get("description") or ""]
     if kind in ASSERTS:
         sentences.append(_capitalised(ASSERTS[kind](metadata.get("kwargs", {}))))
+    elif kind == "column_values" and tested:
+        sentences.append(_capitalised(column_rules(tested)))
     where = test.get("config", {}).get("where")
     if where:
         sentences.append(f"Only rows where {where}.")
