@@ -7,15 +7,18 @@ then ``pdftoppm -png -r DPI``. Needs LibreOffice Impress (Debian: ``libreoffice-
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 DPI = 60
 TIMEOUT_S = 300
 SOFFICE_PACKAGE = "libreoffice-impress"
+RENDERED_FROM = "deck.sha256"  # in the preview folder: the content_key of the deck its PNGs show
 PDFTOPPM_PACKAGE = "poppler-utils"
 
 
@@ -61,8 +64,29 @@ def render_pdf(deck: Path, out_dir: Path, timeout: float = TIMEOUT_S) -> Path:
     return pdf
 
 
+def content_key(deck: Path) -> str:
+    """A hash of the deck's parts, names and bytes: the same for a deck built again from the same marts on the same
+    day (the builder stamps its date, not the time), whatever times the zip file records."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(deck) as parts:
+        for name in sorted(parts.namelist()):
+            digest.update(name.encode() + b"\0" + parts.read(name) + b"\0")
+    return digest.hexdigest()
+
+
+def rendered(deck: Path, out_dir: Path) -> list[Path] | None:
+    """The PNGs in ``out_dir`` when they were rendered from this very deck (same content_key), else None: the
+    slides are as they were, so LibreOffice (~7 s for 31 slides) need not run again."""
+    key_file = Path(out_dir) / RENDERED_FROM
+    if not key_file.is_file() or key_file.read_text().strip() != content_key(deck):
+        return None
+    pngs = sorted(Path(out_dir).glob("slide-*.png"))
+    return pngs or None
+
+
 def render_pngs(deck: Path, out_dir: Path, dpi: int = DPI, timeout: float = TIMEOUT_S) -> list[Path]:
-    """One PNG per slide in ``out_dir`` (``slide-01.png`` ...), replacing the PNGs of an earlier render."""
+    """One PNG per slide in ``out_dir`` (``slide-01.png`` ...), replacing the PNGs of an earlier render, and the
+    deck's content_key beside them (``rendered``)."""
     if shutil.which("pdftoppm") is None:
         raise PreviewError(f"pdftoppm not installed (Debian package {PDFTOPPM_PACKAGE})")
     deck, out_dir = Path(deck), Path(out_dir)
@@ -82,6 +106,7 @@ def render_pngs(deck: Path, out_dir: Path, dpi: int = DPI, timeout: float = TIME
             shutil.move(str(png), target)
             out.append(target)
         shutil.copyfile(pdf, out_dir / "deck.pdf")
+    (out_dir / RENDERED_FROM).write_text(content_key(deck) + "\n")
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from deck_assets import preview
 
 def _small_deck(path: Path, slides: int = 2) -> Path:
     prs = Presentation()
+    prs.core_properties.created = prs.core_properties.modified = dt.datetime(2026, 3, 1)  # as the deck builder does
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
     for number in range(1, slides + 1):
         slide = prs.slides.add_slide(prs.slide_layouts[5])
@@ -46,6 +48,21 @@ def test_renders_one_png_per_slide(tools: None, tmp_path: Path) -> None:
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
     assert not (out / "slide-09.png").exists()
     assert (out / "deck.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_same_deck_keeps_its_pngs_and_a_changed_one_is_rendered_again(tools: None, tmp_path: Path) -> None:
+    deck, out = _small_deck(tmp_path / "deck.pptx"), tmp_path / "preview"
+    assert preview.rendered(deck, out) is None
+    first = preview.render_pngs(deck, out)
+    assert preview.rendered(deck, out) == first
+
+    again = _small_deck(tmp_path / "again.pptx")  # the same slides built and saved again: the same parts
+    assert preview.rendered(again, out) == first
+
+    changed = _small_deck(tmp_path / "changed.pptx", slides=3)
+    assert preview.rendered(changed, out) is None
+    assert len(preview.render_pngs(changed, out)) == 3
+    assert preview.rendered(deck, out) is None  # the PNGs now show the changed deck
 
 
 def test_deck_preview_asset_shows_thumbnails(tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,7 +139,8 @@ def deck_checks(context: dg.AssetCheckExecutionContext):  # noqa: ANN201 (a gene
 )
 def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Every slide of the deck as a PNG in `data/deck/preview/` (LibreOffice headless → PDF → pdftoppm), and one
-    contact sheet of all of them, shown on this page. Skipped, with a message, where LibreOffice is not installed."""
+    contact sheet of all of them, shown on this page. Skipped, with a message, where LibreOffice is not installed.
+    A deck whose parts are those the PNGs were rendered from (a run with nothing new, the same day) keeps them."""
     deck_path = latest_deck_path(context.instance)
     missing = preview.missing_tools()
     if missing:
@@ -150,9 +151,11 @@ def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         context.log.warning(f"deck preview skipped: {message}")
         return dg.MaterializeResult(metadata={"skipped": message, "deck": dg.MetadataValue.path(str(deck_path))})
     out_dir = paths.deck_dir() / "preview"
-    pngs = preview.render_pngs(deck_path, out_dir)
+    kept = preview.rendered(deck_path, out_dir)
+    pngs = kept or preview.render_pngs(deck_path, out_dir)
     sheet = deck_metadata.contact_sheet(pngs, out_dir / "contact_sheet.png")
-    context.log.info(f"{len(pngs)} slide thumbnails and their contact sheet in {out_dir}")
+    context.log.info(f"{len(pngs)} slide thumbnails and their contact sheet in {out_dir}"
+                     + (" (the slides are those of the last preview: kept, not rendered again)" if kept else ""))
     url = deck_metadata.served_image(context.instance, sheet, context.op_execution_context.run_id)
     shown = (f"![every slide of {deck_path.name}]({url})" if url
              else f"contact sheet: `{sheet}` (this instance does not store compute logs locally)")
@@ -160,6 +163,7 @@ def deck_preview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "slides": dg.MetadataValue.md(shown),
         "pages": len(pngs),
+        "rendered_again": kept is None,
         "deck": dg.MetadataValue.path(str(deck_path)),
         "preview_dir": dg.MetadataValue.path(str(out_dir)),
         "contact_sheet": dg.MetadataValue.path(str(sheet)),
