@@ -1,6 +1,7 @@
 """A sentence for every dbt test's asset check, built from the test's manifest node: what it asserts, on which
 columns, and what a failure does. dbt names a generic test after its model, column and arguments
-(`unique_combination_of_columns_mart_stage_metrics_pool__stage_id`), which the UI truncates; the description says it in words.
+(`unique_combination_of_columns_mart_stage_metrics_pool__stage_id`), which the UI truncates; the description says
+it in words.
 
 A test's own `description:` (dbt_project/tests/_singular_tests.yml for the singular tests) comes first.
 """
