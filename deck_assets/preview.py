@@ -8,12 +8,14 @@ then ``pdftoppm -png -r DPI``. Needs LibreOffice Impress (Debian: ``libreoffice-
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 DPI = 60
 TIMEOUT_S = 300
@@ -66,12 +68,21 @@ def render_pdf(deck: Path, out_dir: Path, timeout: float = TIMEOUT_S) -> Path:
 
 def content_key(deck: Path) -> str:
     """A hash of the deck's parts, names and bytes: the same for a deck built again from the same marts on the same
-    day (the builder stamps its date, not the time), whatever times the zip file records."""
+    day (the builder stamps its date, not the time), whatever times the zip file records. A chart's embedded
+    workbook counts by its own parts but its properties, which carry the time it was written."""
     digest = hashlib.sha256()
-    with zipfile.ZipFile(deck) as parts:
-        for name in sorted(parts.namelist()):
-            digest.update(name.encode() + b"\0" + parts.read(name) + b"\0")
+    _hash_parts(digest, zipfile.ZipFile(deck))
     return digest.hexdigest()
+
+
+def _hash_parts(digest: Any, package: zipfile.ZipFile, skip: frozenset[str] = frozenset()) -> None:
+    with package:
+        for name in sorted(set(package.namelist()) - skip):
+            digest.update(name.encode() + b"\0")
+            if name.endswith(".xlsx"):
+                _hash_parts(digest, zipfile.ZipFile(io.BytesIO(package.read(name))), frozenset({"docProps/core.xml"}))
+            else:
+                digest.update(package.read(name) + b"\0")
 
 
 def rendered(deck: Path, out_dir: Path) -> list[Path] | None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Inches, Pt
 
 from deck_assets import preview
@@ -63,6 +68,44 @@ def test_the_same_deck_keeps_its_pngs_and_a_changed_one_is_rendered_again(tools:
     assert preview.rendered(changed, out) is None
     assert len(preview.render_pngs(changed, out)) == 3
     assert preview.rendered(deck, out) is None  # the PNGs now show the changed deck
+
+
+def _rewritten(package: bytes, part: str, edit) -> bytes:  # noqa: ANN001 (bytes -> bytes)
+    """A zip package with one part's bytes edited, the others copied."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, edit(data) if name == part else data)
+    return out.getvalue()
+
+
+def test_a_charts_workbook_written_at_another_time_is_the_same_deck(tmp_path: Path) -> None:
+    prs = Presentation()
+    data = CategoryChartData()
+    data.categories, _ = ["阶段一", "阶段二"], data.add_series("利用率", (31.0, 67.3))
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, 0, 0, Inches(6), Inches(4), data)
+    deck = tmp_path / "chart.pptx"
+    prs.save(str(deck))
+    workbook = next(n for n in zipfile.ZipFile(deck).namelist() if n.endswith(".xlsx"))
+
+    def written_later(xlsx: bytes) -> bytes:
+        def stamp(xml: bytes) -> bytes:
+            later = re.sub(rb"\d{4}-\d\d-\d\dT[\d:]+Z", b"2031-01-01T00:00:00Z", xml)
+            assert later != xml  # the workbook's properties carry the time it was written
+            return later
+        return _rewritten(xlsx, "docProps/core.xml", stamp)
+
+    def other_values(xlsx: bytes) -> bytes:
+        return _rewritten(xlsx, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"67.3", b"76.3"))
+
+    later, other = tmp_path / "later.pptx", tmp_path / "other.pptx"
+    later.write_bytes(_rewritten(deck.read_bytes(), workbook, written_later))
+    other.write_bytes(_rewritten(deck.read_bytes(), workbook, other_values))
+    assert later.read_bytes() != deck.read_bytes()
+    assert preview.content_key(later) == preview.content_key(deck)
+    assert preview.content_key(other) != preview.content_key(deck)
 
 
 def test_deck_preview_asset_shows_thumbnails(tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
