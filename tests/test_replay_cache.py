@@ -55,7 +55,7 @@ def test_an_unreadable_cache_is_replayed_and_replaced(tmp_path):
 
 
 def test_the_pool_tables_and_a_day_after_the_scenario_land_without_the_replay(tmp_path, monkeypatch):
-    """A refresh with no new data (the day after the scenario) loads no replay: seconds on a large scenario."""
+    """A day outside the scenario loads no replay (seconds on a large scenario): it lands empty files."""
     import pyarrow.parquet as pq
 
     from ingestion import from_config
@@ -98,3 +98,28 @@ def test_a_day_landed_again_unchanged_is_not_generated_again(tmp_path, monkeypat
     restored = run.land_day(sim, day, tmp_path)
     assert [(f.dataset, f.rows) for f in restored] == [(f.dataset, f.rows) for f in first]
     assert altered.read_bytes()[:4] == b"PAR1"
+
+
+def test_a_scheduled_run_with_nothing_new_loads_no_replay(tmp_path, monkeypatch):
+    """A day this scenario and code already landed, untouched since, is landed from its record: the replay (5-6 s
+    on the large scenario) is not loaded, and its files stay as they are."""
+    from ingestion import from_config
+    from ingestion.config import Config
+    from ingestion.simulator import run
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))  # the replay cache's folder
+    config = Config(path=None, scenario="tiny", logs=())
+    day = load_scenario("tiny").dates()[2]
+    def simulated(files):
+        return [f for f in files if f.path.name.startswith("simulator-")]
+
+    first = simulated(from_config.land_days(config, [day], tmp_path, progress=lambda _: None))
+    assert sorted(f.dataset for f in first) == sorted(run.DAY_DATASETS)
+    times = {f.path: f.path.stat().st_mtime_ns for f in first}
+
+    def no_replay(_):
+        raise AssertionError("the replay was loaded")
+
+    monkeypatch.setattr(run, "simulation_for", no_replay)
+    again = simulated(from_config.land_days(config, [day], tmp_path, progress=lambda _: None))
+    assert again == first and {f.path: f.path.stat().st_mtime_ns for f in again} == times

@@ -85,8 +85,9 @@ def simulate(scenario: Scenario) -> Simulation:
 
 @functools.lru_cache(maxsize=2)
 def simulation_for(scenario_ref: str) -> Simulation:
-    """One simulation per scenario per process, replayed once per scenario file and simulator version and
-    then read from the replay cache (under the data directory): every day landed from it is consistent."""
+    """The scenario's simulation, replayed once per scenario file and simulator version and then read from the
+    replay cache (under the data directory): every day landed from it is consistent. Each call reads the cache
+    (seconds on a large scenario): callers hold on to it."""
     from ingestion.simulator import replay_cache
 
     return replay_cache.load_or_simulate(scenario_ref)
