@@ -10,10 +10,8 @@ This is what the Dagster ingestion assets run (and what a script can run without
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -38,34 +36,22 @@ def first_day(config: Config) -> dt.date:
     return min(w.start for p in config.pools for w in p.stages).date()
 
 
-def _simulated_day(name: str, day: dt.date, base: Path | None, simulation: Callable[[str], Any]) -> list[
-        landing.LandedFile]:
-    """One day of the simulated cluster. The replay (`simulation`, seconds to load) only for a day it must generate:
-    not for a day outside the scenario (empty files), nor for one this scenario and code already landed, untouched
-    since (a scheduled run with nothing new)."""
-    from ingestion.simulator import landed_days
-    from ingestion.simulator.run import in_scenario, land_day, land_empty_day
-    from ingestion.simulator.scenario import load_scenario
-
-    scenario = load_scenario(name)
-    if not in_scenario(scenario, day):
-        return land_empty_day(scenario, day, base)
-    return landed_days.unchanged(scenario, day, base) or land_day(simulation(name), day, base)
-
-
 def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
               progress: Callable[[str], None] = print) -> list[landing.LandedFile]:
     """Land each day from every daily source of `config`; re-running a day replaces its files."""
     landed: list[landing.LandedFile] = []
+    scenario = None
     if config.scenario is not None:
-        from ingestion.simulator.run import simulation_for
+        from ingestion.simulator.run import land_scenario_day, simulation_for
+        from ingestion.simulator.scenario import load_scenario
 
-        simulation = functools.cache(simulation_for)  # loaded once, on the first day that needs it
+        scenario = load_scenario(config.scenario)
     with Progress(len(days), "landing", progress) as shown:
         for day in days:
             today: list[landing.LandedFile] = []
-            if config.scenario is not None:
-                today += _simulated_day(config.scenario, day, base, simulation)
+            if scenario is not None:
+                # the replay only for a day to generate: not for one outside the scenario, nor one already landed
+                today += land_scenario_day(scenario, day, lambda: simulation_for(config.scenario), base)
             if config.prometheus is not None:
                 today += _land_prometheus_day(config, day, base)
             landed += today

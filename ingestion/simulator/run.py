@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,9 +86,8 @@ def simulate(scenario: Scenario) -> Simulation:
 
 @functools.lru_cache(maxsize=2)
 def simulation_for(scenario_ref: str) -> Simulation:
-    """The scenario's simulation, replayed once per scenario file and simulator version and then read from the
-    replay cache (under the data directory): every day landed from it is consistent. Each call reads the cache
-    (seconds on a large scenario): callers hold on to it."""
+    """One simulation per scenario per process, replayed once per scenario file and simulator version and
+    then read from the replay cache (under the data directory): every day landed from it is consistent."""
     from ingestion.simulator import replay_cache
 
     return replay_cache.load_or_simulate(scenario_ref)
@@ -226,9 +226,15 @@ def land_empty_day(sc: Scenario, day: dt.date, base: Path | None = None) -> list
 
 
 def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[landing.LandedFile]:
+    """Land every dataset for one day of the scenario (`land_scenario_day`)."""
+    return land_scenario_day(sim.scenario, day, lambda: sim, base)
+
+
+def land_scenario_day(sc: Scenario, day: dt.date, simulation: Callable[[], Simulation],
+                      base: Path | None = None) -> list[landing.LandedFile]:
     """Land every dataset for one day of the scenario (a day outside it lands empty files). A day whose files
-    this scenario and this code already landed, untouched since, is not generated again (`landed_days`)."""
-    sc = sim.scenario
+    this scenario and this code already landed, untouched since, is not generated again (`landed_days`). The
+    simulation (the replay: seconds to load on a large scenario) is asked for only when the day is generated."""
     if not in_scenario(sc, day):
         return land_empty_day(sc, day, base)
     from ingestion.simulator import landed_days
@@ -236,6 +242,7 @@ def land_day(sim: Simulation, day: dt.date, base: Path | None = None) -> list[la
     kept = landed_days.unchanged(sc, day, base)
     if kept is not None:
         return kept
+    sim = simulation()
     tables = {
         "gpu_samples": telemetry.day_samples(sc, sim.jobs, sim.gpu_modes, sim.day_telemetry(day), day),
         "jobs": jobs_table(sim, day),
