@@ -9,7 +9,8 @@
     {%- for column in tested.columns.values() -%}
         {%- set c = adapter.quote(column.name) if column.quote else column.name -%}
         {%- set value = "cast(" ~ c ~ " as " ~ dbt.type_string() ~ ")" -%}
-        {%- for rule in (column.config.meta if column.config else column.meta).get('expect', []) -%}
+        {#- a column's config.meta.expect: dbt copies config.meta into the column's meta -#}
+        {%- for rule in column.meta.get('expect', []) -%}
             {%- set kind, arg = (rule, none) if rule is string else (rule | list | first, rule.values() | list | first) -%}
             {%- if kind == 'not_null' -%}
                 {%- do rules.append({'broken': c ~ ' is null', 'message': "'" ~ column.name ~ " is null'"}) -%}

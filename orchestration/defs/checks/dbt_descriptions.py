@@ -58,9 +58,9 @@ def _rule(rule: str | Mapping[str, Any]) -> str:
 
 
 def column_rules(model: Mapping[str, Any]) -> str:
-    """What a model's `column_values` test asserts: each column's rules (its config.meta.expect)."""
-    ruled = [(name, (column.get("config") or {}).get("meta", {}).get("expect") or column.get("meta", {}).get("expect"))
-             for name, column in model.get("columns", {}).items()]
+    """What a model's `column_values` test asserts: each column's rules (its config.meta.expect, which dbt copies
+    into the column's meta)."""
+    ruled = [(name, column.get("meta", {}).get("expect")) for name, column in model.get("columns", {}).items()]
     return "; ".join(f"{_cols(name)} {' and '.join(map(_rule, rules))}" for name, rules in ruled if rules)
 
 
