@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 import pytest
-from pipeline_run import REPO, mart, run_config
+from pipeline_run import REPO, WITHOUT_PREVIEW, mart, run_config
 from sources.prometheus_server import binaries, serve_openmetrics
 
 from ingestion.simulator.run import inventory_table, simulation_for
@@ -46,7 +46,7 @@ def k8s_run(tmp_path_factory):
         text = EXAMPLE.read_text().replace("url: http://127.0.0.1:9090", f"url: {url}")
         text = text.replace("inventory: k8s-inventory.csv", f"inventory: {EXAMPLE.parent / 'k8s-inventory.csv'}")
         config.write_text(text)
-        result = run_config(config, data_dir, days)
+        result = run_config(config, data_dir, days, without=WITHOUT_PREVIEW)
     assert result.success
     return data_dir
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from pipeline_run import mart, run_pipeline
+from pipeline_run import WITHOUT_PREVIEW, mart, run_pipeline
 
 from ingestion.simulator.run import check_invariants, simulation_for
 
@@ -21,7 +21,7 @@ TEN_METRICS = [
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("demo")
-    assert run_pipeline("demo", data_dir).success
+    assert run_pipeline("demo", data_dir, without=WITHOUT_PREVIEW).success
     return data_dir
 
 

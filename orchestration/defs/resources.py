@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
+from importlib.metadata import version as installed_version
 
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from orchestration.defs.project import dbt_project
 
@@ -17,6 +20,13 @@ class WarehouseDbt(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002 (dagster-dbt's signature)
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        """dbt-core's version, read from the installed package: the `dbt` this resource runs is dbt-core's (a
+        dependency of this project, not the Fusion engine), so dagster-dbt's `dbt --version` subprocess, which
+        imports dbt once more (~2 s on every run's first dbt command), tells nothing new."""
+        return version.parse(installed_version("dbt-core"))
 
 
 # dbt's own log file (`<data dir>/dbt_target/dbt.log`) keeps warnings and errors only: at its default, debug, it

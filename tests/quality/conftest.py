@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pipeline_run
 
-from pipeline_run import environment  # noqa: E402
+from pipeline_run import environment, ephemeral_instance  # noqa: E402
 
 LAST_DAY = "2026-10-11"  # the tiny scenario's last day: what the daily schedule would refresh next
 
@@ -39,7 +39,7 @@ def run_day(data_dir: Path, day: str = LAST_DAY) -> dg.ExecuteInProcessResult:
     """The daily_refresh job on one partition (as the schedule runs it), failures returned, not raised."""
     from orchestration.definitions import defs
 
-    with environment(GPU_EFF_SCENARIO="tiny", GPU_EFF_DATA_DIR=str(data_dir)), dg.instance_for_test() as instance:
+    with environment(GPU_EFF_SCENARIO="tiny", GPU_EFF_DATA_DIR=str(data_dir)), ephemeral_instance() as instance:
         return defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=instance, partition_key=day, raise_on_error=False)
 
