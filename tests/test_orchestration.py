@@ -115,6 +115,23 @@ def test_a_long_window_is_built_in_chunks_of_bounded_readings(tmp_path, monkeypa
     assert "GPU_EFF_BUILD_START" not in os.environ
 
 
+def test_a_chunk_that_fails_fails_the_step_with_dbts_error_and_builds_no_later_chunk(tmp_path, monkeypatch):
+    """build_apart on a warehouse without its staging views: the first chunk's `dbt run` fails, dbt's error is the
+    step's failure, and no chunk is reported built."""
+    from orchestration.defs.assets import warehouse
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
+    days = [dt.date(2026, 10, 5) + dt.timedelta(days=i) for i in range(4)]
+    built = []
+    with pytest.raises(dg.Failure) as failure:
+        warehouse.build_apart([days[:2], days[2:]], ["build"], built.append)
+    assert built == []
+    assert "dbt failed on the incremental models' chunks" in failure.value.description
+    assert "dbt run of 2026-10-05..2026-10-07 failed" in failure.value.description
+    assert "ERROR creating sql incremental model intermediate.int_gpu_minutes" in failure.value.description
+    assert 'Table with name "staging.stg_landing__gpu_inventory" does not exist' in failure.value.description
+
+
 def test_a_mart_shows_its_column_types_rows_pools_days_and_metrics():
     import duckdb
 

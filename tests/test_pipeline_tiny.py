@@ -132,7 +132,8 @@ def test_deck_alone_materialises_from_the_repo_root_into_the_uis_instance(tiny_r
 
 
 def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, monkeypatch):
-    """A long window is built a few days per dbt command (its bounds in the environment): same rows as one build."""
+    """A long window is built a few days per dbt command (one process for them all, the chunk's bounds in its
+    environment): the same rows as one build."""
     from orchestration.defs.assets import warehouse
     from orchestration.defs.checks.source_health import rows_on
 
@@ -143,24 +144,23 @@ def test_a_rebuild_in_chunks_gives_the_rows_of_one_build(tiny_run, tmp_path, mon
     monkeypatch.setattr(warehouse, "BUILD_READINGS", max(pairs))  # two or three days per chunk
     for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV):
         monkeypatch.delenv(name, raising=False)
-    chunks = []
+    asked, built, run_windows = [], [], []
 
-    def build_days(dbt, args):
-        chunks.append(tuple(os.environ[name] for name in (*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV)))
-        real_build_days(dbt, args)
+    def build_apart(chunks, args, report):
+        asked.extend(chunks)
+        run_windows.append(tuple(os.environ.get(name) for name in warehouse.RUN_WINDOW_ENV))
+        real_build_apart(chunks, args, lambda chunk: (built.append(chunk), report(chunk)))
 
-    real_build_days = warehouse.build_days
-    monkeypatch.setattr(warehouse, "build_days", build_days)
+    real_build_apart = warehouse.build_apart
+    monkeypatch.setattr(warehouse, "build_apart", build_apart)
     assert run_rebuild("tiny", tmp_path, without=WAREHOUSE_ONLY).success
-    days = [d.isoformat() for d in dates]
-    run_end = (dates[-1] + dt.timedelta(days=1)).isoformat()
+    run_end = dates[-1] + dt.timedelta(days=1)
     # every chunk but the last (built by the step's `dbt build`), in order, each within the bound, with the run's days
-    starts, ends = [c[0] for c in chunks], [c[1] for c in chunks]
-    assert len(chunks) >= 2 and starts[0] == days[0] and starts[1:] == ends[:-1] and ends[-1] < run_end
-    assert all(c[2:] == (days[0], run_end) for c in chunks)
-    for start, end in zip(starts, ends, strict=True):
-        chunk = [r for day, r in zip(days, readings, strict=True) if start <= day < end]
-        assert len(chunk) >= 2 and sum(chunk) <= warehouse.BUILD_READINGS
+    assert run_windows == [(dates[0].isoformat(), run_end.isoformat())]
+    assert built == asked and len(asked) >= 2 and asked[0][0] == dates[0] and asked[-1][-1] < dates[-1]
+    assert all(b[0] == a[-1] + dt.timedelta(days=1) for a, b in zip(asked[:-1], asked[1:], strict=True))
+    for chunk in asked:
+        assert len(chunk) >= 2 and sum(readings[dates.index(day)] for day in chunk) <= warehouse.BUILD_READINGS
     assert not {*warehouse.BUILD_WINDOW_ENV, *warehouse.RUN_WINDOW_ENV} & set(os.environ)
     for name, order in (("mart_stage_metrics", "pool, stage_id"),
                         ("mart_hourly_profile", "pool, stage_id, hour_of_day, workload_type")):
