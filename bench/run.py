@@ -41,6 +41,7 @@ from pathlib import Path
 
 from bench import parse, raw_pivot, simulate
 from bench.procs import Measured, run_measured
+from deck_assets import preview
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
@@ -99,6 +100,8 @@ class Pipeline:
         if new_data:
             for file in (self.base / "landing").glob(f"*/date={day.isoformat()}/*.parquet"):
                 file.unlink()
+            # a new day's deck is a new deck: its preview is rendered (the same day landed again would keep it)
+            (self.base / "deck" / "preview" / preview.RENDERED_FROM).unlink(missing_ok=True)
         return self.job("daily_refresh", {"dagster/partition": day.isoformat()})
 
     def rebuild(self, first: dt.date, last: dt.date) -> Measured:
