@@ -132,6 +132,36 @@ def test_a_chunk_that_fails_fails_the_step_with_dbts_error_and_builds_no_later_c
     assert 'Table with name "staging.stg_landing__gpu_inventory" does not exist' in failure.value.description
 
 
+def test_a_cancelled_run_stops_the_chunks_process(tmp_path, monkeypatch):
+    """Dagster interrupting a cancelled run while the chunks build terminates their process at once (instead of
+    the step waiting for the remaining chunks)."""
+    import sys
+    import time
+
+    from orchestration.defs.assets import warehouse
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
+    pid_file = tmp_path / "chunks.pid"
+    slow = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+            "print('built 2026-10-05 2026-10-07', flush=True); time.sleep(60)")
+    monkeypatch.setattr(warehouse, "BATCHES_COMMAND", (sys.executable, "-c", slow))
+    days = [dt.date(2026, 10, 5) + dt.timedelta(days=i) for i in range(4)]
+
+    def cancelled(chunk):
+        raise dg.DagsterExecutionInterruptedError()
+
+    started = time.monotonic()
+    with pytest.raises(dg.DagsterExecutionInterruptedError):
+        warehouse.build_apart([days[:2], days[2:]], ["build"], cancelled)
+    assert time.monotonic() - started < 20, "the cancelled step waited for the chunks' process to finish"
+    pid = int(pid_file.read_text())
+    for _ in range(50):
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}"), "the chunks' process still runs after the run was cancelled"
+
+
 def test_a_mart_shows_its_column_types_rows_pools_days_and_metrics():
     import duckdb
 

@@ -316,6 +316,9 @@ def build_chunks(readings: Mapping[dt.date, int]) -> list[list[dt.date]]:
     return chunks
 
 
+BATCHES_COMMAND = (sys.executable, "-m", "orchestration.dbt_batches")
+
+
 def build_apart(chunks: list[list[dt.date]], args: list[str], built: Callable[[list[dt.date]], None]) -> None:
     """`dbt run` of the incremental models for each chunk in turn, with the vars of the run's `build_args` (their
     tests run once, after the last chunk), in one process that parses the dbt project once (orchestration.dbt_batches);
@@ -326,13 +329,17 @@ def build_apart(chunks: list[list[dt.date]], args: list[str], built: Callable[[l
             "select": INCREMENTAL, "chunks": [day_bounds(chunk) for chunk in chunks]}
     by_start = {chunk[0].isoformat(): chunk for chunk in chunks}
     output: list[str] = []
-    with subprocess.Popen([sys.executable, "-m", "orchestration.dbt_batches", json.dumps(spec)], cwd=DBT_DIR,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        for line in process.stdout or ():
-            if line.startswith(f"{dbt_batches.BUILT} "):
-                built(by_start[line.split()[1]])
-            else:
-                output.append(line)
+    with subprocess.Popen([*BATCHES_COMMAND, json.dumps(spec)], cwd=DBT_DIR, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            for line in process.stdout or ():
+                if line.startswith(f"{dbt_batches.BUILT} "):
+                    built(by_start[line.split()[1]])
+                else:
+                    output.append(line)
+        except BaseException:  # the run was cancelled (or reporting failed): the chunks stop with it
+            process.terminate()
+            raise
     if process.returncode != 0:
         raise dg.Failure(description="dbt failed on the incremental models' chunks:\n" + "".join(output[-40:]))
 
