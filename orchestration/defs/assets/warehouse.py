@@ -338,7 +338,7 @@ def build_apart(chunks: list[list[dt.date]], args: list[str], built: Callable[[l
                 else:
                     output.append(line)
         except BaseException:  # the run was cancelled (or reporting failed): the chunks stop with it
-            process.terminate()
+            process.kill()  # not terminate(): a child may inherit SIGTERM blocked or ignored (seen under pytest)
             raise
     if process.returncode != 0:
         raise dg.Failure(description="dbt failed on the incremental models' chunks:\n" + "".join(output[-40:]))
