@@ -78,10 +78,14 @@ def test_every_check_says_what_it_checks_and_what_a_failure_does(defs):
     assert specs[gate].description.startswith("GATE (blocking")
 
 
-def test_incremental_models_are_partitioned_daily(defs):
+def test_the_daily_models_are_partitioned_daily_and_their_inputs_built_before_them(defs):
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("int_gpu_minutes")).partitions_def is not None
     assert graph.get(dg.AssetKey("mart_stage_metrics")).partitions_def is None
+    # incremental by day, but read by the allocations that int_gpu_minutes reads: built in the inputs step
+    pod_gpus = graph.get(dg.AssetKey("int_pod_gpus"))
+    assert pod_gpus.partitions_def is None
+    assert defs.get_assets_def(dg.AssetKey("int_pod_gpus")).op.name == "warehouse_inputs"
 
 
 def test_the_runs_days_become_dbt_vars():

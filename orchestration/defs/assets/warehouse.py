@@ -38,8 +38,11 @@ from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_
 from orchestration.defs.project import DBT_DIR, dbt_project, project_files, run_target
 from orchestration.defs.resources import DBT_FLAGS
 
-INCREMENTAL = "config.materialized:incremental"
-INCREMENTAL_INPUTS = "+config.materialized:incremental"  # the incremental models and all they read
+# The models built per daily partition (tagged `daily` in dbt: incremental by day, the per-GPU-minute pivot and what
+# follows it); an incremental model without the tag (int_pod_gpus) is built with their inputs.
+DAILY_DBT_TAG = "daily"
+DAILY = f"tag:{DAILY_DBT_TAG}"
+DAILY_INPUTS = f"+{DAILY}"  # the daily models and all they read
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -65,7 +68,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         tags = dict(super().get_tags(dbt_resource_props))
-        if dbt_resource_props.get("config", {}).get("materialized") == "incremental":
+        if DAILY_DBT_TAG in dbt_resource_props.get("tags", []):
             tags.update(DAILY_TAG)
         return tags
 
@@ -226,8 +229,8 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> DbtCliI
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    select=INCREMENTAL_INPUTS,
-    exclude=INCREMENTAL,
+    select=DAILY_INPUTS,
+    exclude=DAILY,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -241,7 +244,7 @@ def warehouse_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    select=INCREMENTAL,
+    select=DAILY,
     partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=WarehouseTranslator(),
@@ -326,7 +329,7 @@ def build_apart(chunks: list[list[dt.date]], args: list[str], built: Callable[[l
     _, *with_vars = args  # ["build", "--vars", json] or ["build"]
     spec = {"args": [*with_vars, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
                      "--target-path", str(run_target()), *DBT_FLAGS],
-            "select": INCREMENTAL, "chunks": [day_bounds(chunk) for chunk in chunks]}
+            "select": DAILY, "chunks": [day_bounds(chunk) for chunk in chunks]}
     by_start = {chunk[0].isoformat(): chunk for chunk in chunks}
     output: list[str] = []
     with subprocess.Popen([*BATCHES_COMMAND, json.dumps(spec)], cwd=DBT_DIR, stdout=subprocess.PIPE,
@@ -346,7 +349,7 @@ def build_apart(chunks: list[list[dt.date]], args: list[str], built: Callable[[l
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    exclude=INCREMENTAL_INPUTS,
+    exclude=DAILY_INPUTS,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
     backfill_policy=dg.BackfillPolicy.single_run(),

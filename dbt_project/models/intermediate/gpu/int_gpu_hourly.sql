@@ -6,6 +6,7 @@
 {{
     config(
         materialized='incremental',
+        tags=['daily'],
         incremental_strategy='delete+insert',
         unique_key='date',
         on_schema_change='sync_all_columns',

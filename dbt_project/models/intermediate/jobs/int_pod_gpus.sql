@@ -7,10 +7,21 @@
 -- int_gpu_minutes takes the mean (or, for the energy counter, the maximum) of a GPU's readings per minute, which
 -- repeated copies of one reading leave unchanged.
 --
--- A table rebuilt in full, not incremental: the allocation models that int_gpu_minutes (incremental) reads depend on
--- it, and the pipeline builds every input of the incremental models before them. It stays cheap by reading one
--- metric, board power, which every source reports for every GPU and MIG instance (the heartbeat of
--- stg_landing__gpu_samples' gap test) and dcgm-exporter labels with the pod like every other field.
+-- Incremental by day (the run's days, macros/incremental.sql; hive `date` pruned), but not tagged `daily`: the
+-- allocation models that int_gpu_minutes (daily) reads depend on it, so Dagster builds it with the other inputs of the
+-- daily models (warehouse_inputs), before them. The pre-hook deletes the window's days and the new rows are appended,
+-- so a day re-landed without pod labels keeps no pod of its former files (delete+insert on `date` would delete only
+-- the days that still have rows). It reads one metric, board power, which every source reports for every GPU and MIG
+-- instance (the heartbeat of stg_landing__gpu_samples' gap test) and dcgm-exporter labels with the pod like every
+-- other field.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ date_window_filter('date') }}{% endif %}",
+    )
+}}
 
 select
     pool,
@@ -25,6 +36,7 @@ select
     min(sample_ts)                                     as first_ts,
     max(sample_ts)                                     as last_ts
 from {{ ref('stg_landing__gpu_samples') }}
-where canonical_metric = 'power_w'
+where {{ date_window_filter('landing_date') }}
+  and canonical_metric = 'power_w'
   and pod is not null
 group by pool, landing_date, namespace, pod, gpu_uuid, mig_profile, gpu_instance_id
