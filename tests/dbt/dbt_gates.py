@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from dbt_warehouse import DBT, DBT_PROJECT, DbtWarehouse
+from dbt_warehouse import DBT_PROJECT, DbtWarehouse, invoke_dbt
 
 
 @dataclass
@@ -53,16 +51,12 @@ class GateRun:
 def run_dbt(warehouse: DbtWarehouse, *args: str) -> GateRun:
     """`dbt <args>` on the warehouse's data directory; a non-zero exit is returned, not raised."""
     target = warehouse.data_dir / "dbt_target"
-    env = {**os.environ, "GPU_EFF_DATA_DIR": str(warehouse.data_dir), "DO_NOT_TRACK": "1",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--log-level-file", "warn", "--target-path", str(target), "--log-path", str(warehouse.data_dir / "dbt_logs")]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    returncode, output = invoke_dbt(warehouse.data_dir, *args)
     run_results = json.loads((target / "run_results.json").read_text())
     return GateRun(
         warehouse=warehouse,
-        returncode=done.returncode,
-        output=done.stdout + done.stderr,
+        returncode=returncode,
+        output=output,
         results={r["unique_id"]: r for r in run_results["results"]},
         manifest=json.loads((target / "manifest.json").read_text()),
     )

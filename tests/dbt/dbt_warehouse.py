@@ -1,45 +1,70 @@
-"""Run dbt (as a subprocess, so dbt's own imports never meet pytest's) on a data directory and read its warehouse."""
+"""Run dbt on a data directory, in the test's process (dbt's programmatic API), and read its warehouse."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
+
+
+def invoke_dbt(data_dir: Path, *args: str) -> tuple[int, str]:
+    """`dbt <args>` on `data_dir`: (exit code as the `dbt` command's, dbt's log lines above debug).
+
+    In this process, not as a `dbt` command: a command pays dbt's import and start-up (~3 s of CPU) before its work,
+    and the suite runs some thirty of them; here that is paid once per test process. The data directory reaches
+    the profile and the sources as GPU_EFF_DATA_DIR, set for the invocation only."""
+    from dbt.cli.main import dbtRunner
+
+    lines: list[str] = []
+
+    def keep(event) -> None:
+        if event.info.level != "debug":
+            lines.append(event.info.msg)
+
+    env = {"GPU_EFF_DATA_DIR": str(data_dir), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    try:
+        with mock.patch.dict(os.environ, env):
+            result = dbtRunner(callbacks=[keep]).invoke([
+                *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+                "--target-path", str(data_dir / "dbt_target"), "--log-path", str(data_dir / "dbt_logs"),
+                "--log-level-file", "warn", "--quiet",
+            ])
+    finally:
+        close_warehouse()
+    if result.exception is not None:
+        lines.append(f"{type(result.exception).__name__}: {result.exception}")
+    return (0 if result.success else 2 if result.exception is not None else 1), "\n".join(lines)
+
+
+def close_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command (its connection manager's
+    shared environment), so that the tests can open the file read-only and the next command a new data directory."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 @dataclass
 class DbtWarehouse:
     data_dir: Path
 
-    def dbt(self, *args: str, vars: dict | None = None) -> subprocess.CompletedProcess:
-        env = {
-            **os.environ,
-            "GPU_EFF_DATA_DIR": str(self.data_dir),
-            "DO_NOT_TRACK": "1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        }
-        cmd = [
-            str(DBT), *args,
-            "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(self.data_dir / "dbt_target"), "--log-path", str(self.data_dir / "dbt_logs"),
-            "--log-level-file", "warn",
-        ]
-        if vars:
-            cmd += ["--vars", json.dumps(vars)]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
-        return result
+    def dbt(self, *args: str, vars: dict | None = None) -> str:
+        """`dbt <args>` (with `vars`), its log; an AssertionError with the log's end when it fails."""
+        code, output = invoke_dbt(self.data_dir, *args, *(["--vars", json.dumps(vars)] if vars else []))
+        if code != 0:
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{output[-6000:]}")
+        return output
 
     def query(self, sql: str) -> pd.DataFrame:
         with duckdb.connect(str(self.data_dir / "warehouse.duckdb"), read_only=True) as con:
