@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,8 +128,24 @@ def insert_benchmarks(con: duckdb.DuckDBPyConnection, csv: Path = BENCHMARKS_CSV
                 f"read_csv('{csv}', header = true, all_varchar = true)")
 
 
+_BUILT: dict[tuple[str, str, tuple[str, ...], bool, bool], Path] = {}  # arguments -> the warehouse built with them
+
+
 def make_warehouse(path: Path, pool: str = "pool-a", sources: str = "simulator",
                    extra_pools: tuple[str, ...] = (), lab: bool = True, stage_marts: bool = True) -> Path:
+    """The warehouse at `path`: a copy of the one built with the same arguments earlier in this process (a build
+    takes ~1 s, and the deck tests ask for some forty; each test changes only its own copy)."""
+    key = (pool, sources, tuple(extra_pools), lab, stage_marts)
+    if key not in _BUILT:
+        folder = tempfile.mkdtemp(prefix="deck-warehouse-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _BUILT[key] = _build_warehouse(Path(folder) / "warehouse.duckdb", *key)
+    shutil.copyfile(_BUILT[key], path)
+    return path
+
+
+def _build_warehouse(path: Path, pool: str, sources: str, extra_pools: tuple[str, ...], lab: bool,
+                     stage_marts: bool) -> Path:
     con = duckdb.connect(str(path))
     try:
         start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
