@@ -78,6 +78,7 @@ class _Replica:
         self.slots = [self.start_s] * policy.max_batch  # sorted free-at times
         self.prefill_mult, self.decode_mult = _slowdown(policy.slot, scenario.gpu_memory_gb)
         self.gpu = job.placements[0].gpu
+        self.served: list[int] = []  # the rows of the requests it served
 
 
 def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
@@ -96,10 +97,13 @@ def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
         outputs = _lognormal_tokens(rng, service.output_tokens_median, service.output_tokens_sigma, n, 1)
         hit, cached_share = rng.random(n), rng.uniform(0.3, 0.9, n)
         noise, errors = rng.random(n), rng.random(n)
+        # as Python numbers: the loop below does scalar arithmetic, several times slower on numpy scalars
+        arrivals, prompts, outputs, hit, cached_share, noise, errors = (
+            a.tolist() for a in (arrivals, prompts, outputs, hit, cached_share, noise, errors))
         live: list[_Replica] = []
         nxt = 0
         for i in range(n):
-            t = float(arrivals[i])
+            t = arrivals[i]
             while nxt < len(replicas) and replicas[nxt].start_s <= t:
                 live.append(replicas[nxt])
                 nxt += 1
@@ -132,6 +136,7 @@ def serve(scenario: Scenario, jobs: list[Job]) -> Requests:
             end = first + (outputs[i] - 1) * tbt_s
             rep.slots.pop(0)
             bisect.insort(rep.slots, end)
+            rep.served.append(len(cols["status"]))
             cols["replica"].append(rep.job.job_id)
             cols["gpu_uuid_of"].append(rep.gpu)
             cols["scheduled"].append(start)
@@ -167,13 +172,10 @@ def _busy_seconds(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np
 def _fill_replica_traces(scenario: Scenario, service: Service, replicas: list[_Replica],
                          cols: dict[str, list]) -> None:
     """Per-minute activity (graphics-engine ratio of its slot) and memory used of each replica."""
-    replica_ids = np.asarray(cols["replica"], dtype=object)
-    ok = np.asarray([s == "ok" for s in cols["status"]])
     sched, end = np.asarray(cols["scheduled"], dtype=float), np.asarray(cols["end"], dtype=float)
-    services = np.asarray(cols["service"], dtype=object)
     output_tokens = np.asarray(cols["output_tokens"])  # once, not once per replica
     for rep in replicas:
-        mask = ok & (replica_ids == rep.job.job_id) & (services == service.name)
+        mask = np.asarray(rep.served, dtype=np.int64)  # its requests' rows, in order
         length = len(rep.job.activity)
         edges = rep.start_s + 60.0 * np.arange(length + 1)
         occupancy = _busy_seconds(sched[mask], end[mask], edges) / 60.0  # mean concurrent sequences
