@@ -35,3 +35,13 @@
          and {% if end_date is not none -%}{{ date_column }} < cast('{{ end_date }}' as date){%- else -%}(1 = 1){%- endif -%})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The pre-hook of a model incremental by day: delete the days it is about to build (the window of
+    date_window_filter), so that the new rows replace them whole. `delete+insert` on `date` deletes only the days the
+    new rows have: a day re-landed with no row left (telemetry withdrawn, pods without labels) kept its old rows. -#}
+{% macro delete_window_days(date_column='date') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ date_window_filter(date_column) }}
+    {%- endif -%}
+{%- endmacro %}

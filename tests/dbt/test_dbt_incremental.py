@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from dbt_warehouse import DbtWarehouse
 
+from ingestion import landing
+
 pytestmark = pytest.mark.slow
 
 DAY2 = {"start_date": "2024-03-02", "end_date": "2024-03-03"}
@@ -44,12 +46,16 @@ def test_relanded_day_replaces_only_that_day(tmp_path):
                                    _with_pod(landing_fixture.gpu_samples_day2(), "eval-j9"))
     warehouse.dbt("build", "--exclude-resource-type", "test", "unit_test")   # seeds and models
     before, pods_before = warehouse.query(GPU_MINUTES), warehouse.query(POD_GPUS)
+    requests_before = warehouse.query(REQUESTS)
     assert set(pods_before[pods_before.date.astype(str) == "2024-03-01"].pod) == {"train-j1", "chat-j2"}
+    assert (requests_before.date.astype(str) == "2024-03-01").any()
 
     # GPU-a's day 1 telemetry is re-landed, and no reading of the day carries a pod label any more (the pool
-    # keeps a job log, so its jobs and GPU-minutes do not depend on them)
+    # keeps a job log, so its jobs and GPU-minutes do not depend on them); the day's request log is re-landed empty
     landing_fixture._write_samples(tmp_path, landing_fixture.DAY1,
                                    _without_pods(landing_fixture.gpu_samples_day1(gr_a=0.7)))
+    landing.write_day("inference_requests", landing_fixture.DAY1, landing_fixture._table("inference_requests", []),
+                      source=landing_fixture.SOURCE, pool=landing_fixture.POOL, base=tmp_path)
     warehouse.dbt("run", "--select", "tag:daily", "int_pod_gpus", vars=DAY1)  # as warehouse_daily and _inputs do
     after, pods_after = warehouse.query(GPU_MINUTES), warehouse.query(POD_GPUS)
 
@@ -59,10 +65,13 @@ def test_relanded_day_replaces_only_that_day(tmp_path):
     untouched = before[~((before.gpu_uuid == "GPU-a") & (before.date.astype(str) == "2024-03-01"))]
     rest = after[~((after.gpu_uuid == "GPU-a") & (after.date.astype(str) == "2024-03-01"))]
     pd.testing.assert_frame_equal(rest.reset_index(drop=True), untouched.reset_index(drop=True))
-    # a day that lost its pods keeps none (delete+insert would have kept the rows of a day without new ones)
+    # a day left without rows keeps none (delete+insert on `date` would have kept them: it deletes the days it inserts)
     pods_day2 = pods_before[pods_before.date.astype(str) == "2024-03-02"].reset_index(drop=True)
     assert set(pods_day2.pod) == {"eval-j9"}
     pd.testing.assert_frame_equal(pods_after.reset_index(drop=True), pods_day2)
+    requests_day2 = requests_before[requests_before.date.astype(str) == "2024-03-02"].reset_index(drop=True)
+    assert len(requests_day2)
+    pd.testing.assert_frame_equal(warehouse.query(REQUESTS).reset_index(drop=True), requests_day2, check_dtype=False)
 
     warehouse.dbt("run", "--select", "marts")
     util = warehouse.row("select gpu_utilization_percent from marts.mart_stage_metrics where stage_id = 0")

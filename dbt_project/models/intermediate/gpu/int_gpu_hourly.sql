@@ -2,13 +2,13 @@
 -- profile divides. A table 60 x GPUs smaller than int_gpu_minutes, so the mart reads the history from here
 -- and a daily refresh aggregates only the new day's GPU-minutes.
 --
--- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; its days replaced whole).
 {{
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='delete+insert',
-        unique_key='date',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window_days() }}",
         on_schema_change='sync_all_columns',
     )
 }}

@@ -4,13 +4,13 @@
 -- new day's GPU-minutes. Each mean over GPU-minutes is sum / count of the same expression, so nulls
 -- (minutes without a reading) are left out exactly as avg() leaves them out.
 --
--- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; its days replaced whole).
 {{
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='delete+insert',
-        unique_key='date',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window_days() }}",
         on_schema_change='sync_all_columns',
     )
 }}

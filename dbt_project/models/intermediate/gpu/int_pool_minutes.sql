@@ -3,13 +3,13 @@
 -- 0 < allocated < host GPUs). mart_scheduling averages these over each stage's minutes; a daily
 -- refresh computes only the new day's minutes.
 --
--- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; its days replaced whole).
 {{
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='delete+insert',
-        unique_key='date',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window_days() }}",
         on_schema_change='sync_all_columns',
     )
 }}

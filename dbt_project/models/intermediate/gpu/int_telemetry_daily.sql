@@ -3,13 +3,13 @@
 -- outside the metric's range, left out of int_gpu_minutes; see int_gpu_samples_checked). The coverage mart and the stage windows read this instead of every reading
 -- of the history, so the daily refresh scans only the new day's readings.
 --
--- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; delete+insert on `date`).
+-- Incremental by day like int_gpu_minutes (the run's days, macros/incremental.sql; its days replaced whole).
 {{
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='delete+insert',
-        unique_key='date',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window_days() }}",
         on_schema_change='sync_all_columns',
     )
 }}

@@ -9,9 +9,8 @@
 --
 -- Incremental by day (the run's days, macros/incremental.sql; hive `date` pruned), but not tagged `daily`: the
 -- allocation models that int_gpu_minutes (daily) reads depend on it, so Dagster builds it with the other inputs of the
--- daily models (warehouse_inputs), before them. The pre-hook deletes the window's days and the new rows are appended,
--- so a day re-landed without pod labels keeps no pod of its former files (delete+insert on `date` would delete only
--- the days that still have rows). It reads one metric, board power, which every source reports for every GPU and MIG
+-- daily models (warehouse_inputs), before them. Like them, its window's days are replaced whole (delete_window_days): a
+-- day re-landed without pod labels keeps no pod of its former files. It reads one metric, board power, which every source reports for every GPU and MIG
 -- instance (the heartbeat of stg_landing__gpu_samples' gap test) and dcgm-exporter labels with the pod like every
 -- other field.
 {{
@@ -19,7 +18,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ date_window_filter('date') }}{% endif %}",
+        pre_hook="{{ delete_window_days() }}",
     )
 }}
 
