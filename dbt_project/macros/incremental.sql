@@ -37,11 +37,11 @@
 {%- endmacro %}
 
 
-{#- The pre-hook of a model incremental by day: delete the days it is about to build (the window of
-    date_window_filter), so that the new rows replace them whole. `delete+insert` on `date` deletes only the days the
-    new rows have: a day re-landed with no row left (telemetry withdrawn, pods without labels) kept its old rows. -#}
-{% macro delete_window_days(date_column='date') -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ date_window_filter(date_column) }}
-    {%- endif -%}
+{#- Incremental strategy `replace_days` (incremental_strategy='replace_days') of the models incremental by day: the days
+    being built (the window of date_window_filter) are deleted, then the new rows inserted, so they replace those days
+    whole. `delete+insert` on `date` deletes only the days the new rows have: a day re-landed with no row left
+    (telemetry withdrawn, pods without labels) kept its old rows. -#}
+{% macro get_incremental_replace_days_sql(arg_dict) -%}
+    delete from {{ arg_dict['target_relation'] }} where {{ date_window_filter('date') }};
+    {{ get_insert_into_sql(arg_dict['target_relation'], arg_dict['temp_relation'], arg_dict['dest_columns']) }}
 {%- endmacro %}

@@ -3,7 +3,8 @@
 --
 -- Incremental by day: the run's days (macros/incremental.sql; ISO, end exclusive) are built; the hive
 -- `date` partition of gpu_samples is filtered so DuckDB opens only those files, and the model's
--- rows for those days are replaced whole (a pre-hook deletes them, macros/incremental.sql). No window: every landed day.
+-- rows for those days are replaced whole (strategy replace_days, macros/incremental.sql). No window: every landed
+-- day.
 --
 -- Decisions (documented in README.md):
 --   * grid: GPUs of the inventory (plus any GPU that reported that day without being in it) x
@@ -30,9 +31,9 @@
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='append',
+        incremental_strategy='replace_days',
         on_schema_change='sync_all_columns',
-        pre_hook=["reset threads", "{{ delete_window_days() }}"],
+        pre_hook="reset threads",
         post_hook="set threads = 1",
     )
 }}

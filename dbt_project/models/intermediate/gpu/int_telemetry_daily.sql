@@ -8,8 +8,7 @@
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='append',
-        pre_hook="{{ delete_window_days() }}",
+        incremental_strategy='replace_days',
         on_schema_change='sync_all_columns',
     )
 }}

@@ -1,5 +1,6 @@
 -- One row per inference request with its stage and latency components.
--- Incremental by arrival day (the run's days, macros/incremental.sql; hive `date` pruned), its days replaced whole (delete_window_days).
+-- Incremental by arrival day (the run's days, macros/incremental.sql; hive `date` pruned), its days replaced whole
+-- (strategy replace_days).
 --
 -- Decisions: latencies (ttft, tbt, prefill, decode) are kept for every request that produced a
 -- first token, whatever its final status, so slow requests that later time out still count;
@@ -8,8 +9,7 @@
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='append',
-        pre_hook="{{ delete_window_days() }}",
+        incremental_strategy='replace_days',
         on_schema_change='sync_all_columns',
     )
 }}

@@ -9,16 +9,15 @@
 --
 -- Incremental by day (the run's days, macros/incremental.sql; hive `date` pruned), but not tagged `daily`: the
 -- allocation models that int_gpu_minutes (daily) reads depend on it, so Dagster builds it with the other inputs of the
--- daily models (warehouse_inputs), before them. Like them, its window's days are replaced whole (delete_window_days): a
--- day re-landed without pod labels keeps no pod of its former files. It reads one metric, board power, which every source reports for every GPU and MIG
--- instance (the heartbeat of stg_landing__gpu_samples' gap test) and dcgm-exporter labels with the pod like every
--- other field.
+-- daily models (warehouse_inputs), before them. Like them, its window's days are replaced whole (replace_days): a day
+-- re-landed without pod labels keeps no pod of its former files. It reads one metric, board power, which every source
+-- reports for every GPU and MIG instance (the heartbeat of stg_landing__gpu_samples' gap test) and dcgm-exporter
+-- labels with the pod like every other field.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_days',
         on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_window_days() }}",
     )
 }}
 

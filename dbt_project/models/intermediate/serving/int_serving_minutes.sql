@@ -1,7 +1,8 @@
 -- One row per pool, serving pod, minute, canonical serving metric, series part and bucket bound, with its
 -- stage: the engines' series summed over vLLM's data-parallel engine indexes (and over the labels ingestion
 -- already summed), so each pod is one replica.
--- Incremental by landing day (the run's days, macros/incremental.sql; hive `date` pruned), its days replaced whole (delete_window_days).
+-- Incremental by landing day (the run's days, macros/incremental.sql; hive `date` pruned), its days replaced whole
+-- (strategy replace_days).
 --
 -- Decisions:
 --   * only value_kind 'increase' (per-minute increase of a counter, bucket, _sum or _count) and 'mean' (a
@@ -17,8 +18,7 @@
     config(
         materialized='incremental',
         tags=['daily'],
-        incremental_strategy='append',
-        pre_hook="{{ delete_window_days() }}",
+        incremental_strategy='replace_days',
         on_schema_change='sync_all_columns',
     )
 }}
