@@ -31,9 +31,8 @@ $(BIN)/gpu-eff: pyproject.toml
 install: $(BIN)/gpu-eff $(DAGSTER_HOME)/dagster.yaml
 	@grep -qs '^DAGSTER_HOME=' .env || printf 'DAGSTER_HOME=$${DAGSTER_HOME:-%s}\n' "$(CURDIR)/.dagster_home" >> .env
 
-$(DAGSTER_HOME)/dagster.yaml:
-	@mkdir -p $(DAGSTER_HOME)
-	@printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
+$(DAGSTER_HOME)/dagster.yaml: | $(BIN)/gpu-eff
+	@$(BIN)/python -m orchestration.instance_config $(DAGSTER_HOME)
 
 # One Dagster run over every day of the scenario (or of GPU_EFF_CONFIG): landing, the dbt warehouse, the deck.
 # The terminal gets a summary; Dagster's full log goes to data/logs/.

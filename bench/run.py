@@ -42,11 +42,11 @@ from pathlib import Path
 from bench import parse, raw_pivot, simulate
 from bench.procs import Measured, run_measured
 from deck_assets import preview
+from orchestration.instance_config import instance_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 BIN = Path(sys.executable).parent
-DAGSTER_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "pyarrow", "numpy", "pandas",
             "great-expectations", "python-pptx", "prometheus-client")
 
@@ -80,7 +80,7 @@ class Pipeline:
         self.base = base
         self.home = base / ".dagster_home"
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "dagster.yaml").write_text(DAGSTER_YAML)
+        (self.home / "dagster.yaml").write_text(instance_yaml(self.home))
         self.env = {**os.environ, "GPU_EFF_DATA_DIR": str(base), "GPU_EFF_SCENARIO": scenario,
                     "DAGSTER_HOME": str(self.home), "DO_NOT_TRACK": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
                     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "GX_ANALYTICS_ENABLED": "false"}
