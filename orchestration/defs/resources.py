@@ -5,18 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
+from typing import Any
 
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 
+from orchestration.dbt_in_process import dbt_in_process
 from orchestration.defs.project import dbt_project
 
 
 class WarehouseDbt(DbtCliResource):
-    """dagster-dbt's dbt CLI, without the in-process dbt adapter it builds before every dbt command (~2.5 s each:
-    dbt's profile and macros loaded again). That adapter only serves `fetch_row_counts()` and
-    `fetch_column_metadata()`, which the pipeline does not call: it reads row counts and columns from the
-    warehouse after dbt exits (assets/warehouse.py, `with_row_counts`)."""
+    """dagster-dbt's dbt CLI, its commands run in the run's process (orchestration/dbt_in_process.py), without the
+    second dbt adapter dagster-dbt builds before every dbt command (~2.5 s each: dbt's profile and macros loaded
+    again). That adapter only serves `fetch_row_counts()` and `fetch_column_metadata()`, which the pipeline does not
+    call: it reads row counts and columns from the warehouse after dbt exits (assets/warehouse.py,
+    `with_row_counts`)."""
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        with dbt_in_process():
+            return super().cli(args, **kwargs)
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002 (dagster-dbt's signature)
         return None

@@ -11,6 +11,8 @@ from unittest import mock
 import duckdb
 import pandas as pd
 
+from orchestration.dbt_in_process import close_warehouse
+
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 
@@ -42,17 +44,6 @@ def invoke_dbt(data_dir: Path, *args: str) -> tuple[int, str]:
     if result.exception is not None:
         lines.append(f"{type(result.exception).__name__}: {result.exception}")
     return (0 if result.success else 2 if result.exception is not None else 1), "\n".join(lines)
-
-
-def close_warehouse() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in this process after a command (its connection manager's
-    shared environment), so that the tests can open the file read-only and the next command a new data directory."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
 
 
 @dataclass
