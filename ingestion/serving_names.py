@@ -15,7 +15,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "serving_metric_names.csv"
+DBT_PROJECT_FILE = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
+SEED = DBT_PROJECT_FILE.parent / "seeds" / "serving_metric_names.csv"
 TYPES = ("counter", "gauge", "histogram")
 HISTOGRAM_PARTS = {"_bucket": "bucket", "_sum": "sum", "_count": "count"}
 CREATED_SUFFIX = "_created"
@@ -52,6 +53,12 @@ class SeriesName:
 
     family: ServingFamily
     part: str
+
+    @property
+    def used(self) -> bool:
+        """Whether the product reads this series: its family has a canonical metric, and a bucket only of a
+        metric whose percentiles the warehouse computes (`quantile_metrics`)."""
+        return self.family.used and (self.part != "bucket" or self.family.canonical_metric in quantile_metrics())
 
 
 def is_created(name: str) -> bool:
@@ -94,6 +101,10 @@ def lookup(name: str) -> SeriesName | None:
     return None
 
 
-def used_series_names() -> tuple[str, ...]:
-    """Every series name of the families the product lands, sorted (what a Prometheus source asks for)."""
-    return tuple(sorted(name for f in families().values() if f.used for name in f.series_names()))
+@functools.cache
+def quantile_metrics() -> frozenset[str]:
+    """The canonical metrics whose percentiles the warehouse computes from histogram buckets: the dbt project's
+    var `serving_quantile_metrics` (no model reads the other histograms' buckets)."""
+    import yaml  # only for the sources that ask
+
+    return frozenset(yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]["serving_quantile_metrics"])

@@ -17,7 +17,7 @@
       * running requests and KV-cache use: means over those pod-minutes; prefix-cache hit rate from the hit
         and query counters' increases. -#}
 {% macro serving_window_metrics(windows_relation, grain) -%}
-{%- set histogram_metrics = ['ttft_seconds', 'tpot_request_seconds', 'itl_seconds'] %}
+{%- set histogram_metrics = var('serving_quantile_metrics') %}
 
 with windows as (
 

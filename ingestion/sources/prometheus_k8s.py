@@ -7,8 +7,10 @@ under 11,000 points per series, retries, redaction), and return (table, quaranti
 **fetch_serving_day** (serving engines' own /metrics: vLLM, SGLang, TGI, Triton, Dynamo, the trainer's
 token counter). Which families the server has comes from `/api/v1/label/__name__/values`; the seed
 `serving_metric_names` (`ingestion.serving_names`) says which of them the product uses. Families in the seed
-without a canonical metric are skipped and counted (`ServingReport.skipped`); `_created` series are never
-read. One query per series name, evaluated at every step of the day and at the next midnight:
+without a canonical metric, and the buckets of histograms whose percentiles no model computes (vLLM's e2e, queue,
+prefill and decode times: only their `_sum` and `_count` are read), are skipped and counted
+(`ServingReport.skipped`); `_created` series are never read. One query per series name, evaluated at every step
+of the day and at the next midnight:
 
 - counters, and a histogram's `_bucket`, `_sum` and `_count`: the raw series (`vllm:generation_tokens_total`),
   and the increase is computed here, per series, between consecutive steps: the row of minute m is
@@ -74,7 +76,7 @@ GPU_RESOURCE_MATCHER = 'resource=~"nvidia_com_.+|nvidia[.]com/.+"'
 
 @dataclass
 class ServingReport(FetchReport):
-    skipped: list[str] = field(default_factory=list)  # series names of context-only families present, not read
+    skipped: list[str] = field(default_factory=list)  # series names present but not read (unused by the product)
 
 
 def _day_start(day: dt.date) -> float:
@@ -135,7 +137,7 @@ def fetch_serving_day(client: PrometheusClient, day: dt.date, pool: str, *, step
     used: list[tuple[str, serving_names.SeriesName]] = []
     for name in sorted(exposed):
         found = serving_names.lookup(name)  # None for `_created` series and names of other exporters
-        if found is not None and found.family.used:
+        if found is not None and found.used:
             used.append((name, found))
         elif found is not None:
             report.skipped.append(name)

@@ -91,6 +91,11 @@ def serving_series() -> list[tuple[str, dict[str, str], Value]]:
                            _linear(per_minute[le])))
         series.append(("vllm:time_to_first_token_seconds_count", labels, _linear(per_minute["count"])))
         series.append(("vllm:time_to_first_token_seconds_sum", labels, _linear(per_minute["sum"])))
+    # a histogram read through its _sum and _count only (no percentile of it is computed): buckets not read
+    for le in TTFT_BOUNDS:
+        series.append(("vllm:request_queue_time_seconds_bucket", {**LLM0, "le": le}, _linear(1.0)))
+    series.append(("vllm:request_queue_time_seconds_count", LLM0, _linear(1.0)))
+    series.append(("vllm:request_queue_time_seconds_sum", LLM0, _linear(0.25)))
     return series
 
 

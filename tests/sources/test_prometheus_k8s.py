@@ -119,13 +119,17 @@ def test_gauges_are_the_minute_mean_and_label_drift_finds_the_pod(serving) -> No
         == {"mean"}
 
 
-def test_unused_families_are_skipped_and_podless_series_quarantined(serving) -> None:
+def test_unused_families_and_buckets_are_skipped_and_podless_series_quarantined(serving) -> None:
     table, quarantine, report = serving
     assert set(table["metric"].to_pylist()) == set(report.metrics) == {
         "vllm:generation_tokens_total", "vllm:request_success_total", "vllm:num_requests_running",
         "vllm:time_to_first_token_seconds_bucket", "vllm:time_to_first_token_seconds_count",
-        "vllm:time_to_first_token_seconds_sum"}
-    assert report.skipped == ["vllm:num_requests_swapped"]  # context only; `_created` is never read
+        "vllm:time_to_first_token_seconds_sum", "vllm:request_queue_time_seconds_count",
+        "vllm:request_queue_time_seconds_sum"}
+    # context only, and the buckets of a histogram no percentile is computed from; `_created` is never read
+    assert report.skipped == ["vllm:num_requests_swapped", "vllm:request_queue_time_seconds_bucket"]
+    assert _series(table, pod="llm-0", metric="vllm:request_queue_time_seconds_sum") == \
+        {m: 0.25 for m in MINUTES}
     assert [(q["metric"], q["labels"]["job"], q["points"]) for q in quarantine] == \
         [("vllm:num_requests_running", "vllm-static", 1440)]
     assert report.quarantined_series == 1 and report.rows == table.num_rows
