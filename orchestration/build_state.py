@@ -113,6 +113,27 @@ def record(step: str, built: Mapping[str, str], run_id: str, base: Path | None =
                         [[step, day, fingerprint, run_id] for day, fingerprint in built.items()])
 
 
+def forced(job_name: str) -> bool:
+    """The warehouse_rebuild job builds and evaluates whatever its inputs (`make rebuild`: after a change that the
+    fingerprints cannot see)."""
+    return job_name == "warehouse_rebuild"
+
+
+def builds(steps: Iterable[str], base: Path | None = None) -> list[tuple[str, str, str, str]]:
+    """(step, day, fingerprint, run id) of every recorded build of `steps`, in a fixed order: what the warehouse was
+    last built from."""
+    warehouse = paths.warehouse_path(base)
+    if not warehouse.exists():
+        return []
+    wanted = sorted(steps)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            return con.execute(f"select step, day, fingerprint, run_id from {STATE_TABLE} where step in "
+                               f"({', '.join('?' for _ in wanted)}) order by step, day", wanted).fetchall()
+        except duckdb.CatalogException:
+            return []
+
+
 def latest_run(days: Iterable[dt.date], last: Mapping[str, tuple[str, str]]) -> str:
     """The run that last built any of `days` (the step's latest run when it built none of them)."""
     keys = {day.isoformat() for day in days}

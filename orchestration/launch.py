@@ -69,7 +69,7 @@ class Summary:
         if kind == "ASSET_MATERIALIZATION":
             self._materialization(step, event.event_specific_data.materialization)
         elif kind == "ASSET_CHECK_EVALUATION":
-            self._check(event.event_specific_data)
+            self._check(step, event.event_specific_data)
         elif kind == "STEP_SUCCESS":
             self.say(self._step_line(step, "ok"))
         elif kind == "STEP_FAILURE":
@@ -90,7 +90,10 @@ class Summary:
         if asset == "deck" and "latest" in metadata:
             self.deck = str(metadata["latest"].value)
 
-    def _check(self, evaluation) -> None:  # noqa: ANN001 (AssetCheckEvaluation)
+    def _check(self, step: str, evaluation) -> None:  # noqa: ANN001 (AssetCheckEvaluation)
+        earlier = evaluation.metadata.get("outcome_of_run")
+        if earlier is not None and step not in self.assets:  # a check step that reported an earlier evaluation
+            self.skipped[step] = f"inputs unchanged since run {str(earlier.value)[:8]}, its outcomes reported"
         if evaluation.passed:
             self.checks["passed"] += 1
             return

@@ -61,8 +61,9 @@ def test_stage_metrics_cover_the_seven_stages(tiny_run):
 
 def test_a_second_run_skips_what_is_unchanged_and_rebuilds_only_the_day_that_changed(tiny_result):
     """A second run lands every day again with the same bytes: landed files keep their times, every dbt step is
-    skipped, every check is still reported (a skipped step's as its last build's outcome). Then one day's
-    landed file is altered: the next run restores it, rebuilds that day alone and gives the same marts."""
+    skipped, every check is still reported (a skipped step's, and source health's and the expectations' on the
+    same inputs, as their last evaluation's outcome). Then one day's landed file is altered: the next run restores
+    it, rebuilds that day alone, evaluates the checks again and gives the same marts."""
     import duckdb
     import pyarrow.parquet as pq
 
@@ -81,6 +82,10 @@ def test_a_second_run_skips_what_is_unchanged_and_rebuilds_only_the_day_that_cha
     assert "deck" not in skipped
     first_checks = {(e.asset_key, e.check_name): e.passed for e in first.get_asset_check_evaluations()}
     assert {(e.asset_key, e.check_name): e.passed for e in again.get_asset_check_evaluations()} == first_checks
+    earlier = {e.check_name for e in again.get_asset_check_evaluations()
+               if "outcome_of_run" in e.metadata and e.metadata["outcome_of_run"].value == first.run_id}
+    # source health (same landed files) and the marts' expectations (same marts) report the first evaluation
+    assert {"fresh_partition", "no_duplicate_rows", "gx_seven_stages_per_pool"} <= earlier
 
     day = load_scenario("tiny").dates()[2].isoformat()
     altered = next((tiny_run / "landing" / "gpu_samples" / f"date={day}").glob("simulator-*.parquet"))
@@ -94,7 +99,8 @@ def test_a_second_run_skips_what_is_unchanged_and_rebuilds_only_the_day_that_cha
     with duckdb.connect(str(tiny_run / "warehouse.duckdb"), read_only=True) as con:
         built = dict(con.execute("select step, list(day order by day) from pipeline.build_state "
                                  "where run_id = ? group by step", [result.run_id]).fetchall())
-    assert built == {"warehouse_daily": [day], "warehouse_inputs": [""], "warehouse_models": [""]}
+    assert built == {"warehouse_daily": [day], "warehouse_inputs": [""], "warehouse_models": [""],
+                     "source_health": [""], "mart_expectations": [""]}  # the checks evaluated again
     assert _gpu_minute_rows(tiny_run) == minutes_before, "a re-run duplicated or lost per-GPU-minute rows"
     for name, before in marts_before.items():  # the rebuilt day's rows now come last: sums may differ in the last bit
         pd.testing.assert_frame_equal(mart(tiny_run, name, "all"), before, check_exact=False, rtol=1e-12)

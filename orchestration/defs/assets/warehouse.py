@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -31,7 +30,7 @@ from ingestion.config import load_config
 from ingestion.progress import Progress
 from orchestration import build_state, dbt_batches
 from orchestration.defs.assets.table_metadata import relation_metadata
-from orchestration.defs.checks import gx_runner, report, source_health
+from orchestration.defs.checks import gx_runner, report, reuse, source_health
 from orchestration.defs.checks.dbt_descriptions import describe_test
 from orchestration.defs.checks.outcome import ERROR, Outcome
 from orchestration.defs.partitions import DAILY_TAG, WAREHOUSE_POOL, daily, run_days
@@ -259,9 +258,6 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     incremental models, with progress in the run's log; the last chunk by the step's `dbt build`, whose tests
     then check every day of the window.
     """
-    # The marts' expectations run after the dbt steps (mart_checks). Import Great Expectations (~10 s of one core)
-    # while dbt, in its own process, builds this step's models, instead of on the run's path after them.
-    gx_runner.import_in_background()
     window = run_window(context.run.tags)
     days = run_days(context.run.tags) or []
     current = build_state.fingerprints(project_identity(), days)
@@ -274,6 +270,9 @@ def warehouse_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     if len(changed) < len(days):
         context.log.info(f"{len(days) - len(changed)} of the run's {len(days)} days unchanged since their last "
                          f"build: building {len(changed)}")
+    # The marts' expectations run after the dbt steps (mart_checks). Import Great Expectations (~10 s of one core)
+    # while DuckDB, on its own threads, builds this step's models, instead of on the run's path after them.
+    gx_runner.import_in_background()
     readings = landed_readings(changed)
     chunks = build_chunks(readings)
     args = build_args()
@@ -383,8 +382,7 @@ def in_dependency_order(context: dg.AssetExecutionContext) -> list[dg.AssetKey]:
 
 
 def forced(context: dg.AssetExecutionContext) -> bool:
-    """The warehouse_rebuild job builds whatever its inputs (`make rebuild`: after a change dbt cannot see)."""
-    return context.run.job_name == "warehouse_rebuild"
+    return build_state.forced(context.run.job_name)
 
 
 def project_identity() -> str:
@@ -399,9 +397,7 @@ def unchanged(context: dg.AssetExecutionContext, built_by: str) -> Iterator[Any]
     context.log.info(f"{context.op_execution_context.op.name}: nothing to build ({reason})")
     for key in in_dependency_order(context):
         yield dg.MaterializeResult(asset_key=key, metadata={"skipped": reason, "built_by_run": built_by})
-    wanted = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
-    outcomes = [replace(o, metadata={"outcome_of_run": built_by})
-                for o in report.read(paths.warehouse_path(), built_by) if (o.asset, o.check_name) in wanted]
+    outcomes = reuse.outcomes_of(context, built_by)
     for outcome in outcomes:
         yield outcome.to_result()
     report.record(context, outcomes)

@@ -7,13 +7,15 @@ freshness is ERROR but does not block (the deck states the period it covers); th
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import dagster as dg
 
+from ingestion import paths
 from ingestion.config import load_config
 from ingestion.from_config import LAB_KINDS
 from orchestration.defs.assets.ingestion import DAILY_DATASETS
-from orchestration.defs.checks import labels, report, source_health
+from orchestration.defs.checks import labels, reuse, source_health
 from orchestration.defs.checks.outcome import Outcome
 from orchestration.defs.partitions import WAREHOUSE_POOL, run_days
 
@@ -60,11 +62,31 @@ def _specs() -> list[dg.AssetCheckSpec]:
 @dg.multi_asset_check(specs=_specs(), name="source_health", pool=WAREHOUSE_POOL,
                       description="Freshness, duplicates, volume, quarantine and scrape health of the landing data.")
 def source_health_checks(context: dg.AssetCheckExecutionContext):
-    started = time.monotonic()
+    """Evaluated on the run's days; or, when the landed and quarantined files are those of the last evaluation,
+    that evaluation's outcomes (checks/reuse.py)."""
     config = load_config()
     lab_pools = tuple(log.pool for log in config.logs if log.kind in LAB_KINDS)
-    outcomes = evaluate_all(run_days(context.run.tags), lab_pools)
-    context.log.info(f"{len(outcomes)} source health checks in {time.monotonic() - started:.1f}s")
-    report.record(context, outcomes)
-    for outcome in outcomes:
-        yield outcome.to_result()
+    days = run_days(context.run.tags)
+
+    def evaluate() -> list:
+        started = time.monotonic()
+        outcomes = evaluate_all(days, lab_pools)
+        context.log.info(f"{len(outcomes)} source health checks in {time.monotonic() - started:.1f}s")
+        return outcomes
+
+    inputs = reuse.identity(CODE, days, lab_pools, landed_files())
+    yield from reuse.reused_or_evaluated(context, "source_health", inputs, evaluate)
+
+
+CODE = (Path(__file__), Path(source_health.__file__))
+
+
+def landed_files() -> list[str]:
+    """`path size mtime` of every landed and quarantined file: what source health reads."""
+    stamps = []
+    for folder in (paths.landing_dir(), paths.quarantine_dir()):
+        for file in sorted(folder.rglob("*")) if folder.exists() else ():
+            if file.is_file():
+                stat = file.stat()
+                stamps.append(f"{file.relative_to(folder.parent)} {stat.st_size} {stat.st_mtime_ns}")
+    return stamps
