@@ -94,7 +94,7 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocat
     days and first rows (table_metadata, and `extra` metadata), each failed dbt test with its failing rows; the
     tests' outcomes also go to the quality report (quality.check_results).
 
-    Events are held until dbt exits: DuckDB admits no second process while dbt writes the file (which is
+    Events are held until the dbt command ends: the warehouse cannot be opened again while dbt writes it (which is
     why dagster-dbt's own `fetch_row_counts`, reading during the run, cannot be used here). When dbt fails
     (an error-severity test failed), the events it emitted are still yielded, so the failed asset checks
     show what is wrong and where, and then the step fails: nothing downstream (the deck) is built.
