@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 DEBUG = "debug"
+RUN_RESULTS = "run_results.json"
 
 
 class InProcessDbtCommand:
@@ -45,12 +46,18 @@ class InProcessDbtCommand:
                 lines.append(msg_to_json(event))
 
         # dbt's console output is what dagster-dbt re-prints from these lines; dbt's own log file is unchanged.
-        # Not cleared first: a thread of the run may read the environment meanwhile (`env` is it and more).
-        with mock.patch.dict(os.environ, {**env, "DBT_LOG_LEVEL": "none"}):
+        # dbt writes manifest.json twice a command (after parsing and at the end, ~0.4 s in all), which nothing of
+        # the pipeline reads (dagster-dbt reads the project's own manifest); run_results.json, which it reads, is
+        # written below. Not cleared first: a thread of the run may read the environment meanwhile (`env` is it
+        # and more).
+        quiet = {"DBT_LOG_LEVEL": "none", "DBT_WRITE_JSON": "false"}
+        with mock.patch.dict(os.environ, {**env, **quiet}):
             try:
                 result = dbtRunner(callbacks=[keep]).invoke(self.args[1:])
             finally:
                 close_warehouse()
+        if hasattr(result.result, "write"):  # a command that ran nodes: its RunExecutionResult
+            result.result.write(os.path.join(env["DBT_TARGET_PATH"], RUN_RESULTS))
         if result.exception is not None:  # what the process would have printed as its traceback's last line
             lines.append(json.dumps({"info": {"level": "error", "msg": f"{type(result.exception).__name__}: "
                                               f"{result.exception}", "name": "InProcessException"}, "data": {}}))
