@@ -43,19 +43,30 @@ def _landed_files(base: Path | None = None) -> list[tuple[str, str | None, Path]
     return files
 
 
-def _identity(file: Path, landing: Path) -> str | None:
-    """`path size mtime_ns` of a file with rows (the path within the landing, so a copied or moved data
-    directory keeps its fingerprints); None for an empty one."""
+def _stamp(file: Path, root: Path) -> str:
+    """`path size mtime_ns` of a file, its path within `root` (so a copied or moved data directory keeps its
+    fingerprints)."""
     stat = file.stat()
-    rows = pq.read_metadata(file).num_rows
-    return f"{file.relative_to(landing)} {stat.st_size} {stat.st_mtime_ns}" if rows else None
+    return f"{file.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def project_identity(project_dir: Path, files: Iterable[Path], dbt_vars: Mapping[str, object]) -> str:
-    """A hash of the dbt project's files (each named within `project_dir`) and of the run's dbt vars."""
-    digest = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True, default=str).encode())
+def _identity(file: Path, landing: Path) -> str | None:
+    """The stamp of a landed file with rows; None for an empty one."""
+    return _stamp(file, landing) if pq.read_metadata(file).num_rows else None
+
+
+def file_stamps(folders: Iterable[Path], root: Path) -> list[str]:
+    """The stamp of every file under `folders` (those that exist), in order, each named within `root`."""
+    return [_stamp(file, root) for folder in folders if folder.exists()
+            for file in sorted(folder.rglob("*")) if file.is_file()]
+
+
+def inputs_identity(root: Path, files: Iterable[Path], values: Mapping[str, object]) -> str:
+    """A hash of `files`' contents (each named within `root`) and of `values` (as JSON): the dbt project and the
+    run's dbt vars, or a check's code and what it judges."""
+    digest = hashlib.sha256(json.dumps(dict(values), sort_keys=True, default=str).encode())
     for file in files:
-        digest.update(str(file.relative_to(project_dir)).encode() + b"\0" + file.read_bytes() + b"\0")
+        digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -122,16 +133,8 @@ def forced(job_name: str) -> bool:
 def builds(steps: Iterable[str], base: Path | None = None) -> list[tuple[str, str, str, str]]:
     """(step, day, fingerprint, run id) of every recorded build of `steps`, in a fixed order: what the warehouse was
     last built from."""
-    warehouse = paths.warehouse_path(base)
-    if not warehouse.exists():
-        return []
-    wanted = sorted(steps)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        try:
-            return con.execute(f"select step, day, fingerprint, run_id from {STATE_TABLE} where step in "
-                               f"({', '.join('?' for _ in wanted)}) order by step, day", wanted).fetchall()
-        except duckdb.CatalogException:
-            return []
+    return [(step, day, fingerprint, run_id) for step in sorted(steps)
+            for day, (fingerprint, run_id) in sorted(recorded(step, base).items())]
 
 
 def latest_run(days: Iterable[dt.date], last: Mapping[str, tuple[str, str]]) -> str:

@@ -386,7 +386,7 @@ def forced(context: dg.AssetExecutionContext) -> bool:
 
 
 def project_identity() -> str:
-    return build_state.project_identity(DBT_DIR, project_files(), dbt_vars())
+    return build_state.inputs_identity(DBT_DIR, project_files(), dbt_vars())
 
 
 def unchanged(context: dg.AssetExecutionContext, built_by: str) -> Iterator[Any]:

@@ -104,7 +104,8 @@ def mart_expectations(context: dg.AssetCheckExecutionContext):
         context.log.info(f"{len(outcomes)} GX checks in {time.monotonic() - started:.1f}s")
         return outcomes
 
-    inputs = reuse.identity(CODE, build_state.builds(WAREHOUSE_STEPS), energy_per_kwh, days)
+    inputs = build_state.inputs_identity(CODE[0].parent, CODE, {"builds": build_state.builds(WAREHOUSE_STEPS),
+                                                                "energy_per_kwh": energy_per_kwh, "days": days})
     yield from reuse.reused_or_evaluated(context, "mart_expectations", inputs, evaluate)
 
 

@@ -9,10 +9,8 @@ is part of its inputs. The warehouse_rebuild job always evaluates.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from ingestion import paths
@@ -21,20 +19,11 @@ from orchestration.defs.checks import report
 from orchestration.defs.checks.outcome import Outcome
 
 
-def identity(code: Iterable[Path], *parts: object) -> str:
-    """A hash of the check's code files and of `parts` (each written with repr)."""
-    digest = hashlib.sha256()
-    for file in code:
-        digest.update(file.read_bytes() + b"\0")
-    for part in parts:
-        digest.update(repr(part).encode() + b"\0")
-    return digest.hexdigest()
-
-
 def reused_or_evaluated(context: Any, step: str, inputs: str, evaluate: Callable[[], list[Outcome]]
                         ) -> Iterator[Any]:
-    """The step's check results: its last evaluation's outcomes when `inputs` are what that evaluation was made on
-    (and it covered every check selected now), else `evaluate()`'s, whose inputs are then recorded."""
+    """The step's check results: its last evaluation's outcomes when `inputs` (build_state.inputs_identity of the
+    check's code and what it judges) are what that evaluation was made on (and it covered every check selected
+    now), else `evaluate()`'s, whose inputs are then recorded."""
     last = build_state.recorded(step).get(build_state.ALL_DAYS)
     reused = None
     if last is not None and last[0] == inputs and not build_state.forced(context.run.job_name):

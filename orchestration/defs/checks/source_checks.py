@@ -14,6 +14,7 @@ import dagster as dg
 from ingestion import paths
 from ingestion.config import load_config
 from ingestion.from_config import LAB_KINDS
+from orchestration import build_state
 from orchestration.defs.assets.ingestion import DAILY_DATASETS
 from orchestration.defs.checks import labels, reuse, source_health
 from orchestration.defs.checks.outcome import Outcome
@@ -74,19 +75,10 @@ def source_health_checks(context: dg.AssetCheckExecutionContext):
         context.log.info(f"{len(outcomes)} source health checks in {time.monotonic() - started:.1f}s")
         return outcomes
 
-    inputs = reuse.identity(CODE, days, lab_pools, landed_files())
+    judged = build_state.file_stamps((paths.landing_dir(), paths.quarantine_dir()), paths.data_dir())
+    inputs = build_state.inputs_identity(CODE[0].parent, CODE, {"days": days, "lab_pools": lab_pools,
+                                                                "files": judged})
     yield from reuse.reused_or_evaluated(context, "source_health", inputs, evaluate)
 
 
 CODE = (Path(__file__), Path(source_health.__file__))
-
-
-def landed_files() -> list[str]:
-    """`path size mtime` of every landed and quarantined file: what source health reads."""
-    stamps = []
-    for folder in (paths.landing_dir(), paths.quarantine_dir()):
-        for file in sorted(folder.rglob("*")) if folder.exists() else ():
-            if file.is_file():
-                stat = file.stat()
-                stamps.append(f"{file.relative_to(folder.parent)} {stat.st_size} {stat.st_mtime_ns}")
-    return stamps
