@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,30 @@ def render_pdf(deck: Path, out_dir: Path, timeout: float = TIMEOUT_S) -> Path:
     return pdf
 
 
+def _pdf_to_pngs(pdf: Path, prefix: Path, dpi: int, timeout: float) -> list[Path]:
+    """`prefix-N.png` for each page of `pdf`, in page order. pdftoppm renders one page at a time (~0.1 s each for
+    the deck, its fonts loaded per page), so the pages are split between as many pdftoppm processes as there are
+    cores: 3.0 s -> 1.6 s for 31 slides on 2 cores."""
+    pages = _page_count(pdf, timeout)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = max(1, min(cores, pages))
+    bounds = [(1 + pages * i // workers, pages * (i + 1) // workers) for i in range(workers)]
+    commands = [["pdftoppm", "-png", "-r", str(dpi), "-f", str(first), "-l", str(last), str(pdf), str(prefix)]
+                for first, last in bounds if first <= last]
+    with ThreadPoolExecutor(len(commands)) as pool:
+        list(pool.map(lambda cmd: _run(cmd, timeout), commands))
+    # pdftoppm pads the page number to the width of the page count: sort by the number, not the name
+    return sorted(prefix.parent.glob(f"{prefix.name}-*.png"), key=lambda png: int(png.stem.rsplit("-", 1)[1]))
+
+
+def _page_count(pdf: Path, timeout: float) -> int:
+    try:
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=timeout, check=True)
+        return int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE).group(1))
+    except (OSError, subprocess.SubprocessError, AttributeError, ValueError) as exc:
+        raise PreviewError(f"pdfinfo could not count the pages of {pdf.name}: {exc}") from exc
+
+
 def content_key(deck: Path) -> str:
     """A hash of the deck's parts, names and bytes: the same for a deck built again from the same marts on the same
     day (the builder stamps its date, not the time), whatever times the zip file records. A chart's embedded
@@ -104,8 +131,7 @@ def render_pngs(deck: Path, out_dir: Path, dpi: int = DPI, timeout: float = TIME
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deck-preview-") as tmp:
         pdf = render_pdf(deck, Path(tmp), timeout)
-        _run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(Path(tmp) / "slide")], timeout)
-        pngs = sorted(Path(tmp).glob("slide-*.png"))
+        pngs = _pdf_to_pngs(pdf, Path(tmp) / "slide", dpi, timeout)
         if not pngs:
             raise PreviewError(f"pdftoppm wrote no PNG for {deck}")
         for old in out_dir.glob("slide-*.png"):

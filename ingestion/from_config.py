@@ -10,7 +10,9 @@ This is what the Dagster ingestion assets run (and what a script can run without
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +26,7 @@ from ingestion.progress import Progress
 
 CONFIG_SOURCE = "config"
 LAB_KINDS = ("h200-lab",)
+DAYS_AT_ONCE = 2  # see land_days
 SCHEMA_DAY = dt.date(1970, 1, 1)  # the partition of the empty placeholder files (see ensure_every_dataset)
 
 
@@ -38,24 +41,43 @@ def first_day(config: Config) -> dt.date:
 
 def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
               progress: Callable[[str], None] = print) -> list[landing.LandedFile]:
-    """Land each day from every daily source of `config`; re-running a day replaces its files."""
-    landed: list[landing.LandedFile] = []
-    scenario = None
+    """Land each day from every daily source of `config`; re-running a day replaces its files.
+
+    Two days land at a time: a day's work is mostly Arrow's casts, Parquet's encoding and fsync, which release
+    the GIL (the demo's 21 days: 13 s one at a time, 8 s two at a time on 2 cores). Each day writes its own
+    files; days are reported in order, and the first day that fails stops the days not yet started."""
+    scenario = simulation = None
     if config.scenario is not None:
         from ingestion.simulator.run import land_scenario_day, simulation_for
         from ingestion.simulator.scenario import load_scenario
 
         scenario = load_scenario(config.scenario)
-    with Progress(len(days), "landing", progress) as shown:
-        for day in days:
-            today: list[landing.LandedFile] = []
-            if scenario is not None:
-                # the replay only for a day to generate: not for one outside the scenario, nor one already landed
-                today += land_scenario_day(scenario, day, lambda: simulation_for(config.scenario), base)
-            if config.prometheus is not None:
-                today += _land_prometheus_day(config, day, base)
-            landed += today
-            shown.step(str(day), sum(f.rows for f in today))
+        replay_lock = threading.Lock()  # the first day to need the replay loads it; the other waits for it
+
+        def simulation():  # noqa: ANN202
+            with replay_lock:
+                return simulation_for(config.scenario)
+
+    def land_day(day: dt.date) -> list[landing.LandedFile]:
+        today: list[landing.LandedFile] = []
+        if scenario is not None:
+            # the replay only for a day to generate: not for one outside the scenario, nor one already landed
+            today += land_scenario_day(scenario, day, simulation, base)
+        if config.prometheus is not None:
+            today += _land_prometheus_day(config, day, base)
+        return today
+
+    landed: list[landing.LandedFile] = []
+    with Progress(len(days), "landing", progress) as shown, ThreadPoolExecutor(DAYS_AT_ONCE) as pool:
+        futures = [pool.submit(land_day, day) for day in days]
+        try:
+            for day, future in zip(days, futures, strict=True):
+                today = future.result()
+                landed += today
+                shown.step(str(day), sum(f.rows for f in today))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
     wanted = set(days)
     for log in config.logs:
         if log.kind in LAB_KINDS:

@@ -8,10 +8,12 @@ is read from the run's events in the Dagster instance (`DAGSTER_HOME`), the same
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -30,6 +32,26 @@ def window() -> str:
 
     first, last = window_days()
     return f"{first.isoformat()}...{last.isoformat()}"
+
+
+def replay_ahead() -> threading.Thread:
+    """When the configuration simulates a cluster whose replay is not stored yet, replay it on a thread of this
+    process while `dg launch` starts in its own (imports, code location, the run's plan: ~9 s of one core; the
+    demo's replay takes ~8 s of the other). The landing step then reads the stored replay: replay_cache's lock
+    makes it wait for this one rather than replay again. Errors are left to the landing step, which reports them."""
+
+    def replay() -> None:
+        from ingestion.config import load_config
+        from ingestion.simulator import replay_cache
+
+        with contextlib.suppress(Exception):
+            scenario = load_config().scenario
+            if scenario is not None and not replay_cache.cache_file(scenario).is_file():
+                replay_cache.load_or_simulate(scenario)
+
+    thread = threading.Thread(target=replay, name="replay-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def log_path(job: str, now: dt.datetime) -> Path:
@@ -207,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(os.environ["DAGSTER_HOME"]) / "history" / "runs.db").exists():
         create_instance()  # before the run: two processes creating a new instance's SQLite tables collide
     process = launch(args.job, partition_range, log)
+    if args.job == "daily_refresh":
+        # the replay before this process reads the run's events (importing Dagster): it has the core `dg` leaves
+        replay_ahead().join()
     summary = Summary(started)
     try:
         success = follow(args.job, process, since - dt.timedelta(seconds=5), summary)

@@ -73,3 +73,22 @@ def test_a_broken_configuration_is_one_line_naming_the_file_not_a_traceback(tmp_
     assert launch.main(["daily_refresh"]) == 2
     assert capsys.readouterr().err == f"daily_refresh: {tmp_path / 'cluster.yaml'}: configuration file not found " \
                                       "(GPU_EFF_CONFIG)\n"
+
+
+def test_the_simulated_clusters_replay_is_stored_while_the_run_starts(tmp_path, monkeypatch):
+    from ingestion.simulator import replay_cache
+
+    monkeypatch.delenv("GPU_EFF_CONFIG", raising=False)
+    monkeypatch.setenv("GPU_EFF_SCENARIO", "tiny")
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
+    launch.replay_ahead().join()
+    assert replay_cache.cache_file("tiny").is_file()
+
+
+def test_replaying_ahead_leaves_a_broken_configuration_to_the_run(tmp_path, monkeypatch):
+    """The landing step reports what is wrong with the configuration; the thread that replays ahead says nothing."""
+    monkeypatch.setenv("GPU_EFF_CONFIG", str(tmp_path / "cluster.yaml"))
+    errors = []
+    monkeypatch.setattr("threading.excepthook", errors.append)
+    launch.replay_ahead().join()
+    assert errors == []

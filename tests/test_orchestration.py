@@ -219,3 +219,16 @@ def test_the_deck_shows_its_headline_from_the_comparison_mart():
     assert [r.data["metric"] for r in metadata["headline"].records] == ["gpu_utilization_percent",
                                                                         "throughput_per_watt"]
     assert check_summary(con) == "no checks recorded yet"
+
+
+def test_a_new_data_directorys_dbt_target_starts_from_the_code_locations_parse_state(tmp_path, monkeypatch):
+    from orchestration.defs.project import PARTIAL_PARSE, dbt_project, run_target
+
+    seed = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE  # written when the definitions loaded
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
+    target = run_target()
+    assert target == tmp_path / "dbt_target"
+    assert (target / PARTIAL_PARSE).read_bytes() == seed.read_bytes()
+    (target / PARTIAL_PARSE).write_bytes(b"this directory's own parse state")
+    run_target()
+    assert (target / PARTIAL_PARSE).read_bytes() == b"this directory's own parse state"  # never replaced

@@ -1,6 +1,8 @@
 """The replay cache: a scenario's replay is computed once, read back equal, and never used when stale."""
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -123,3 +125,40 @@ def test_a_scheduled_run_with_nothing_new_loads_no_replay(tmp_path, monkeypatch)
     monkeypatch.setattr(run, "simulation_for", no_replay)
     again = simulated(from_config.land_days(config, [day], tmp_path, progress=lambda _: None))
     assert again == first and {f.path: f.path.stat().st_mtime_ns for f in again} == times
+
+
+def test_a_replay_asked_for_while_another_runs_waits_for_it(tmp_path, monkeypatch):
+    """`orchestration.launch` replays ahead while the run starts; the landing step, asking meanwhile, waits and reads
+    that replay instead of replaying the scenario a second time."""
+    replays = []
+
+    def slow_simulate(scenario):
+        replays.append(scenario)
+        time.sleep(0.5)  # long enough for the second caller to arrive while the first replays
+        return simulate(scenario)
+
+    monkeypatch.setattr(replay_cache, "simulate", slow_simulate)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: replay_cache.load_or_simulate("tiny", tmp_path), range(2))
+    assert len(replays) == 1
+    assert [j.job_id for j in first.jobs] == [j.job_id for j in second.jobs]
+
+
+def test_days_landed_two_at_a_time_are_the_files_landed_one_at_a_time(tmp_path, monkeypatch):
+    from ingestion import from_config
+    from ingestion.config import Config
+
+    monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))  # one replay cache for both landings
+    config = Config(path=None, scenario="tiny", logs=())
+    days = load_scenario("tiny").dates()[:3]
+
+    def land(base):
+        reported = []
+        files = from_config.land_days(config, days, base, progress=reported.append)
+        return {f.path.relative_to(base): f.path.read_bytes() for f in files}, [line.split()[1] for line in reported]
+
+    together, reported_together = land(tmp_path / "two-at-a-time")
+    monkeypatch.setattr(from_config, "DAYS_AT_ONCE", 1)
+    alone, reported_alone = land(tmp_path / "one-at-a-time")
+    assert together == alone and len(together) >= 4 * len(days)
+    assert reported_together == reported_alone == [day.isoformat() for day in days]

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from ingestion import paths
+from ingestion.landing import locked
 from ingestion.simulator.run import Simulation, simulate
 from ingestion.simulator.scenario import load_scenario, scenario_path
 
@@ -50,23 +51,35 @@ def cache_file(scenario_ref: str, base: Path | None = None) -> Path:
 
 def load_or_simulate(scenario_ref: str, base: Path | None = None) -> Simulation:
     """The scenario's replay from the cache, else simulated (with the energy counter at every day's start)
-    and stored for the next process."""
+    and stored for the next process. One process replays a scenario at a time: another that asks meanwhile (the
+    landing step while `orchestration.launch` replays ahead of it) waits, then reads the stored replay."""
     path = cache_file(scenario_ref, base)
-    if path.is_file():
-        try:
-            with path.open("rb") as f:
-                sim = pickle.load(f)
-            if isinstance(sim, Simulation):
-                return sim
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError) as exc:
-            log.warning("replay cache %s unreadable (%s): replaying the scenario", path, exc)
-    sim = simulate(load_scenario(scenario_ref))
-    sim.energy_before(sim.scenario.days)
-    _write_atomically(path, sim)
-    for stale in path.parent.glob(f"{path.stem.rsplit('-', 1)[0]}-*.pickle"):
-        if stale != path:
-            stale.unlink(missing_ok=True)  # replays of an earlier version of this scenario or simulator
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path.parent / f".{path.stem}.lock"):
+        sim = _read(path)
+        if sim is None:
+            sim = simulate(load_scenario(scenario_ref))
+            sim.energy_before(sim.scenario.days)
+            _write_atomically(path, sim)
+        for stale in path.parent.glob(f"{path.stem.rsplit('-', 1)[0]}-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)  # replays of an earlier version of this scenario or simulator
+        for partial in path.parent.glob(f".{path.name}.*.tmp"):
+            partial.unlink(missing_ok=True)  # a write cut short (its process killed): none is under way now
     return sim
+
+
+def _read(path: Path) -> Simulation | None:
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            sim = pickle.load(f)
+        if isinstance(sim, Simulation):
+            return sim
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError) as exc:
+        log.warning("replay cache %s unreadable (%s): replaying the scenario", path, exc)
+    return None
 
 
 def _write_atomically(path: Path, sim: Simulation) -> None:
