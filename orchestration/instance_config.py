@@ -2,7 +2,9 @@
 its own. Telemetry off; one warehouse step at a time (the `default` pool); Dagster's SQLite event log with its
 connections kept open (orchestration/event_log.py).
 
-`python -m orchestration.instance_config DIR` writes DIR/dagster.yaml (kept when it exists: it may be the user's).
+`python -m orchestration.instance_config DIR` writes DIR/dagster.yaml (kept when it exists: it may be the user's) and
+creates the instance's storage there, once, at install: a run started later (`make demo`) finds it, instead of
+creating it first (~2 s) before Dagster starts (orchestration.launch creates it for an instance made otherwise).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def main(home: str) -> None:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(instance_yaml(Path(home)))
+    from orchestration.launch import create_instance, instance_exists
+
+    if not instance_exists(Path(home)):
+        create_instance(Path(home))
 
 
 if __name__ == "__main__":

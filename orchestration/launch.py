@@ -173,10 +173,15 @@ def elapsed(seconds: float) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
-def create_instance() -> None:
+def instance_exists(home: Path) -> bool:
+    return (home / "history" / "runs.db").exists()
+
+
+def create_instance(home: Path) -> None:
+    """The Dagster instance's storage in `home`, from its dagster.yaml."""
     import dagster as dg
 
-    with dg.DagsterInstance.get():
+    with dg.DagsterInstance.from_config(str(home)):
         pass
 
 
@@ -226,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     log = log_path(args.job, since)
     started = time.monotonic()
     print(f"{args.job}: days {partition_range.replace('...', ' to ')}, data in {paths.data_dir()}")
-    if not (Path(os.environ["DAGSTER_HOME"]) / "history" / "runs.db").exists():
-        create_instance()  # before the run: two processes creating a new instance's SQLite tables collide
+    if not instance_exists(Path(os.environ["DAGSTER_HOME"])):
+        create_instance(Path(os.environ["DAGSTER_HOME"]))  # before the run: two processes creating it would collide
     process = launch(args.job, partition_range, log)
     if args.job == "daily_refresh":
         # the replay before this process reads the run's events (importing Dagster): it has the core `dg` leaves
