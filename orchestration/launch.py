@@ -208,7 +208,8 @@ def follow(job: str, process: subprocess.Popen, since: dt.datetime, summary: Sum
             if done:
                 run = instance.get_run_by_id(run_id) if run_id else None
                 return process.returncode == 0 and run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-            time.sleep(POLL_S)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(POLL_S)  # the next poll at once when the run's process ends
 
 
 def main(argv: list[str] | None = None) -> int:
