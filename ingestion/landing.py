@@ -162,12 +162,20 @@ def remove_stale_temporaries(datasets: Sequence[tuple[str, str]], *, prefix: str
     return removed
 
 
-def conform(dataset: Dataset, table: pa.Table) -> pa.Table:
-    """Select and cast the contract columns in contract order (extra columns are kept after them)."""
+def conform(dataset: Dataset, table: pa.Table, keep_dictionaries: bool = False) -> pa.Table:
+    """Select and cast the contract columns in contract order (extra columns are kept after them). With
+    `keep_dictionaries`, a dictionary-encoded column of strings stays so where the contract says string: Parquet
+    stores both alike (see `_write_partition`)."""
     missing = [f.name for f in dataset.schema if f.name not in table.column_names]
     if missing:
         raise ValueError(f"{dataset.name}: missing contract columns {missing}")
-    columns = [table[f.name].cast(f.type) for f in dataset.schema]
+
+    def kept(field: pa.Field) -> bool:
+        kind = table.schema.field(field.name).type
+        return (keep_dictionaries and pa.types.is_dictionary(kind) and kind.value_type == field.type
+                and pa.types.is_string(field.type))
+
+    columns = [table[f.name] if kept(f) else table[f.name].cast(f.type) for f in dataset.schema]
     names = [f.name for f in dataset.schema]
     extras = [n for n in table.column_names if n not in names]
     return pa.table(columns + [table[n] for n in extras], names=names + extras)
@@ -261,6 +269,18 @@ def write_part(
                             origin=origin, rejected=rejected, base=base)
 
 
+def _day_file_options(schema: pa.Schema) -> dict:
+    """How a day's file is written. Label columns that arrive dictionary-encoded (the simulator's, Arrow's CSV and
+    Parquet readers') are written as they are: Parquet encodes strings with a dictionary either way, and without
+    Arrow's own schema in the file (`store_schema`) every reader (pyarrow, DuckDB, Spark) reads them as the
+    contract's strings. Each row group's min and max are written for every column but the strings: a row group
+    holds every GPU, metric and label of its minutes, so theirs skip nothing, and computing them was half the time
+    of writing a day (1,024 GPUs: 21.6 M readings written in 2.2 s instead of 6.2 s with the cast to strings)."""
+    return {"compression": "zstd", "store_schema": False,
+            "write_statistics": [f.name for f in schema
+                                 if not pa.types.is_string(f.type) and not pa.types.is_dictionary(f.type)]}
+
+
 def _write_partition(
     dataset_name: str, day: dt.date, table: pa.Table, *, source: str, pool: str, origin: str,
     rejected: Sequence[dict], base: Path | None, input: str | None = None, part: str | None = None,
@@ -270,7 +290,8 @@ def _write_partition(
     if dataset.partition_column is None:
         raise ValueError(f"{dataset_name} is not date-partitioned; use write_table")
     partition_type = dataset.schema.field(dataset.partition_column).type
-    schema = conform(dataset, table.slice(0, 0)).schema  # the contract's columns are there (else a clear error)
+    # the contract's columns are there (else a clear error)
+    schema = conform(dataset, table.slice(0, 0), keep_dictionaries=True).schema
     dates = pc.unique(pc.cast(table[dataset.partition_column].cast(partition_type), pa.date32())).to_pylist()
     stray = [d for d in dates if d is not None and d != day]
     if stray:
@@ -285,9 +306,10 @@ def _write_partition(
         rows, whose label columns arrive dictionary-encoded and would be copied as plain strings at once);
         the quarantine file is written before the landed file appears."""
         nonlocal landed
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, schema, **_day_file_options(schema)) as writer:
             for offset in range(0, max(table.num_rows, 1), WRITE_SLICE_ROWS):
-                valid, invalid = split_valid(dataset, conform(dataset, table.slice(offset, WRITE_SLICE_ROWS)))
+                valid, invalid = split_valid(
+                    dataset, conform(dataset, table.slice(offset, WRITE_SLICE_ROWS), keep_dictionaries=True))
                 quarantined.extend({**r, "record": r["record"] + offset} for r in invalid)
                 writer.write_table(valid)
                 landed += valid.num_rows

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion import landing
+from ingestion.contracts import DATASETS
 
 DAY = dt.date(2026, 10, 5)
 
@@ -107,6 +108,27 @@ def test_bad_records_go_to_quarantine_and_the_rest_lands(tmp_path):
     assert all(r["origin"] == "requests.jsonl" for r in records)
     assert "field 'status': 'exploded' is not one of" in records[0]["reason"]
     assert "field 'request_id': required value is missing" in records[1]["reason"]
+
+
+def test_dictionary_encoded_labels_land_as_the_contracts_strings_and_bad_ones_are_quarantined(tmp_path):
+    table = _requests(4).to_pylist()
+    table[2]["status"] = "exploded"
+    table = pa.Table.from_pylist(table)
+    encoded = pa.table({name: (column.dictionary_encode() if pa.types.is_string(column.type) else column)
+                        for name, column in zip(table.column_names, table.columns, strict=True)})
+    plain = landing.write_day("inference_requests", DAY, table, source="sim", pool="p", base=tmp_path / "plain")
+    landed = landing.write_day("inference_requests", DAY, encoded, source="sim", pool="p", base=tmp_path / "encoded")
+    assert (landed.rows, landed.quarantined) == (plain.rows, plain.quarantined) == (3, 1)
+    written = pq.read_table(landed.path)
+    assert written.schema == DATASETS["inference_requests"].schema  # what every reader sees: strings
+    assert written.equals(pq.read_table(plain.path))
+    quarantine = tmp_path / "encoded" / "quarantine/inference_requests/date=2026-10-05/sim-p.jsonl"
+    assert "field 'status': 'exploded' is not one of" in quarantine.read_text()
+    # each row group's min and max: for the times and numbers, which skip row groups; not for the labels
+    statistics = pq.ParquetFile(landed.path).metadata.row_group(0)
+    with_statistics = {statistics.column(i).path_in_schema for i in range(statistics.num_columns)
+                       if statistics.column(i).is_stats_set}
+    assert {"arrival_ts", "prompt_tokens"} <= with_statistics and not {"request_id", "status"} & with_statistics
 
 
 def test_rows_of_another_day_are_refused(tmp_path):
