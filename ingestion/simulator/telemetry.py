@@ -170,10 +170,16 @@ def build(scenario: Scenario, jobs: list[Job], gpu_modes: list[list[str]], lo: i
 
 def _dict_strings(values: list[str | None], index: np.ndarray) -> pa.Array:
     """A string column from per-row indices into `values` (-1 = null), without Python loops per row. It stays
-    dictionary-encoded (4 bytes a row): landing casts it to the contract's plain strings a slice at a time."""
+    dictionary-encoded (4 bytes a row), and landing writes it so (Parquet's strings are dictionary-encoded)."""
     position = {v: i for i, v in enumerate(dict.fromkeys(values))}  # a dictionary holds each string once
     remap = np.array([position[v] for v in values], dtype=np.int32)
-    indices = pa.array(remap[np.maximum(index, 0)], pa.int32(), mask=index < 0)
+    nulls = index < 0
+    if nulls.any():
+        indices = pa.array(remap[np.maximum(index, 0)], pa.int32(), mask=nulls)
+    elif np.array_equal(remap, np.arange(len(values))):  # the values are distinct: the rows' indices are theirs
+        indices = pa.array(index.astype(np.int32, copy=False))
+    else:
+        indices = pa.array(remap[index], pa.int32())
     return pa.DictionaryArray.from_arrays(indices, pa.array(list(position), pa.string()))
 
 
