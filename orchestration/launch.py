@@ -34,21 +34,27 @@ def window() -> str:
     return f"{first.isoformat()}...{last.isoformat()}"
 
 
-def replay_ahead() -> threading.Thread:
+def replay_ahead(say=print) -> threading.Thread | None:  # noqa: ANN001 (say: print's signature)
     """When the configuration simulates a cluster whose replay is not stored yet, replay it on a thread of this
     process while `dg launch` starts in its own (imports, code location, the run's plan: ~9 s of one core; the
-    demo's replay takes ~8 s of the other). The landing step then reads the stored replay: replay_cache's lock
-    makes it wait for this one rather than replay again. Errors are left to the landing step, which reports them."""
+    demo's replay takes ~8 s of the other), and say so. The landing step then reads the stored replay:
+    replay_cache's lock makes it wait for this one rather than replay again. Errors are left to the landing step,
+    which reports them."""
+    from ingestion.config import load_config
+    from ingestion.simulator import replay_cache
+
+    try:
+        scenario = load_config().scenario
+        if scenario is None or replay_cache.cache_file(scenario).is_file():
+            return None
+    except Exception:  # noqa: BLE001 (the run reports what is wrong)
+        return None
 
     def replay() -> None:
-        from ingestion.config import load_config
-        from ingestion.simulator import replay_cache
-
         with contextlib.suppress(Exception):
-            scenario = load_config().scenario
-            if scenario is not None and not replay_cache.cache_file(scenario).is_file():
-                replay_cache.load_or_simulate(scenario)
+            replay_cache.load_or_simulate(scenario)
 
+    say(f"  replaying the simulated cluster's scenario ({scenario}), once for this version of it")
     thread = threading.Thread(target=replay, name="replay-ahead", daemon=True)
     thread.start()
     return thread
@@ -235,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     if not instance_exists(Path(os.environ["DAGSTER_HOME"])):
         create_instance(Path(os.environ["DAGSTER_HOME"]))  # before the run: two processes creating it would collide
     process = launch(args.job, partition_range, log)
-    if args.job == "daily_refresh":
-        # the replay before this process reads the run's events (importing Dagster): it has the core `dg` leaves
-        replay_ahead().join()
+    replay = replay_ahead() if args.job == "daily_refresh" else None
+    if replay is not None:  # before this process reads the run's events (importing Dagster): the core `dg` leaves
+        replay.join()
     summary = Summary(started)
     try:
         success = follow(args.job, process, since - dt.timedelta(seconds=5), summary)

@@ -81,14 +81,15 @@ def test_the_simulated_clusters_replay_is_stored_while_the_run_starts(tmp_path, 
     monkeypatch.delenv("GPU_EFF_CONFIG", raising=False)
     monkeypatch.setenv("GPU_EFF_SCENARIO", "tiny")
     monkeypatch.setenv("GPU_EFF_DATA_DIR", str(tmp_path))
-    launch.replay_ahead().join()
+    said = []
+    launch.replay_ahead(said.append).join()
     assert replay_cache.cache_file("tiny").is_file()
+    assert said == ["  replaying the simulated cluster's scenario (tiny), once for this version of it"]
+    assert launch.replay_ahead(said.append) is None and len(said) == 1  # stored: nothing to replay, nothing said
 
 
 def test_replaying_ahead_leaves_a_broken_configuration_to_the_run(tmp_path, monkeypatch):
-    """The landing step reports what is wrong with the configuration; the thread that replays ahead says nothing."""
+    """The landing step reports what is wrong with the configuration; replaying ahead says nothing."""
     monkeypatch.setenv("GPU_EFF_CONFIG", str(tmp_path / "cluster.yaml"))
-    errors = []
-    monkeypatch.setattr("threading.excepthook", errors.append)
-    launch.replay_ahead().join()
-    assert errors == []
+    said = []
+    assert launch.replay_ahead(said.append) is None and said == []
