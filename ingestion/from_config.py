@@ -10,7 +10,6 @@ This is what the Dagster ingestion assets run (and what a script can run without
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,23 +45,18 @@ def land_days(config: Config, days: Sequence[dt.date], base: Path | None = None,
     Two days land at a time: a day's work is mostly Arrow's casts, Parquet's encoding and fsync, which release
     the GIL (the demo's 21 days: 13 s one at a time, 8 s two at a time on 2 cores). Each day writes its own
     files; days are reported in order, and the first day that fails stops the days not yet started."""
-    scenario = simulation = None
+    scenario = None
     if config.scenario is not None:
         from ingestion.simulator.run import land_scenario_day, simulation_for
         from ingestion.simulator.scenario import load_scenario
 
         scenario = load_scenario(config.scenario)
-        replay_lock = threading.Lock()  # the first day to need the replay loads it; the other waits for it
-
-        def simulation():  # noqa: ANN202
-            with replay_lock:
-                return simulation_for(config.scenario)
 
     def land_day(day: dt.date) -> list[landing.LandedFile]:
         today: list[landing.LandedFile] = []
         if scenario is not None:
             # the replay only for a day to generate: not for one outside the scenario, nor one already landed
-            today += land_scenario_day(scenario, day, simulation, base)
+            today += land_scenario_day(scenario, day, lambda: simulation_for(config.scenario), base)
         if config.prometheus is not None:
             today += _land_prometheus_day(config, day, base)
         return today

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,10 +85,19 @@ def simulate(scenario: Scenario) -> Simulation:
     return Simulation(scenario, result.jobs, result.gpu_modes, requests)
 
 
-@functools.lru_cache(maxsize=2)
+_SIMULATION_LOCK = threading.Lock()
+
+
 def simulation_for(scenario_ref: str) -> Simulation:
     """One simulation per scenario per process, replayed once per scenario file and simulator version and
-    then read from the replay cache (under the data directory): every day landed from it is consistent."""
+    then read from the replay cache (under the data directory): every day landed from it is consistent. Threads
+    that ask at once (days landing two at a time) share the one the first loads."""
+    with _SIMULATION_LOCK:
+        return _simulation_for(scenario_ref)
+
+
+@functools.lru_cache(maxsize=2)
+def _simulation_for(scenario_ref: str) -> Simulation:
     from ingestion.simulator import replay_cache
 
     return replay_cache.load_or_simulate(scenario_ref)
