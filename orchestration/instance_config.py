@@ -23,13 +23,23 @@ def instance_yaml(home: Path) -> str:
             f"  config:\n    base_dir: {runs}\n")
 
 
+def instance_exists(home: Path) -> bool:
+    return (home / "history" / "runs.db").exists()
+
+
+def create_instance(home: Path) -> None:
+    """The Dagster instance's storage in `home`, from its dagster.yaml."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
+
+
 def main(home: str) -> None:
     target = Path(home) / "dagster.yaml"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(instance_yaml(Path(home)))
-    from orchestration.launch import create_instance, instance_exists
-
     if not instance_exists(Path(home)):
         create_instance(Path(home))
 

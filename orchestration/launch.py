@@ -21,6 +21,7 @@ from pathlib import Path
 from ingestion import paths
 from ingestion.yaml_keys import ConfigError
 from orchestration.environment import QUIET_ENVIRONMENT
+from orchestration.instance_config import create_instance, instance_exists
 
 POLL_S = 1.0
 ERROR_LINES = 12  # of a failed step's error shown in the terminal (the rest is in the log)
@@ -177,18 +178,6 @@ def clock(seconds: float) -> str:
 def elapsed(seconds: float) -> str:
     minutes, seconds = divmod(int(round(seconds)), 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
-def instance_exists(home: Path) -> bool:
-    return (home / "history" / "runs.db").exists()
-
-
-def create_instance(home: Path) -> None:
-    """The Dagster instance's storage in `home`, from its dagster.yaml."""
-    import dagster as dg
-
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
 
 
 def follow(job: str, process: subprocess.Popen, since: dt.datetime, summary: Summary) -> bool:
