@@ -20,9 +20,10 @@ import io
 import json
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 DEBUG = "debug"
@@ -35,8 +36,7 @@ class InProcessDbtCommand:
     arguments]`; `env` the whole environment of the command."""
 
     def __init__(self, args: Sequence[str], *, env: Mapping[str, str], **_popen: object) -> None:
-        from dbt.cli.main import dbtRunner  # imported by dagster-dbt already; deferred for the modules that are not
-        from dbt_common.events.functions import msg_to_json
+        from dbt_common.events.functions import msg_to_json  # imported by dagster-dbt already
 
         self.args = list(args)
         lines: list[str] = []
@@ -48,14 +48,8 @@ class InProcessDbtCommand:
         # dbt's console output is what dagster-dbt re-prints from these lines; dbt's own log file is unchanged.
         # dbt writes manifest.json twice a command (after parsing and at the end, ~0.4 s in all), which nothing of
         # the pipeline reads (dagster-dbt reads the project's own manifest); run_results.json, which it reads, is
-        # written below. Not cleared first: a thread of the run may read the environment meanwhile (`env` is it
-        # and more).
-        quiet = {"DBT_LOG_LEVEL": "none", "DBT_WRITE_JSON": "false"}
-        with mock.patch.dict(os.environ, {**env, **quiet}):
-            try:
-                result = dbtRunner(callbacks=[keep]).invoke(self.args[1:])
-            finally:
-                close_warehouse()
+        # written below.
+        result = run_dbt(self.args[1:], {**env, "DBT_LOG_LEVEL": "none", "DBT_WRITE_JSON": "false"}, keep)
         if hasattr(result.result, "write"):  # a command that ran nodes: its RunExecutionResult
             result.result.write(os.path.join(env["DBT_TARGET_PATH"], RUN_RESULTS))
         if result.exception is not None:  # what the process would have printed as its traceback's last line
@@ -83,6 +77,19 @@ def dbt_in_process() -> Iterator[None]:
     stand_in = SimpleNamespace(Popen=InProcessDbtCommand, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT)
     with mock.patch.object(dbt_cli_invocation, "subprocess", stand_in):
         yield
+
+
+def run_dbt(args: Sequence[str], env: Mapping[str, str], on_event: Callable[[Any], None]) -> Any:
+    """dbt `args` in this process (dbtRunner: its result), with `env` added to the environment for the command (not
+    cleared first: another thread may read the environment meanwhile) and each of dbt's events handed to
+    `on_event`; then the warehouse that dbt-duckdb keeps open is closed."""
+    from dbt.cli.main import dbtRunner  # imported by dagster-dbt already; deferred for the modules that are not
+
+    with mock.patch.dict(os.environ, env):
+        try:
+            return dbtRunner(callbacks=[on_event]).invoke(list(args))
+        finally:
+            close_warehouse()
 
 
 def close_warehouse() -> None:

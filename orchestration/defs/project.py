@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-from unittest import mock
 
 from dagster_dbt import DbtProject
 
@@ -63,9 +61,7 @@ def ensure_manifest() -> None:
 
 
 def _parse() -> None:
-    from dbt.cli.main import dbtRunner
-
-    from orchestration.dbt_in_process import close_warehouse
+    from orchestration.dbt_in_process import run_dbt
 
     errors: list[str] = []
 
@@ -75,11 +71,7 @@ def _parse() -> None:
 
     args = ["parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
             "--target-path", str(dbt_project.project_dir / dbt_project.target_path), "--log-level", "none"]
-    with mock.patch.dict(os.environ, {"DBT_PARTIAL_PARSE": "false", "DBT_WRITE_JSON": "true"}):
-        try:
-            result = dbtRunner(callbacks=[keep_errors]).invoke(args)
-        finally:
-            close_warehouse()
+    result = run_dbt(args, {"DBT_PARTIAL_PARSE": "false", "DBT_WRITE_JSON": "true"}, keep_errors)
     if not result.success:
         raise RuntimeError("dbt could not parse dbt_project/: " + "\n".join(errors or [str(result.exception)]))
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import duckdb
 import pandas as pd
 
-from orchestration.dbt_in_process import close_warehouse
+from orchestration.dbt_in_process import run_dbt
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
@@ -23,8 +21,6 @@ def invoke_dbt(data_dir: Path, *args: str) -> tuple[int, str]:
     In this process, not as a `dbt` command: a command pays dbt's import and start-up (~3 s of CPU) before its work,
     and the suite runs some thirty of them; here that is paid once per test process. The data directory reaches
     the profile and the sources as GPU_EFF_DATA_DIR, set for the invocation only."""
-    from dbt.cli.main import dbtRunner
-
     lines: list[str] = []
 
     def keep(event) -> None:
@@ -32,15 +28,9 @@ def invoke_dbt(data_dir: Path, *args: str) -> tuple[int, str]:
             lines.append(event.info.msg)
 
     env = {"GPU_EFF_DATA_DIR": str(data_dir), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    try:
-        with mock.patch.dict(os.environ, env):
-            result = dbtRunner(callbacks=[keep]).invoke([
-                *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-                "--target-path", str(data_dir / "dbt_target"), "--log-path", str(data_dir / "dbt_logs"),
-                "--log-level-file", "warn", "--quiet",
-            ])
-    finally:
-        close_warehouse()
+    result = run_dbt([*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+                      "--target-path", str(data_dir / "dbt_target"), "--log-path", str(data_dir / "dbt_logs"),
+                      "--log-level-file", "warn", "--quiet"], env, keep)
     if result.exception is not None:
         lines.append(f"{type(result.exception).__name__}: {result.exception}")
     return (0 if result.success else 2 if result.exception is not None else 1), "\n".join(lines)
