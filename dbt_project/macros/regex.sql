@@ -10,3 +10,8 @@
 {% macro duckdb__regex_full_match(column, pattern) -%}
     regexp_full_match({{ column }}, '{{ pattern }}')
 {%- endmacro %}
+
+{#- Spark unescapes backslashes in string literals: a pattern's own backslashes are doubled to reach the regex. -#}
+{% macro spark__regex_full_match(column, pattern) -%}
+    regexp_like({{ column }}, '^(?:{{ pattern | replace("\\", "\\\\") }})$')
+{%- endmacro %}

@@ -27,7 +27,7 @@ with windows as (
 
 minutes as (
 
-    select serving.* exclude ({{ grain_columns(grain) }}), {{ grain_columns(grain, 'windows') }}
+    select {{ star_except(ref('int_serving_minutes'), grain, 'serving') }}, {{ grain_columns(grain, 'windows') }}
     from {{ ref('int_serving_minutes') }} as serving
     inner join windows
         on serving.pool = windows.pool

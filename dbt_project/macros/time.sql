@@ -17,6 +17,12 @@
     make_timestamp(epoch_us({{ column }}))
 {%- endmacro %}
 
+{#- Spark reads Parquet's UTC instants as TIMESTAMP (local time zone); cast to the session's TIMESTAMP_NTZ in the
+    session's time zone, UTC (profiles.yml), they are the UTC wall time. -#}
+{% macro spark__to_utc(column) -%}
+    cast({{ column }} as timestamp_ntz)
+{%- endmacro %}
+
 
 {#- Seconds since the epoch as a double (fractional seconds kept). -#}
 {% macro epoch_seconds(ts) -%}
@@ -29,6 +35,10 @@
 
 {% macro duckdb__epoch_seconds(ts) -%}
     epoch({{ ts }})
+{%- endmacro %}
+
+{% macro spark__epoch_seconds(ts) -%}
+    (cast(unix_micros(cast({{ ts }} as timestamp_ltz)) as double) / 1000000)
 {%- endmacro %}
 
 
@@ -44,6 +54,11 @@
 
 {% macro duckdb__seconds_between(start_ts, end_ts) -%}
     epoch(({{ end_ts }}) - ({{ start_ts }}))
+{%- endmacro %}
+
+{% macro spark__seconds_between(start_ts, end_ts) -%}
+    (cast(unix_micros(cast({{ end_ts }} as timestamp_ltz)) - unix_micros(cast({{ start_ts }} as timestamp_ltz)) as double)
+     / 1000000)
 {%- endmacro %}
 
 

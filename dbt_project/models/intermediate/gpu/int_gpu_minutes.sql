@@ -32,9 +32,10 @@
         materialized='incremental',
         tags=['daily'],
         incremental_strategy='replace_days',
+        partition_by=day_partitions(),
         on_schema_change='sync_all_columns',
-        pre_hook="reset threads",
-        post_hook="set threads = 1",
+        pre_hook="{{ engine_threads('all') }}",
+        post_hook="{{ engine_threads(1) }}",
     )
 }}
 
@@ -44,7 +45,7 @@
                    'dram_active_pct', 'mem_copy_util_pct', 'power_w', 'gpu_temp_c', 'sm_clock_mhz', 'fb_used_gb',
                    'fb_free_gb', 'fb_reserved_gb', 'fb_total_gb'] %}
 
-with samples as not materialized (
+with samples as {{ cte_inlined() }} (
 
     select *
     from {{ ref('stg_landing__gpu_samples') }}
@@ -53,7 +54,7 @@ with samples as not materialized (
 ),
 
 -- the same readings with their plausibility (a join on the GPU model): only the pivot needs it
-checked_samples as not materialized (
+checked_samples as {{ cte_inlined() }} (
 
     select *
     from {{ ref('int_gpu_samples_checked') }}
@@ -119,17 +120,15 @@ run_bounds as (
 
 ),
 
--- every minute of every landed day (DuckDB: unnest(range(...)); other engines: a date spine)
+-- every minute of every landed day
 day_minutes as (
 
     select
         pool,
         day,
-        unnest(range(
-            cast(day as {{ dbt.type_timestamp() }}),
-            cast({{ dbt.dateadd('day', 1, 'day') }} as {{ dbt.type_timestamp() }}),
-            interval '{{ bucket }} seconds'
-        ))                                                                       as minute_ts
+        {{ timestamp_series('cast(day as ' ~ dbt.type_timestamp() ~ ')',
+                            'cast(' ~ dbt.dateadd('day', 1, 'day') ~ ' as ' ~ dbt.type_timestamp() ~ ')',
+                            "interval '" ~ bucket ~ " seconds'") }}                  as minute_ts
     from landed_days
 
 ),
@@ -231,7 +230,7 @@ instance_weighted as (
         case
             when instance_minute.mig_profile is null then 1.0
             else coalesce(
-                1.0 * mig_profiles.compute_slices / mig_profiles.total_compute_slices,
+                cast(mig_profiles.compute_slices as double) / mig_profiles.total_compute_slices,
                 cast(regexp_extract(instance_minute.mig_profile, '^([0-9]+)g', 1) as double) / 7.0
             )
         end                                                                      as compute_weight
@@ -320,11 +319,9 @@ job_minutes as (
         allocations.is_fractional,
         allocations.start_ts,
         allocations.end_ts_open,
-        unnest(range(
-            {{ dbt.date_trunc('minute', 'greatest(allocations.start_ts, run_bounds.run_start)') }},
-            least(allocations.end_ts_open, run_bounds.run_end),
-            interval '{{ bucket }} seconds'
-        ))                                                                       as minute_ts
+        {{ timestamp_series(dbt.date_trunc('minute', 'greatest(allocations.start_ts, run_bounds.run_start)'),
+                            'least(allocations.end_ts_open, run_bounds.run_end)',
+                            "interval '" ~ bucket ~ " seconds'") }}                  as minute_ts
     from allocations
     cross join run_bounds
     where allocations.start_ts < run_bounds.run_end

@@ -46,7 +46,7 @@ job_gpus as (
         submit_ts,
         start_ts,
         end_ts,
-        unnest(gpu_uuids)                                   as gpu_uuid
+        {{ unnest_array('gpu_uuids') }}                     as gpu_uuid
     from jobs
 
 ),

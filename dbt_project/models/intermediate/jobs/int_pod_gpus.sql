@@ -17,6 +17,7 @@
     config(
         materialized='incremental',
         incremental_strategy='replace_days',
+        partition_by=day_partitions(),
         on_schema_change='sync_all_columns',
     )
 }}

@@ -101,7 +101,7 @@ pod_placements as (
     select
         lifetimes.pool,
         lifetimes.uid,
-        list(distinct pod_gpus.gpu_uuid order by pod_gpus.gpu_uuid)                as gpu_uuids,
+        {{ sorted_distinct_array('pod_gpus.gpu_uuid') }}                          as gpu_uuids,
         min(coalesce(inventory.model_name, pod_gpus.model_name))                   as gpu_model,
         max(pod_gpus.hostname)                                                     as gpu_hostname
     from lifetimes
@@ -137,7 +137,7 @@ final as (
         case
             when lifetimes.mig_profile is not null
                 then lifetimes.gpu_request * coalesce(
-                    1.0 * mig_profiles.compute_slices / mig_profiles.total_compute_slices,
+                    cast(mig_profiles.compute_slices as double) / mig_profiles.total_compute_slices,
                     cast(regexp_extract(lifetimes.mig_profile, '^([0-9]+)g', 1) as double) / 7.0
                 )
             else lifetimes.gpu_request * coalesce(lifetimes.gpu_cores_request / 100.0, 1.0)
@@ -146,7 +146,7 @@ final as (
         lifetimes.mig_profile,
         coalesce(lifetimes.node, pod_placements.gpu_hostname)                      as hostname,
         pod_placements.gpu_uuids,
-        coalesce(array_length(pod_placements.gpu_uuids), 0)                       as gpu_slots,
+        coalesce({{ array_size('pod_placements.gpu_uuids') }}, 0)                  as gpu_slots,
         lifetimes.created_ts                                                       as submit_ts,
         lifetimes.start_ts,
         lifetimes.end_ts,

@@ -19,6 +19,7 @@
         materialized='incremental',
         tags=['daily'],
         incremental_strategy='replace_days',
+        partition_by=day_partitions(),
         on_schema_change='sync_all_columns',
     )
 }}

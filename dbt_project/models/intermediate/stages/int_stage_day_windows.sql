@@ -10,16 +10,12 @@ with windows as (
 
 ),
 
--- DuckDB: unnest(range(...)) gives each day start from the window's first day to its end (exclusive)
+-- each day start from the window's first day to its end (exclusive)
 days as (
 
     select
         windows.*,
-        unnest(range(
-            date_trunc('day', windows.window_start),
-            windows.window_end,
-            interval '1 day'
-        ))                                                                         as day_start
+        {{ timestamp_series("date_trunc('day', windows.window_start)", 'windows.window_end', "interval '1 day'") }} as day_start
     from windows
 
 ),

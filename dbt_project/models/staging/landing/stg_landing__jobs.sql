@@ -20,7 +20,7 @@ renamed as (
         nullif(trim(mig_profile), '')                     as mig_profile,
         hostname,
         gpu_uuids,
-        coalesce(array_length(gpu_uuids), 0)              as gpu_slots,
+        coalesce({{ array_size('gpu_uuids') }}, 0)         as gpu_slots,
         {{ to_utc('submit_ts') }}                          as submit_ts,
         {{ to_utc('start_ts') }}                           as start_ts,
         {{ to_utc('end_ts') }}                             as end_ts,

@@ -92,7 +92,7 @@ final as (
         pool,
         node,
         gpu_resource,
-        nullif(regexp_extract(gpu_resource, '^nvidia\.com/mig-(.+)$', 1), '') as mig_profile,
+        nullif(regexp_extract(gpu_resource, '^nvidia[.]com/mig-(.+)$', 1), '') as mig_profile,
         gpu_request,
         gpu_limit,
         gpu_cores_request,
