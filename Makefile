@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GPU_EFF_SCENARIO := $(SCENARIO)
 
-.PHONY: demo rebuild test bench install ui lint clean k8s-prometheus
+.PHONY: demo rebuild test bench install install-spark ui lint clean k8s-prometheus
 
 # Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
 # (`dagster dev` and `dg` do); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
@@ -33,6 +33,13 @@ install: $(BIN)/gpu-eff $(DAGSTER_HOME)/dagster.yaml
 
 $(DAGSTER_HOME)/dagster.yaml: | $(BIN)/gpu-eff
 	@$(BIN)/python -m orchestration.instance_config $(DAGSTER_HOME)
+
+# The Spark engine (`warehouse: {engine: spark}` in the configuration, or GPU_EFF_WAREHOUSE_ENGINE=spark): dbt-spark and
+# pyspark beside the default install (pyspark is a ~450 MB package pip builds). Spark needs Java 17 or 21 on the PATH.
+install-spark: install
+	@echo "Installing dbt-spark and pyspark into $(VENV) (a few minutes the first time; pip's log: $(VENV)/install.log)"
+	@$(BIN)/pip install -e '.[dev,spark]' > $(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
 
 # One Dagster run over every day of the scenario (or of GPU_EFF_CONFIG): landing, the dbt warehouse, the deck.
 # The terminal gets a summary; Dagster's full log goes to data/logs/.

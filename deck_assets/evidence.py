@@ -75,7 +75,8 @@ def to_markdown(items: list[Mapping[str, Any]], meta: Mapping[str, Any] | None =
     claims = meta.pop("status_claims", None) or []
     lines = [f"# 证据附录 · {_cell(deck)}", ""]
     labels = {"as_of": "截止日期", "pool": "详情资源池", "pools": "资源池", "sources": "数据来源",
-              "simulated": "模拟数据", "warehouse": "数据仓库"}
+              "simulated": "模拟数据", "warehouse": "数据仓库",
+              "engine": "建模引擎"}
     for key, value in meta.items():
         if isinstance(value, (list, tuple)):
             value = "、".join(str(v) for v in value)

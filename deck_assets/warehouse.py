@@ -142,6 +142,7 @@ class Snapshot:
     marts: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     # The latest run's data-quality outcomes (deck_assets.quality.quality_summary), None before any run recorded.
     quality: dict[str, Any] | None = None
+    engine: str = "DuckDB"  # what built the marts (marts_engine)
 
     @property
     def pools(self) -> list[str]:
@@ -255,6 +256,14 @@ def _lab_row(row: dict[str, Any], table: str) -> dict[str, Any]:
             for c in LAB_COLUMNS[table]}
 
 
+def marts_engine(con: duckdb.DuckDBPyConnection) -> str:
+    """What built the marts: DuckDB, whose tables they are, or the engine a view of them names in its comment (the
+    views over Spark's tables, orchestration/spark_warehouse.py)."""
+    comment = con.execute("select comment from duckdb_views() where schema_name = ? and view_name = "
+                          "'mart_stage_metrics'", [MART_SCHEMA]).fetchall()
+    return (comment[0][0] or "unknown") if comment else "DuckDB"
+
+
 def read_snapshot(path: Path) -> Snapshot:
     """Open the warehouse read-only, read the marts, close it."""
     if not path.exists():
@@ -270,6 +279,7 @@ def read_snapshot(path: Path) -> Snapshot:
         comparison_rows = _rows(con, "mart_stage_comparison", "pool, stage_id, metric")
         mart_columns, marts = _chart_marts(con)
         quality = quality_summary(con)
+        engine = marts_engine(con)
     finally:
         con.close()
     if not coverage_rows:
@@ -316,4 +326,4 @@ def read_snapshot(path: Path) -> Snapshot:
         )
     return Snapshot(path, coverage, stage_metrics, comparison, lab_comparisons=lab["mart_lab_comparisons"],
                     lab_experiments=lab["mart_lab_experiments"], benchmarks=benchmarks,
-                    mart_columns=mart_columns, marts=marts, quality=quality)
+                    mart_columns=mart_columns, marts=marts, quality=quality, engine=engine)

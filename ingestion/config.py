@@ -18,6 +18,7 @@ from pathlib import Path
 from ingestion.collector import redact
 from ingestion.contracts import STAGE_KEYS
 from ingestion.landing import check_name
+from ingestion.paths import ENGINE_ENV, WAREHOUSE_ENGINES
 from ingestion.sources.dcgm_scrape import has_credentials
 from ingestion.yaml_keys import ConfigError, KeyReader, is_env_name, load_yaml
 
@@ -124,6 +125,7 @@ class Config:
     nvml: bool = False
     logs: tuple[LogFile, ...] = ()
     prices: Prices | None = None  # None: the dbt seeds' prices
+    warehouse_engine: str = "duckdb"  # what builds the dbt project: one of WAREHOUSE_ENGINES
 
 
 def secret(env_name: str) -> str:
@@ -298,6 +300,22 @@ def _prices(r: KeyReader) -> Prices:
     return Prices(currency, energy, {k: float(v) for k, v in hourly.items()})
 
 
+def _warehouse(r: KeyReader) -> str:
+    r.unknown({"engine"})
+    engine = r.get("engine", str, "duckdb")
+    if engine not in WAREHOUSE_ENGINES:
+        raise r.fail("engine", f"must be one of {', '.join(WAREHOUSE_ENGINES)}, got {engine!r}")
+    return engine
+
+
+def warehouse_engine(config: Config) -> str:
+    """The engine that builds the dbt project: GPU_EFF_WAREHOUSE_ENGINE when set, else the configuration's."""
+    engine = os.environ.get(ENGINE_ENV) or config.warehouse_engine
+    if engine not in WAREHOUSE_ENGINES:
+        raise ConfigError(f"{ENGINE_ENV}: must be one of {', '.join(WAREHOUSE_ENGINES)}, got {engine!r}")
+    return engine
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load and validate the configuration (`GPU_EFF_CONFIG` when no path is given; else the demo)."""
     path = path or os.environ.get("GPU_EFF_CONFIG")
@@ -307,7 +325,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found (GPU_EFF_CONFIG)")
     root = KeyReader(load_yaml(path), "", path)
-    root.unknown({"pools", "sources", "prices"})
+    root.unknown({"pools", "sources", "prices", "warehouse"})
     sources = root.sub("sources")
     sources.unknown({"simulator", "dcgm_exporter", "prometheus", "nvml", "logs"})
     simulator = sources.sub("simulator", None) if sources.data.get("simulator") is not None else None
@@ -326,6 +344,7 @@ def load_config(path: str | Path | None = None) -> Config:
         nvml=sources.get("nvml", bool, False),
         logs=_logs(sources, path.parent),
         prices=_prices(root.sub("prices")) if "prices" in root.data else None,
+        warehouse_engine=_warehouse(root.sub("warehouse")) if "warehouse" in root.data else "duckdb",
     )
     for log in config.logs:
         if log.pool not in names and log.kind != "h200-lab":  # a lab pool has no stage calendar

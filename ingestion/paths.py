@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The engines that build the warehouse (dbt_project/profiles.yml's targets): DuckDB's is warehouse.duckdb, Spark's
+# the Parquet tables under spark/ (read through views in warehouse.duckdb, orchestration/spark_warehouse.py).
+WAREHOUSE_ENGINES = ("duckdb", "spark")
+ENGINE_ENV = "GPU_EFF_WAREHOUSE_ENGINE"  # the engine of dbt's commands; overrides the configuration's warehouse.engine
 
 
 def data_dir() -> Path:

@@ -26,6 +26,9 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
+from ingestion.paths import ENGINE_ENV
+from orchestration import spark_warehouse
+
 DEBUG = "debug"
 RUN_RESULTS = "run_results.json"
 
@@ -82,14 +85,19 @@ def dbt_in_process() -> Iterator[None]:
 def run_dbt(args: Sequence[str], env: Mapping[str, str], on_event: Callable[[Any], None]) -> Any:
     """dbt `args` in this process (dbtRunner: its result), with `env` added to the environment for the command (not
     cleared first: another thread may read the environment meanwhile) and each of dbt's events handed to
-    `on_event`; then the warehouse that dbt-duckdb keeps open is closed."""
+    `on_event`; then the warehouse that dbt-duckdb keeps open is closed, or, on Spark, the tables Spark holds are
+    published to it (orchestration/spark_warehouse.py)."""
     from dbt.cli.main import dbtRunner  # imported by dagster-dbt already; deferred for the modules that are not
 
     with mock.patch.dict(os.environ, env):
         try:
             return dbtRunner(callbacks=[on_event]).invoke(list(args))
         finally:
-            close_warehouse()
+            if os.environ.get(ENGINE_ENV) == "spark":
+                if set(args) & set(spark_warehouse.CHANGES_TABLES):  # the command, after dagster-dbt's global flags
+                    spark_warehouse.publish()
+            else:
+                close_warehouse()
 
 
 def close_warehouse() -> None:

@@ -21,7 +21,7 @@ SHARED_BUILDS = ("tiny_pipeline", "built_warehouse")
 # The groups that take longest (measured: ~200 s, ~70 s, ~80 s of a ~600 s suite), handed to the workers first
 # (`--no-loadscope-reorder` keeps this order), so that the short groups fill in around them and the workers end
 # together instead of one starting a long group when the other is nearly done.
-LONGEST_FIRST = ("tiny_pipeline", "test_pipeline_demo", "built_warehouse")
+LONGEST_FIRST = ("test_dbt_spark", "tiny_pipeline", "test_pipeline_demo", "built_warehouse")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

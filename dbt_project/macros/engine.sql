@@ -112,3 +112,15 @@
 {% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
     timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
 {%- endmacro %}
+
+
+{#- dbt.type_float(): `float` is double precision on most warehouses (Postgres, Snowflake, BigQuery's FLOAT64) but
+    single precision on DuckDB and Spark, where a ratio of two then differs by ~1e-7 between the engines (DuckDB
+    divides floats in single precision, Spark in double) and a mart's value keeps only ~7 digits. -#}
+{% macro duckdb__type_float() -%}
+    {{ return('double') }}
+{%- endmacro %}
+
+{% macro spark__type_float() -%}
+    {{ return('double') }}
+{%- endmacro %}

@@ -13,7 +13,7 @@
             insert into {{ this.render() }} values
             {% for row in chunk -%}
                 ({%- for value in row -%}
-                    cast({{ seed_literal(value) }} as {{ types[loop.index0] }}){%- if not loop.last %}, {% endif -%}
+                    cast({{ spark__seed_literal(value) }} as {{ types[loop.index0] }}){%- if not loop.last %}, {% endif -%}
                 {%- endfor -%}){%- if not loop.last %},{% endif %}
             {% endfor -%}
         {%- endset -%}
@@ -23,7 +23,7 @@
     {{ return(statements[0] if statements else '') }}
 {% endmacro %}
 
-{% macro seed_literal(value) -%}
+{% macro spark__seed_literal(value) -%}
     {%- if value is none -%}
         null
     {%- else -%}

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from ingestion import paths
+from ingestion.config import load_config, warehouse_engine
 from ingestion.landing import locked
-from ingestion.paths import PROJECT_ROOT
+from ingestion.paths import ENGINE_ENV, PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's parse state, in a target folder
 
-dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+# The engine of every dbt command of this code location (profiles.yml's target): the configuration's, or
+# GPU_EFF_WAREHOUSE_ENGINE's. Its manifest has a folder of its own (a model's config may differ by engine).
+ENGINE = warehouse_engine(load_config())
+os.environ[ENGINE_ENV] = ENGINE
+if ENGINE == "spark":
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns that it binds another address
+
+dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR,
+                         target_path=Path("target") if ENGINE == "duckdb" else Path("target") / ENGINE)
 
 
 def run_target() -> Path:

@@ -1,9 +1,9 @@
 -- GPU model names as reported (inventory, job requests) matched to the gpu_catalog seed:
 -- the exact model_name first, else the most specific (longest) match_pattern (case-insensitive).
--- A view, so it never lags behind a new inventory.
+-- A table (a few rows), built with the inventory and the jobs it reads: the expectations read it beside the marts,
+-- on Spark too, whose views DuckDB cannot read (orchestration/spark_warehouse.py).
 -- var `prices.gpu_hourly` ({model name: price per GPU-hour}, from the config file) overrides the seed's price
 -- for a reported or catalog model name.
-{{ config(materialized='view') }}
 {%- set gpu_hourly = (var('prices', {}) or {}).get('gpu_hourly') or {} %}
 
 with reported as (

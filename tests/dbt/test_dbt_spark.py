@@ -1,0 +1,129 @@
+"""The same dbt project on Apache Spark over the same landing Parquet gives the warehouse DuckDB gives.
+
+The tiny scenario's first two days go through one Dagster run of daily_refresh on Spark (dbt-spark's session method,
+`local[2]`); DuckDB builds the same landing. Then day 2 is landed again with one GPU's readings withdrawn and day 3
+lands, and both engines build those two days incrementally. After each, every table of DuckDB's build is compared
+with Spark's (read through the views the pipeline publishes). Under CI=true Spark must be installed
+(`make install-spark`, Java 17 or 21)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from dbt_warehouse import DbtWarehouse
+from warehouse_compare import compare
+
+from ingestion.simulator.scenario import load_scenario
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+SPARK_RUN = (sys.executable, str(REPO / "tests" / "dbt" / "spark_run.py"))
+DATES = load_scenario("tiny").dates()[:3]
+DAYS = [day.isoformat() for day in DATES]
+WITHDRAWN_GPU_INDEX = 0  # day 2 lands again without the readings of each node's first GPU
+
+
+def missing_spark() -> list[str]:
+    missing = [] if shutil.which("java") else ["Java 17 or 21 (Debian: openjdk-17-jre-headless)"]
+    return missing + [f"{module} (make install-spark)" for module in ("pyspark", "dbt.adapters.spark")
+                      if importlib.util.find_spec(module.split(".")[0]) is None
+                      or importlib.util.find_spec(module) is None]
+
+
+def spark(*args: str, data_dir: Path) -> dict:
+    done = subprocess.run([*SPARK_RUN, args[0], str(data_dir), *args[1:]], cwd=REPO, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0 and lines, \
+        f"spark_run {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return json.loads(lines[-1])
+
+
+def day_files(data_dir: Path, day: str) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every file of `day` in Spark's tables partitioned by date."""
+    root = data_dir / "spark" / "warehouse"
+    return {str(f.relative_to(root)): (f.stat().st_ino, f.stat().st_mtime_ns)
+            for f in sorted(root.glob(f"*.db/*/date={day}/*"))}
+
+
+def reland_day_2_and_land_day_3(data_dir: Path, scenario_landing: Path) -> None:
+    """Day 2's telemetry again, without one GPU per node (the same file name: it replaces the first landing), and
+    every dataset's day 3 as the scenario lands it."""
+    day2 = next((data_dir / "landing" / "gpu_samples" / f"date={DAYS[1]}").glob("*.parquet"))
+    table = pq.read_table(day2)
+    pq.write_table(table.filter(pc.not_equal(table["gpu_index"], WITHDRAWN_GPU_INDEX)), day2)
+    for folder in scenario_landing.glob(f"*/date={DAYS[2]}"):
+        shutil.copytree(folder, data_dir / "landing" / folder.parent.name / folder.name)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict:
+    if missing := missing_spark():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs Spark for the Spark engine's test; install {', '.join(missing)}")
+        pytest.skip(f"Spark is not installed: {', '.join(missing)}")
+    on_spark, on_duckdb, scenario = (tmp_path_factory.mktemp(name) for name in ("spark", "duckdb", "scenario"))
+    subprocess.run([sys.executable, "-m", "ingestion.cli", "simulate", "--scenario", "tiny", "--data-dir",
+                    str(scenario)], cwd=REPO, check=True, capture_output=True, timeout=600)
+
+    first_run = spark("dagster", DAYS[0], DAYS[1], data_dir=on_spark)
+    shutil.copytree(on_spark / "landing", on_duckdb / "landing")
+    duckdb_build = DbtWarehouse(on_duckdb)
+    duckdb_build.dbt("build", vars={"start_date": DAYS[0], "end_date": DAYS[2]})  # the Dagster run's days
+    first = compare(on_duckdb / "warehouse.duckdb", on_spark / "warehouse.duckdb")
+
+    day_1_files = day_files(on_spark, DAYS[0])
+    window = {"start_date": DAYS[1], "end_date": (DATES[2] + dt.timedelta(days=1)).isoformat()}  # days 2 and 3
+    for data_dir in (on_spark, on_duckdb):
+        reland_day_2_and_land_day_3(data_dir, scenario / "landing")
+    incremental_run = spark("dbt", "build", "--vars", json.dumps(window), data_dir=on_spark)
+    duckdb_build.dbt("build", vars=window)
+    return {"on_spark": on_spark, "first_run": first_run, "first": first, "day_1_files": day_1_files,
+            "incremental_run": incremental_run, "incremental": compare(on_duckdb / "warehouse.duckdb",
+                                                                       on_spark / "warehouse.duckdb")}
+
+
+def test_dagster_receives_every_materialisation_and_check_of_the_spark_run(builds):
+    run = builds["first_run"]
+    assert run["success"]
+    assert run["materialized"] == run["selected"]
+    assert sorted(run["checks"]) == run["selected_checks"]
+    assert all(run["checks"].values()), [check for check, passed in run["checks"].items() if not passed]
+
+
+def test_every_table_equals_duckdbs(builds):
+    first = builds["first"]
+    assert len(first.tables) >= 35 and any(t.startswith("marts.") for t in first.tables)
+    assert first.problems == []
+    assert first.worst_relative <= 1e-9
+
+
+def test_no_seed_string_reads_none(builds):
+    import duckdb
+
+    with duckdb.connect(str(builds["on_spark"] / "warehouse.duckdb"), read_only=True) as con:
+        texts = con.execute("select table_name, column_name from information_schema.columns "
+                            "where table_schema = 'reference' and data_type = 'VARCHAR'").fetchall()
+        assert len(texts) > 20
+        nones = {f"{t}.{c}": n for t, c in texts
+                 if (n := con.execute(f"select count(*) from reference.{t} where {c} = 'None'").fetchone()[0])}
+    assert nones == {}
+
+
+def test_an_incremental_run_of_a_relanded_and_a_new_day_leaves_other_days_and_equals_duckdb(builds):
+    assert builds["incremental_run"] == {"success": True, "errors": []}
+    assert builds["day_1_files"] and day_files(builds["on_spark"], DAYS[0]) == builds["day_1_files"]
+    incremental = builds["incremental"]
+    assert incremental.problems == []
+    assert incremental.worst_relative <= 1e-9
