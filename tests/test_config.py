@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.config import ConfigError, load_config, secret
+from ingestion.config import ConfigError, load_config, secret, warehouse_engine
 
 GOOD = """
 pools:
@@ -186,3 +186,17 @@ def test_a_yaml_error_names_the_line_not_its_text(tmp_path):
     with pytest.raises(ConfigError, match=r"invalid YAML at line \d+, column \d+") as caught:
         load_config(path)
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_warehouse_engine_is_duckdb_unless_configured_and_the_environment_overrides_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("GPU_EFF_WAREHOUSE_ENGINE", raising=False)
+    assert warehouse_engine(load_config(_write(tmp_path, GOOD))) == "duckdb"
+    spark = load_config(_write(tmp_path, GOOD + "warehouse: {engine: spark}\n"))
+    assert warehouse_engine(spark) == "spark"
+    monkeypatch.setenv("GPU_EFF_WAREHOUSE_ENGINE", "duckdb")
+    assert warehouse_engine(spark) == "duckdb"
+    monkeypatch.setenv("GPU_EFF_WAREHOUSE_ENGINE", "trino")
+    with pytest.raises(ConfigError, match="GPU_EFF_WAREHOUSE_ENGINE: must be one of duckdb, spark, got 'trino'"):
+        warehouse_engine(spark)
+    with pytest.raises(ConfigError, match=r"yaml: 'warehouse\.engine' must be one of duckdb, spark, got 'bigquery'"):
+        load_config(_write(tmp_path, GOOD + "warehouse: {engine: bigquery}\n"))
