@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,19 @@ PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's parse state, in a target folder
 # GPU_EFF_WAREHOUSE_ENGINE's. Its manifest has a folder of its own (a model's config may differ by engine).
 ENGINE = warehouse_engine(load_config())
 os.environ[ENGINE_ENV] = ENGINE
+
+
+def _missing_for_spark() -> list[str]:
+    missing = [] if shutil.which("java") else ["Java 17 or 21 on the PATH (Debian: openjdk-17-jre-headless)"]
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        missing.append("dbt-spark and pyspark (make install-spark)")
+    return missing
+
+
 if ENGINE == "spark":
+    if missing := _missing_for_spark():
+        raise RuntimeError(f"the warehouse engine is spark ({ENGINE_ENV} or the configuration's warehouse.engine), "
+                           f"which needs {' and '.join(missing)}")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns that it binds another address
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR,
