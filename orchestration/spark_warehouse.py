@@ -12,6 +12,8 @@ Spark's own views (the staging models) are SQL in Spark's dialect and are not pu
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,14 @@ CHANGES_TABLES = ("build", "run", "seed")  # dbt commands after which Spark's ta
 DUCKDB_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT",
                 "tinyint": "TINYINT", "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "date": "DATE",
                 "timestamp_ntz": "TIMESTAMP", "timestamp": "TIMESTAMPTZ"}
+
+
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to run the dbt project on Spark (none when it can)."""
+    missing = [] if shutil.which("java") else ["Java 17 or 21 on the PATH (Debian: openjdk-17-jre-headless)"]
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        missing.append("dbt-spark and pyspark (make install-spark)")
+    return missing
 
 
 @dataclass(frozen=True)

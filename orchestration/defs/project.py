@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +12,7 @@ from ingestion import paths
 from ingestion.config import load_config, warehouse_engine
 from ingestion.landing import locked
 from ingestion.paths import ENGINE_ENV, PROJECT_ROOT
+from orchestration import spark_warehouse
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's parse state, in a target folder
@@ -22,16 +22,8 @@ PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's parse state, in a target folder
 ENGINE = warehouse_engine(load_config())
 os.environ[ENGINE_ENV] = ENGINE
 
-
-def _missing_for_spark() -> list[str]:
-    missing = [] if shutil.which("java") else ["Java 17 or 21 on the PATH (Debian: openjdk-17-jre-headless)"]
-    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
-        missing.append("dbt-spark and pyspark (make install-spark)")
-    return missing
-
-
 if ENGINE == "spark":
-    if missing := _missing_for_spark():
+    if missing := spark_warehouse.missing_prerequisites():
         raise RuntimeError(f"the warehouse engine is spark ({ENGINE_ENV} or the configuration's warehouse.engine), "
                            f"which needs {' and '.join(missing)}")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns that it binds another address

@@ -9,7 +9,6 @@ with Spark's (read through the views the pipeline publishes). Under CI=true Spar
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from dbt_warehouse import DbtWarehouse
 from warehouse_compare import compare
 
 from ingestion.simulator.scenario import load_scenario
+from orchestration.spark_warehouse import missing_prerequisites
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +35,6 @@ DAYS = [day.isoformat() for day in DATES]
 # the dbt command's time.
 QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 WITHDRAWN_GPU_INDEX = 0  # day 2 lands again without the readings of each node's first GPU
-
-
-def missing_spark() -> list[str]:
-    missing = [] if shutil.which("java") else ["Java 17 or 21 (Debian: openjdk-17-jre-headless)"]
-    return missing + [f"{module} (make install-spark)" for module in ("pyspark", "dbt.adapters.spark")
-                      if importlib.util.find_spec(module.split(".")[0]) is None
-                      or importlib.util.find_spec(module) is None]
 
 
 def spark(*args: str, data_dir: Path) -> dict:
@@ -73,7 +66,7 @@ def reland_day_2_and_land_day_3(data_dir: Path, scenario_landing: Path) -> None:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict:
-    if missing := missing_spark():
+    if missing := missing_prerequisites():
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true needs Spark for the Spark engine's test; install {', '.join(missing)}")
         pytest.skip(f"Spark is not installed: {', '.join(missing)}")
