@@ -60,8 +60,7 @@ def view_sql(table: SparkTable) -> str:
     """The DuckDB view of a Spark table: its Parquet files (hive partitions typed as Spark has them), or a typed empty
     relation when it has none (a partitioned table without rows has no file)."""
     relation = f"{table.schema}.{table.name}"
-    files = sorted(table.location.rglob("*.parquet")) if table.location.is_dir() else []
-    if not files:
+    if next(table.location.rglob("*.parquet"), None) is None:  # no folder, or a folder without files
         columns = ", ".join(f"cast(null as {duckdb_type(kind)}) as {name}" for name, kind in table.columns)
         return f"create view {relation} as select {columns} where false"
     types = dict(table.columns)
@@ -132,12 +131,10 @@ def write_views(warehouse: Path, tables: Sequence[SparkTable], built_by: str, sc
         con.execute("commit")
 
 
-def publish(data_dir: Path | None = None) -> int:
-    """The views of the tables Spark built for `data_dir`, in its warehouse.duckdb (tables published). Uses this
-    process's Spark session, which dbt-spark's session method started."""
+def publish(data_dir: Path | None = None) -> None:
+    """The views of the tables Spark built for `data_dir`, in its warehouse.duckdb. Uses this process's Spark session,
+    which dbt-spark's session method started."""
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
-    tables = spark_tables(spark)
-    write_views(paths.warehouse_path(data_dir), tables, f"Apache Spark {spark.version}")
-    return len(tables)
+    write_views(paths.warehouse_path(data_dir), spark_tables(spark), f"Apache Spark {spark.version}")
