@@ -12,6 +12,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GPU_EFF_SCENARIO := $(SCENARIO)
+# What an install that failed shows: the end of pip's log.
+PIP_FAILED = tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1
 
 .PHONY: demo rebuild test bench install install-spark ui lint clean k8s-prometheus
 
@@ -22,7 +24,7 @@ $(BIN)/gpu-eff: pyproject.toml
 	@echo "Installing into $(VENV) (about 4 minutes the first time; pip's log: $(VENV)/install.log)"
 	@$(PYTHON) -m venv $(VENV)
 	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
-		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
+		|| { $(PIP_FAILED); }
 	@cp orchestration/dagster_cli_target.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	@touch $@
 
@@ -39,7 +41,7 @@ $(DAGSTER_HOME)/dagster.yaml: | $(BIN)/gpu-eff
 install-spark: install
 	@echo "Installing dbt-spark and pyspark into $(VENV) (a few minutes the first time; pip's log: $(VENV)/install.log)"
 	@$(BIN)/pip install -e '.[dev,spark]' > $(VENV)/install.log 2>&1 \
-		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
+		|| { $(PIP_FAILED); }
 
 # One Dagster run over every day of the scenario (or of GPU_EFF_CONFIG): landing, the dbt warehouse, the deck.
 # The terminal gets a summary; Dagster's full log goes to data/logs/.
