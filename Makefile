@@ -15,7 +15,7 @@ export GPU_EFF_SCENARIO := $(SCENARIO)
 # What an install that failed shows: the end of pip's log.
 PIP_FAILED = tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1
 
-.PHONY: demo rebuild test bench install install-spark ui lint clean k8s-prometheus
+.PHONY: demo rebuild test bench bench-engines install install-spark ui lint clean k8s-prometheus
 
 # Dagster 1.13's `dagster asset ...` and `dagster job ...` do not read [tool.dagster] from pyproject.toml
 # (`dagster dev` and `dg` do); they read DAGSTER_MODULE_NAME. orchestration/dagster_cli_target.pth sets it for those
@@ -58,6 +58,10 @@ test: install
 # The scale benchmark (issue 6): the large scenario on this machine, figures in bench/results.json (not a test).
 bench: install
 	$(BIN)/python -m bench.run
+
+# The dbt project's day on DuckDB and on Spark at three fleet sizes (issue 21), figures in bench/engines.json.
+bench-engines: install-spark
+	$(BIN)/python -m bench.engines
 
 ui: install
 	$(BIN)/dagster dev

@@ -85,9 +85,9 @@ class Pipeline:
                     "DAGSTER_HOME": str(self.home), "DO_NOT_TRACK": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
                     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "GX_ANALYTICS_ENABLED": "false"}
 
-    def job(self, name: str, tags: dict[str, str]) -> Measured:
+    def job(self, name: str, tags: dict[str, str], op_selection: str | None = None) -> Measured:
         cmd = [str(BIN / "dagster"), "job", "execute", "-m", "orchestration.definitions", "-j", name,
-               "--tags", json.dumps(tags)]
+               "--tags", json.dumps(tags)] + (["--op-selection", op_selection] if op_selection else [])
         measured = run_measured(cmd, self.env)
         if measured.returncode != 0:
             raise RuntimeError(f"dagster job {name} {tags} failed in {self.base}:\n{measured.output[-4000:]}")
@@ -104,10 +104,10 @@ class Pipeline:
             (self.base / "deck" / "preview" / preview.RENDERED_FROM).unlink(missing_ok=True)
         return self.job("daily_refresh", {"dagster/partition": day.isoformat()})
 
-    def rebuild(self, first: dt.date, last: dt.date) -> Measured:
+    def rebuild(self, first: dt.date, last: dt.date, op_selection: str | None = None) -> Measured:
         (self.base / "warehouse.duckdb").unlink(missing_ok=True)
         return self.job("warehouse_rebuild", {"dagster/asset_partition_range_start": first.isoformat(),
-                                              "dagster/asset_partition_range_end": last.isoformat()})
+                                              "dagster/asset_partition_range_end": last.isoformat()}, op_selection)
 
     def last_run_steps(self) -> dict[str, float]:
         """Seconds per step of the latest run (from the run's event log in this directory's instance)."""
