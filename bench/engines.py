@@ -46,6 +46,7 @@ ENGINES = {  # name -> environment of the run
     "spark_local1": {"GPU_EFF_WAREHOUSE_ENGINE": "spark", "GPU_EFF_SPARK_MASTER": "local[1]"},
 }
 UP_TO_THE_MARTS = "*warehouse_models"
+COPIED_DATASETS = ("gpu_samples", "gpu_inventory")  # what grows with the fleet in copy_fleet
 
 
 def day_rows(landing: Path) -> dict[str, int]:
@@ -64,13 +65,15 @@ def copy_fleet(base: Path, scenario: str, copies: int) -> str:
     import pyarrow.compute as pc
 
     name = f"{scenario}-x{copies}"
-    source, target = base / scenario / "landing", base / name / "landing"
-    if target.is_dir():
+    if (base / name).is_dir():
         return name
+    partial = base / f"{name}.partial"  # renamed when whole: an interrupted copy is not taken for a fleet
+    shutil.rmtree(partial, ignore_errors=True)
+    source = base / scenario / "landing"
     for file in source.rglob("*.parquet"):
-        out = target / file.relative_to(source)
+        out = partial / "landing" / file.relative_to(source)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if file.parent.name not in ("gpu_samples", "gpu_inventory") and file.parents[1].name != "gpu_samples":
+        if file.relative_to(source).parts[0] not in COPIED_DATASETS:
             os.link(file, out)
             continue
         table = pq.read_table(file)
@@ -86,17 +89,17 @@ def copy_fleet(base: Path, scenario: str, copies: int) -> str:
                         index = copy.schema.get_field_index(column)
                         copy = copy.set_column(index, copy.schema.field(index), pa.nulls(len(copy), pa.string()))
                 writer.write_table(copy)
-    shutil.copytree(base / scenario / "cache", base / name / "cache", copy_function=os.link)
+    shutil.copytree(base / scenario / "cache", partial / "cache", copy_function=os.link)
+    partial.rename(base / name)
     return name
 
 
-def build_day(base: Path, scenario: str, engine: str, repeats: int) -> dict:
-    """The day built from an empty warehouse by `engine`, `repeats` times; median wall time, largest peak RSS, the
-    last run's step times."""
+def build_day(base: Path, landed: str, engine: str, repeats: int) -> dict:
+    """The day of the landing `landed` built from an empty warehouse by `engine`, `repeats` times; median wall time,
+    largest peak RSS, the last run's step times."""
     from ingestion.simulator.scenario import load_scenario
 
-    landed = scenario
-    scenario = scenario.split("-x")[0]  # a copied fleet is its scenario's
+    scenario = landed.partition("-x")[0]  # a copied fleet is its scenario's
     day = load_scenario(scenario).dates()[0]
     work = base / f"{landed}-{engine}"
     link_landing(base / landed, work, day)
