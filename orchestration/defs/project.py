@@ -28,9 +28,11 @@ if ENGINE == "spark":
         raise RuntimeError(f"the warehouse engine is spark ({ENGINE_ENV} or the configuration's warehouse.engine), "
                            f"which needs {' and '.join(missing)}")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns that it binds another address
-    # pyspark warns on import that it does not fully support pandas 3: it is handed no pandas here (everything after
-    # dbt reads Spark's tables through DuckDB), so the warning is none of the user's business.
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+# Where the Spark extra is installed, pyspark is imported (by dbt-spark, and by Great Expectations whatever the
+# engine) and warns that it does not fully support pandas 3. It is handed no pandas here (everything after dbt reads
+# Spark's tables through DuckDB), so the warning is none of the user's business.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR,
                          target_path=Path("target") if ENGINE == "duckdb" else Path("target") / ENGINE)
