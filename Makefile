@@ -59,7 +59,7 @@ test: install
 bench: install
 	$(BIN)/python -m bench.run
 
-# The dbt project's day on DuckDB and on Spark at three fleet sizes (issue 21), figures in bench/engines.json.
+# The dbt project's day on DuckDB and on Spark at fleet sizes from 12 to 8,192 GPUs (issue 21), figures in bench/engines.json.
 bench-engines: install-spark
 	$(BIN)/python -m bench.engines
 

@@ -31,6 +31,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench import simulate
@@ -61,9 +63,6 @@ def copy_fleet(base: Path, scenario: str, copies: int) -> str:
     `-c<k>`), with no pod labels (GPUs no pod was given); every other dataset as landed (hard links). The day's
     readings grow `copies` times, its jobs and requests do not: a larger fleet's telemetry, which dominates the
     warehouse's cost, measured beyond the largest simulated fleet."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     name = f"{scenario}-x{copies}"
     if (base / name).is_dir():
         return name
